@@ -1,0 +1,25 @@
+# The two commands: `make run` and `make test`. Both bootstrap whatever is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help bootstrap run test lock
+
+help:
+	@echo "make run   - bootstrap, start the local stack, print a working example (Ctrl-C stops it)"
+	@echo "make test  - bootstrap, run every suite (proto, inference, gateway, cross-service)"
+	@echo "make lock  - re-resolve requirements/python.lock from requirements/python.in"
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+run: bootstrap
+	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python scripts/localstack.py run
+
+test: bootstrap
+	@scripts/test.sh
+
+lock:
+	@uv=$$(dirname $$(scripts/bootstrap-python.sh))/tools/bin/uv; \
+	$$uv pip compile requirements/python.in --overrides requirements/overrides.txt \
+	  --excludes requirements/excludes.txt --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu -o requirements/python.lock

@@ -1,0 +1,51 @@
+package io.tianshu.gateway.chat;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.tianshu.inference.v1.FinishReason;
+import io.tianshu.inference.v1.GenerateResponse;
+import java.util.List;
+
+/** The non-streaming answer, {@code object: "chat.completion"}. */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+record ChatCompletion(String id, String object, long created, String model, List<Choice> choices, Usage usage) {
+
+    // logprobs is always present (null when not asked for), as in OpenAI's responses.
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    record Choice(int index, Message message, String finishReason, OpenAiLogprobs logprobs) {
+    }
+
+    record Message(String role, String content) {
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record Usage(int promptTokens, int completionTokens, int totalTokens) {
+        static Usage of(io.tianshu.inference.v1.Usage usage) {
+            return new Usage(usage.getPromptTokens(), usage.getCompletionTokens(), usage.getTotalTokens());
+        }
+    }
+
+    static ChatCompletion of(GenerateResponse response, String id, long created, String requestedModel,
+            boolean withLogprobs) {
+        List<Choice> choices = response.getChoicesList().stream()
+                .map(c -> new Choice(c.getIndex(), new Message("assistant", c.getText()),
+                        finishReason(c.getFinishReason()),
+                        withLogprobs ? OpenAiLogprobs.of(c.getLogprobsList()) : null))
+                .toList();
+        String model = response.getModel().isEmpty() ? requestedModel : response.getModel();
+        return new ChatCompletion(id, "chat.completion", created, model, choices, Usage.of(response.getUsage()));
+    }
+
+    /** OpenAI's finish_reason; null while a streamed choice is still running. */
+    static String finishReason(FinishReason reason) {
+        return switch (reason) {
+            case FINISH_REASON_STOP -> "stop";
+            case FINISH_REASON_LENGTH -> "length";
+            // Not in OpenAI's list; vLLM's OpenAI server uses the same word for it.
+            case FINISH_REASON_ABORT -> "abort";
+            default -> null;
+        };
+    }
+}

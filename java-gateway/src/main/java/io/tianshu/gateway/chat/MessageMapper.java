@@ -1,0 +1,59 @@
+package io.tianshu.gateway.chat;
+
+import static io.tianshu.gateway.error.ApiException.invalidRequest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tianshu.inference.v1.ChatMessage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** OpenAI chat messages to proto messages; part of {@link ChatRequestMapper}'s validation. */
+final class MessageMapper {
+
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+
+    private MessageMapper() {
+    }
+
+    static ChatMessage message(ChatCompletionRequest.Message message, String param) {
+        if (message == null) {
+            throw invalidRequest("'" + param + "' must be an object with 'role' and 'content'.", param);
+        }
+        if (message.role() == null) {
+            throw invalidRequest("Missing required parameter: '" + param + ".role'.", param + ".role");
+        }
+        if (!ROLES.contains(message.role())) {
+            throw invalidRequest("Invalid value for '" + param + ".role': '" + message.role()
+                    + "'. Supported values are: system, developer, user, assistant, tool.", param + ".role");
+        }
+        return ChatMessage.newBuilder()
+                .setRole(message.role())
+                .setContent(content(message.content(), param + ".content"))
+                .build();
+    }
+
+    /** OpenAI content is a string or a list of parts; only text parts can reach a text model. */
+    private static String content(JsonNode content, String param) {
+        if (content == null || content.isNull()) {
+            return ""; // assistant turns that only carried tool calls
+        }
+        if (content.isTextual()) {
+            return content.asText();
+        }
+        if (!content.isArray()) {
+            throw invalidRequest("Invalid type for '" + param + "': expected a string or an array of content parts.", param);
+        }
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < content.size(); i++) {
+            JsonNode part = content.get(i);
+            String partParam = param + "[" + i + "]";
+            if (!part.isObject() || !"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                throw invalidRequest("Invalid content part '" + partParam
+                        + "': only {\"type\": \"text\", \"text\": \"...\"} parts are supported.", partParam);
+            }
+            texts.add(part.get("text").asText());
+        }
+        return String.join("\n", texts);
+    }
+}

@@ -1,0 +1,56 @@
+package io.tianshu.gateway.chat;
+
+import io.tianshu.gateway.error.ErrorMapper;
+import io.tianshu.inference.v1.GenerateStreamResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Writes a GenerateStream as OpenAI's server-sent events: {@code data: {chunk}} per delta,
+ * flushed one by one, then {@code data: [DONE]}.
+ */
+@Component
+class SseStream {
+
+    private static final Logger log = LoggerFactory.getLogger(SseStream.class);
+    private static final MediaType EVENT_STREAM = new MediaType("text", "event-stream", StandardCharsets.UTF_8);
+
+    private final JsonWriter json;
+
+    SseStream(JsonWriter json) {
+        this.json = json;
+    }
+
+    Mono<Void> write(ServerHttpResponse response, Flux<GenerateStreamResponse> messages,
+            ChunkAssembler assembler, boolean includeUsage) {
+        response.getHeaders().setContentType(EVENT_STREAM);
+        response.getHeaders().setCacheControl("no-cache");
+        // Proxies such as nginx would otherwise buffer the stream and defeat its purpose.
+        response.getHeaders().set("X-Accel-Buffering", "no");
+        AtomicBoolean started = new AtomicBoolean();
+        Flux<String> data = messages
+                .concatMap(message -> Mono.justOrEmpty(assembler.onMessage(message)))
+                .concatWith(Mono.defer(() -> includeUsage ? Mono.justOrEmpty(assembler.usageChunk()) : Mono.empty()))
+                .map(json::toJson)
+                .concatWith(Mono.just("[DONE]"))
+                .doOnNext(event -> started.set(true))
+                .doOnComplete(() -> log.info("chat completion stream done"))
+                .doOnCancel(() -> log.info("client went away; backend call cancelled"))
+                // Before the first event nothing is committed: the error handler can still
+                // answer with a real status (429, 503, ...). After it, the only channel left
+                // is the stream itself, and a silent end would look like a complete answer.
+                .onErrorResume(failure -> started.get()
+                        ? Mono.just(json.toJson(ErrorMapper.toApiError(failure, null).body()))
+                                .doOnNext(event -> log.warn("chat completion stream failed: {}", failure.toString()))
+                        : Mono.error(failure));
+        return response.writeAndFlushWith(data.map(event -> Mono.just(
+                response.bufferFactory().wrap(("data: " + event + "\n\n").getBytes(StandardCharsets.UTF_8)))));
+    }
+}

@@ -1,0 +1,121 @@
+package io.tianshu.gateway.error;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.BadRequest;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.web.server.MethodNotAllowedException;
+import org.springframework.web.server.ResponseStatusException;
+import org.springframework.web.server.ServerWebInputException;
+import org.springframework.web.server.UnsupportedMediaTypeStatusException;
+import reactor.core.Exceptions;
+
+/**
+ * Turns any failure into what the caller sees. Used by the global exception handler and by
+ * the SSE stream for failures after the response started, so both say the same thing.
+ */
+public final class ErrorMapper {
+
+    private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
+
+    private ErrorMapper() {
+    }
+
+    public static ApiError toApiError(Throwable failure, ServerHttpRequest request) {
+        Throwable t = Exceptions.unwrap(failure);
+        if (t instanceof ApiException api) {
+            return api.toApiError();
+        }
+        Throwable grpc = grpcCause(t);
+        if (grpc != null) {
+            return fromGrpc(Status.fromThrowable(grpc), grpc);
+        }
+        if (t instanceof ServerWebInputException input) {
+            return JsonBodyErrors.fromInput(input);
+        }
+        if (t instanceof ResponseStatusException rse) {
+            return fromResponseStatus(rse, request);
+        }
+        // Anything else is a bug in the gateway: full detail goes to the log, none to the caller.
+        log.error("unexpected failure", t);
+        return new ApiError(HttpStatus.INTERNAL_SERVER_ERROR, OpenAiError.of(
+                "The server had an error while processing your request.", "server_error", null, null));
+    }
+
+    static ApiError fromGrpc(Status status, Throwable t) {
+        GrpcStatusTable.Entry entry = GrpcStatusTable.lookup(status.getCode());
+        String description = status.getDescription();
+        String message;
+        if (description == null || description.isBlank()) {
+            message = entry.defaultMessage() + ".";
+        } else if (entry.httpStatus() >= 500) {
+            // Server-side descriptions ("io exception") mean little alone; say what failed first.
+            message = entry.defaultMessage() + ": " + description;
+        } else {
+            message = description;
+        }
+        return new ApiError(entry.status(), OpenAiError.of(
+                message, entry.type(), fieldOf(t), status.getCode().name().toLowerCase()));
+    }
+
+    private static Throwable grpcCause(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof StatusRuntimeException || c instanceof StatusException) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** The field a backend named in google.rpc.BadRequest, in the caller's vocabulary. */
+    private static String fieldOf(Throwable t) {
+        com.google.rpc.Status rich = StatusProto.fromThrowable(t);
+        if (rich == null) {
+            return null;
+        }
+        for (Any detail : rich.getDetailsList()) {
+            if (!detail.is(BadRequest.class)) {
+                continue;
+            }
+            try {
+                List<BadRequest.FieldViolation> violations = detail.unpack(BadRequest.class).getFieldViolationsList();
+                if (!violations.isEmpty()) {
+                    // The proto nests sampling fields; the OpenAI body has them at the top level.
+                    return violations.get(0).getField().replaceFirst("^generation\\.", "")
+                            .replaceFirst("^sampling\\.", "");
+                }
+            } catch (InvalidProtocolBufferException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private static ApiError fromResponseStatus(ResponseStatusException e, ServerHttpRequest request) {
+        HttpStatusCode status = e.getStatusCode();
+        String path = request == null ? "" : request.getPath().value();
+        String where = request == null ? "" : request.getMethod() + " " + path;
+        String message;
+        if (e instanceof MethodNotAllowedException m) {
+            message = "Method " + m.getHttpMethod() + " is not allowed for " + path
+                    + "; allowed: " + m.getSupportedMethods() + ".";
+        } else if (e instanceof UnsupportedMediaTypeStatusException u) {
+            message = "Unsupported Content-Type " + u.getContentType() + "; send application/json.";
+        } else if (status.value() == 404) {
+            message = "Unknown request URL: " + where + ". Please check the URL for typos.";
+        } else {
+            message = e.getReason() != null ? e.getReason() : "Request failed with status " + status.value() + ".";
+        }
+        String type = status.is5xxServerError() ? "server_error" : "invalid_request_error";
+        return new ApiError(status, OpenAiError.of(message, type, null, null), e.getHeaders());
+    }
+}

@@ -1,0 +1,100 @@
+package io.tianshu.gateway.models;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.tianshu.gateway.backend.TestInferenceClients;
+import io.tianshu.gateway.error.ApiException;
+import io.tianshu.gateway.support.FakeInferenceService;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.test.StepVerifier;
+
+/** Caching and refetching of ListModels, on a clock the test moves by hand. */
+class ModelCatalogTest {
+
+    private final FakeInferenceService fake = new FakeInferenceService();
+    private final MutableClock clock = new MutableClock();
+    private Server server;
+    private ManagedChannel channel;
+    private ModelCatalog catalog;
+
+    @BeforeEach
+    void start() throws Exception {
+        String name = InProcessServerBuilder.generateName();
+        server = InProcessServerBuilder.forName(name).directExecutor().addService(fake).build().start();
+        channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+        catalog = new ModelCatalog(TestInferenceClients.over(channel), Duration.ofSeconds(30), clock);
+    }
+
+    @AfterEach
+    void stop() {
+        channel.shutdownNow();
+        server.shutdownNow();
+    }
+
+    @Test
+    void knownModelIsServedFromCacheWithinTheRefreshPeriod() {
+        StepVerifier.create(catalog.require(FakeInferenceService.CHAT_MODEL)).expectNextCount(1).verifyComplete();
+        clock.advance(Duration.ofSeconds(29));
+        StepVerifier.create(catalog.require(FakeInferenceService.CHAT_MODEL)).expectNextCount(1).verifyComplete();
+        assertThat(fake.listModelsCalls).hasValue(1);
+    }
+
+    @Test
+    void listIsFetchedAgainAfterTheRefreshPeriod() {
+        StepVerifier.create(catalog.models()).expectNextCount(1).verifyComplete();
+        clock.advance(Duration.ofSeconds(31));
+        StepVerifier.create(catalog.models()).expectNextCount(1).verifyComplete();
+        assertThat(fake.listModelsCalls).hasValue(2);
+    }
+
+    @Test
+    void missRefetchesSoANewModelIsFoundAtOnce() {
+        StepVerifier.create(catalog.models()).expectNextCount(1).verifyComplete();
+        fake.addModel("new-model");
+        clock.advance(Duration.ofSeconds(2));
+        StepVerifier.create(catalog.require("new-model")).expectNextCount(1).verifyComplete();
+        assertThat(fake.listModelsCalls).hasValue(2);
+    }
+
+    @Test
+    void missesInQuickSuccessionDoNotFloodTheBackend() {
+        StepVerifier.create(catalog.models()).expectNextCount(1).verifyComplete();
+        for (int i = 0; i < 5; i++) {
+            StepVerifier.create(catalog.require("bogus")).expectError(ApiException.class).verify();
+        }
+        assertThat(fake.listModelsCalls).hasValue(1);
+    }
+
+    private static final class MutableClock extends Clock {
+        private Instant now = Instant.parse("2025-01-01T00:00:00Z");
+
+        void advance(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+    }
+}

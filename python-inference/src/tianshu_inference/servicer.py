@@ -1,0 +1,155 @@
+"""gRPC servicer: converts proto <-> engine-neutral types and calls one engine method."""
+from __future__ import annotations
+
+
+from tianshu.inference.v1 import inference_pb2 as pb
+from tianshu.inference.v1 import inference_pb2_grpc as pb_grpc
+
+from . import metrics, validation
+from .embedder import Embedder
+from .engine import Engine
+from .errors import InvalidArgument, NotFound, Unavailable
+from .generation import Delta, FinishReason, GenerationJob, ModelCard
+
+_FINISH = {FinishReason.STOP: pb.FINISH_REASON_STOP, FinishReason.LENGTH: pb.FINISH_REASON_LENGTH,
+           FinishReason.ABORT: pb.FINISH_REASON_ABORT}
+_KIND = {"generate": pb.MODEL_KIND_GENERATE, "embed": pb.MODEL_KIND_EMBED}
+
+
+class InferenceServicer(pb_grpc.InferenceServiceServicer):
+    def __init__(self, limits: validation.Limits):
+        self._limits = limits
+        self._engine: Engine | None = None
+        self._embedder: Embedder | None = None
+
+    def attach(self, engine: Engine, embedder: Embedder | None) -> None:
+        """Called by serve() once the models have loaded; until then calls get UNAVAILABLE."""
+        self._engine, self._embedder = engine, embedder
+
+    async def Generate(self, request: pb.GenerateRequest, context) -> pb.GenerateResponse:
+        engine, job = await self._prepare(request.generation)
+        texts = [""] * job.sampling.n
+        logprobs: list[list] = [[] for _ in range(job.sampling.n)]
+        finish = [pb.FINISH_REASON_UNSPECIFIED] * job.sampling.n
+        completion_tokens = 0
+        with metrics.GenerationTimer(engine.card.id, len(job.prompt_token_ids)) as timer:
+            async for deltas in engine.generate(job):
+                for delta in deltas:
+                    timer.tokens(delta.token_count)
+                    completion_tokens += delta.token_count
+                    texts[delta.index] += delta.text
+                    logprobs[delta.index].extend(_logprobs(delta))
+                    if delta.finish_reason:
+                        finish[delta.index] = _FINISH[delta.finish_reason]
+        return pb.GenerateResponse(
+            model=engine.card.id, request_id=job.request_id,
+            choices=[pb.Choice(index=i, text=texts[i], finish_reason=finish[i], logprobs=logprobs[i])
+                     for i in range(job.sampling.n)],
+            usage=_usage(len(job.prompt_token_ids), completion_tokens))
+
+    async def GenerateStream(self, request: pb.GenerateStreamRequest, context):
+        engine, job = await self._prepare(request.generation)
+        completion_tokens = 0
+        unfinished = job.sampling.n
+        with metrics.GenerationTimer(engine.card.id, len(job.prompt_token_ids)) as timer:
+            async for deltas in engine.generate(job):
+                for delta in deltas:
+                    timer.tokens(delta.token_count)
+                    completion_tokens += delta.token_count
+                    message = pb.GenerateStreamResponse(
+                        model=engine.card.id, request_id=job.request_id, index=delta.index, text=delta.text,
+                        logprobs=_logprobs(delta))
+                    if delta.finish_reason:
+                        message.finish_reason = _FINISH[delta.finish_reason]
+                        unfinished -= 1
+                        if unfinished == 0:
+                            # The delta that ends the last choice is the stream's last message.
+                            message.usage.CopyFrom(_usage(len(job.prompt_token_ids), completion_tokens))
+                    yield message
+        if unfinished:
+            yield pb.GenerateStreamResponse(model=engine.card.id, request_id=job.request_id,
+                                            usage=_usage(len(job.prompt_token_ids), completion_tokens))
+
+    async def ListModels(self, request: pb.ListModelsRequest, context) -> pb.ListModelsResponse:
+        return pb.ListModelsResponse(models=[_model(card) for card in self._cards()])
+
+    async def Embed(self, request: pb.EmbedRequest, context) -> pb.EmbedResponse:
+        embedder = self._embedder_for(request.model)
+        texts = list(request.texts)
+        if not texts:
+            raise InvalidArgument("texts", "must not be empty")
+        if len(texts) > embedder.card.max_batch_size:
+            raise InvalidArgument("texts", f"{len(texts)} texts; at most {embedder.card.max_batch_size} per call")
+        for i, text in enumerate(texts):
+            if not text:
+                raise InvalidArgument(f"texts[{i}]", "must not be empty")
+            if len(text) > self._limits.max_embed_chars:
+                raise InvalidArgument(f"texts[{i}]", f"{len(text)} characters; the limit is "
+                                                      f"{self._limits.max_embed_chars}")
+        vectors, tokens = await embedder.embed(texts)
+        metrics.EMBEDDED_TEXTS.labels(embedder.card.id).inc(len(texts))
+        return pb.EmbedResponse(model=embedder.card.id, dimension=embedder.card.dimension,
+                                embeddings=[pb.Embedding(values=v) for v in vectors], usage=_usage(tokens, 0))
+
+    async def Tokenize(self, request: pb.TokenizeRequest, context) -> pb.TokenizeResponse:
+        engine = self._generator_for(request.model)
+        given = validation.generation_input(request.messages, request.prompt, self._limits)
+        ids = await engine.tokenize(given.messages, given.prompt)
+        return pb.TokenizeResponse(token_count=len(ids), context_length=engine.card.context_length,
+                                   token_ids=ids if request.return_token_ids else [])
+
+    async def GetLoad(self, request: pb.GetLoadRequest, context) -> pb.GetLoadResponse:
+        if self._engine is None:
+            return pb.GetLoadResponse(max_waiting_requests=self._limits.max_waiting, serving=False)
+        load = self._engine.load()
+        return pb.GetLoadResponse(running_requests=load.running, waiting_requests=load.waiting,
+                                  max_waiting_requests=self._limits.max_waiting,
+                                  kv_cache_usage=load.kv_cache_usage, serving=True)
+
+    async def _prepare(self, generation: pb.Generation) -> tuple[Engine, GenerationJob]:
+        engine = self._generator_for(generation.model)
+        request_id = validation.request_id(generation.request_id)
+        given = validation.generation_input(generation.messages, generation.prompt, self._limits)
+        requested = validation.sampling(generation.sampling, self._limits)
+        constraint = validation.constraint(generation.structured_output)
+        priority = validation.priority(generation.priority)
+        prompt_ids = await engine.tokenize(given.messages, given.prompt)
+        sampling = validation.resolve_sampling(requested, len(prompt_ids), engine.card.context_length)
+        return engine, GenerationJob(request_id=request_id, prompt_token_ids=prompt_ids, sampling=sampling,
+                                     constraint=constraint, priority=priority)
+
+    def _cards(self) -> list[ModelCard]:
+        if self._engine is None:
+            raise Unavailable("models are still loading")
+        return [self._engine.card] + ([self._embedder.card] if self._embedder else [])
+
+    def _generator_for(self, model: str) -> Engine:
+        cards = self._cards()
+        if model and model != self._engine.card.id:
+            if any(c.id == model for c in cards):
+                raise InvalidArgument("model", f"model {model!r} is an embedding model; it cannot generate")
+            raise NotFound(f"model {model!r} is not served here; served: {[c.id for c in cards]}")
+        return self._engine
+
+    def _embedder_for(self, model: str) -> Embedder:
+        cards = self._cards()
+        if self._embedder is None or (model and model != self._embedder.card.id):
+            if any(c.id == model for c in cards):
+                raise InvalidArgument("model", f"model {model!r} is a generation model; it cannot embed")
+            raise NotFound(f"embedding model {model!r} is not served here; served: {[c.id for c in cards]}")
+        return self._embedder
+
+
+def _usage(prompt: int, completion: int) -> pb.Usage:
+    return pb.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+
+def _logprobs(delta: Delta) -> list[pb.TokenLogprob]:
+    return [pb.TokenLogprob(token=lp.token, token_id=lp.token_id, logprob=lp.logprob,
+                            top_logprobs=[pb.TopLogprob(token=t, token_id=i, logprob=p) for t, i, p in lp.top])
+            for lp in delta.logprobs]
+
+
+def _model(card: ModelCard) -> pb.Model:
+    return pb.Model(id=card.id, kind=_KIND[card.kind], context_length=card.context_length, dimension=card.dimension,
+                    max_batch_size=card.max_batch_size, max_choices=card.max_choices, max_logprobs=card.max_logprobs)

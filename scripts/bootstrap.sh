@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs whatever is missing for the local stack, caching heavy things outside the
+# clone (venv, converted model, ~/.m2, buf), and writes build/env for later steps.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache=${TIANSHU_CACHE:-$HOME/.cache/tianshu}
+cd "$here"
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "Python environment"
+venv=$(scripts/bootstrap-python.sh)
+echo "   $venv" >&2
+
+step "gRPC stubs for Python (from proto/)"
+scripts/gen-python-protos.sh "$venv"
+
+step "Default models"
+PYTHONPATH="$here/build/gen/python:$here/python-inference/src" TIANSHU_CACHE="$cache" \
+  "$venv/bin/python" -m tianshu_inference.model_store >&2
+
+step "buf (proto lint)"
+buf_dir="$cache/buf-1.75.0"
+if [ ! -x "$buf_dir/node_modules/.bin/buf" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$buf_dir" @bufbuild/buf@1.75.0 >&2
+fi
+
+step "Java gateway (Maven; first run downloads dependencies into ~/.m2)"
+if [ ! -f java-gateway/target/tianshu-gateway.jar ] || \
+   [ -n "$(find java-gateway/pom.xml java-gateway/src proto -newer java-gateway/target/tianshu-gateway.jar -print -quit)" ]; then
+  mvn -B -q -f java-gateway/pom.xml -DskipTests package >&2
+fi
+
+mkdir -p build
+cat > build/env <<ENV
+VENV=$venv
+BUF=$buf_dir/node_modules/.bin/buf
+PYTHONPATH=$here/build/gen/python:$here/python-inference/src
+ENV
+step "bootstrap done"

@@ -1,0 +1,207 @@
+"""Starts the local Tianshu stack as plain processes and stops every one of them.
+
+Used by `make run` (python scripts/localstack.py run) and by the cross-service tests
+(tests/conftest.py imports it). Each service runs in its own process group, so stopping
+it also stops the engine processes vLLM spawns.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GATEWAY_JAR = ROOT / "java-gateway" / "target" / "tianshu-gateway.jar"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _say(message: str) -> None:
+    print(f">> {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Service:
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, grace: float = 20.0) -> None:
+        if self.process.poll() is not None:
+            _kill_group(self.process.pid, signal.SIGKILL)  # leftovers such as engine workers
+            return
+        _kill_group(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            _say(f"{self.name} did not stop within {grace:.0f} s; killing it")
+        _kill_group(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+def _kill_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+@dataclass
+class Stack:
+    log_dir: Path
+    inference_port: int = 50051
+    inference_metrics_port: int = 9464
+    gateway_port: int = 8080
+    services: list[Service] = field(default_factory=list)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def inference_target(self) -> str:
+        return f"127.0.0.1:{self.inference_port}"
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Service:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{name}.log"
+        log = open(log_path, "wb")
+        process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        service = Service(name, process, log_path)
+        self.services.append(service)
+        return service
+
+    def start_inference(self) -> Service:
+        env = {
+            "TIANSHU_INFERENCE_HOST": "127.0.0.1",
+            "TIANSHU_INFERENCE_PORT": str(self.inference_port),
+            "TIANSHU_INFERENCE_METRICS_PORT": str(self.inference_metrics_port),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "build" / "gen" / "python"),
+                                           str(ROOT / "python-inference" / "src")]),
+        }
+        return self._spawn("inference", [sys.executable, "-m", "tianshu_inference"], env)
+
+    def start_gateway(self) -> Service:
+        env = {"TIANSHU_GATEWAY_PORT": str(self.gateway_port), "TIANSHU_INFERENCE_TARGET": self.inference_target}
+        return self._spawn("gateway", ["java", "-jar", str(GATEWAY_JAR)], env)
+
+    def wait_inference(self, service: Service, timeout: float = 900) -> None:
+        import grpc
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        _say(f"waiting for the inference engine on {self.inference_target} (first start takes 1-3 minutes)")
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(self.inference_target) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline:
+                _check_alive(service)
+                with contextlib.suppress(grpc.RpcError):
+                    if stub.Check(health_pb2.HealthCheckRequest(), timeout=2).status == \
+                            health_pb2.HealthCheckResponse.SERVING:
+                        _say("inference service is SERVING")
+                        return
+                time.sleep(1)
+        raise RuntimeError(f"inference service not ready after {timeout:.0f} s:\n{service.log_tail()}")
+
+    def wait_gateway(self, service: Service, timeout: float = 180) -> None:
+        _say(f"waiting for the gateway on {self.gateway_url}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _check_alive(service)
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{self.gateway_url}/actuator/health/readiness", timeout=2) as response:
+                    if response.status == 200:
+                        _say("gateway is UP")
+                        return
+            time.sleep(0.5)
+        raise RuntimeError(f"gateway not ready after {timeout:.0f} s:\n{service.log_tail()}")
+
+    def start_all(self) -> None:
+        inference = self.start_inference()
+        gateway = self.start_gateway()
+        self.wait_gateway(gateway)
+        self.wait_inference(inference)
+
+    def stop_all(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+        self.services.clear()
+
+
+def _check_alive(service: Service) -> None:
+    if not service.alive():
+        raise RuntimeError(f"{service.name} exited with {service.process.returncode}:\n{service.log_tail()}")
+
+
+EXAMPLE = """
+Tianshu is up.
+  Gateway (OpenAI-compatible): {url}/v1
+  Inference gRPC:              {grpc}   (metrics: http://127.0.0.1:{metrics}/metrics)
+  Logs:                        {logs}
+
+Try it:
+  curl -s {url}/v1/chat/completions -H 'Content-Type: application/json' \\
+    -d '{{"model": "smollm2-135m-instruct", "messages": [{{"role": "user", "content": "What is the capital of France?"}}]}}'
+
+Streaming:
+  curl -sN {url}/v1/chat/completions -H 'Content-Type: application/json' \\
+    -d '{{"model": "smollm2-135m-instruct", "stream": true, "messages": [{{"role": "user", "content": "Tell me a joke."}}]}}'
+
+Press Ctrl-C to stop everything.
+"""
+
+
+def run() -> int:
+    stack = Stack(log_dir=ROOT / "build" / "logs")
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start_all()
+        print(EXAMPLE.format(url=stack.gateway_url, grpc=stack.inference_target,
+                             metrics=stack.inference_metrics_port, logs=stack.log_dir), flush=True)
+        while True:
+            for service in stack.services:
+                _check_alive(service)
+            time.sleep(1)
+    except KeyboardInterrupt:
+        _say("stopping")
+        return 0
+    except RuntimeError as error:
+        _say(str(error))
+        return 1
+    finally:
+        stack.stop_all()
+        _say("all processes stopped")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["run"])
+    parser.parse_args()
+    sys.exit(run())

@@ -1,0 +1,31 @@
+"""Starts the real local stack (inference service on vLLM + Java gateway) once for the
+cross-service tests, on free ports so it never collides with a running `make run`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import localstack  # noqa: E402
+
+MODEL = "smollm2-135m-instruct"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    stack = localstack.Stack(log_dir=tmp_path_factory.mktemp("logs"), inference_port=localstack.free_port(),
+                             inference_metrics_port=localstack.free_port(), gateway_port=localstack.free_port())
+    try:
+        stack.start_all()
+        yield stack
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture(scope="session")
+def client(stack):
+    from openai import OpenAI
+
+    return OpenAI(base_url=f"{stack.gateway_url}/v1", api_key="unused", max_retries=0, timeout=120)

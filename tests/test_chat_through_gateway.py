@@ -1,0 +1,95 @@
+"""REST in, Java gateway, gRPC, vLLM, answer out — driven by the official openai package."""
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from conftest import MODEL
+
+QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def test_chat_completion_returns_a_real_answer(client):
+    completion = client.chat.completions.create(model=MODEL, messages=QUESTION, temperature=0, max_tokens=32)
+
+    choice = completion.choices[0]
+    assert "Paris" in choice.message.content
+    assert choice.message.role == "assistant"
+    assert choice.finish_reason == "stop"
+    assert completion.model == MODEL
+    assert completion.usage.prompt_tokens > 0 and completion.usage.completion_tokens > 0
+    assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
+
+
+def test_streamed_chat_arrives_in_chunks_and_ends_with_a_finish_reason(client):
+    stream = client.chat.completions.create(model=MODEL, messages=QUESTION, temperature=0, max_tokens=32,
+                                            stream=True, stream_options={"include_usage": True})
+    chunks = list(stream)
+
+    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    usage = chunks[-1].usage
+    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) > 2
+    assert "Paris" in content
+    assert finishes == ["stop"]
+    assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_stream_and_unary_agree_under_greedy_decoding(client):
+    whole = client.chat.completions.create(model=MODEL, messages=QUESTION, temperature=0, max_tokens=32)
+    streamed = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+        model=MODEL, messages=QUESTION, temperature=0, max_tokens=32, stream=True) if c.choices)
+
+    assert streamed == whole.choices[0].message.content
+
+
+def test_models_lists_the_served_model(client):
+    assert MODEL in [m.id for m in client.models.list().data]
+
+
+def test_unknown_model_is_404_with_an_openai_error(client):
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model="gpt-9", messages=QUESTION)
+
+    assert "gpt-9" in caught.value.body["message"]
+
+
+@pytest.mark.parametrize("body, param", [
+    ({"model": MODEL}, "messages"),
+    ({"model": MODEL, "messages": "hello"}, "messages"),
+    ({"model": MODEL, "messages": QUESTION, "max_tokens": -1}, "max_tokens"),
+    ({"model": MODEL, "messages": QUESTION, "temperature": "hot"}, "temperature"),
+])
+def test_bad_requests_are_400_naming_the_parameter(stack, body, param):
+    response = httpx.post(f"{stack.gateway_url}/v1/chat/completions", json=body, timeout=30)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert param in (error.get("param") or "") + error["message"]
+
+
+def test_malformed_json_is_400(stack):
+    response = httpx.post(f"{stack.gateway_url}/v1/chat/completions", content=b'{"model": ',
+                          headers={"Content-Type": "application/json"}, timeout=30)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_gateway_answers_503_when_the_inference_service_is_down(tmp_path):
+    import localstack
+
+    lonely = localstack.Stack(log_dir=tmp_path, inference_port=localstack.free_port(),
+                              gateway_port=localstack.free_port())
+    try:
+        lonely.wait_gateway(lonely.start_gateway())
+        response = httpx.post(f"{lonely.gateway_url}/v1/chat/completions", json={"model": MODEL, "messages": QUESTION},
+                              timeout=30)
+    finally:
+        lonely.stop_all()
+
+    assert response.status_code == 503
+    assert response.json()["error"]["message"]
