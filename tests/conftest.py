@@ -16,7 +16,8 @@ MODEL = "smollm2-135m-instruct"
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     stack = localstack.Stack(log_dir=tmp_path_factory.mktemp("logs"), inference_port=localstack.free_port(),
-                             inference_metrics_port=localstack.free_port(), gateway_port=localstack.free_port())
+                             inference_metrics_port=localstack.free_port(), gateway_port=localstack.free_port(),
+                             postgres_port=localstack.free_port())
     try:
         stack.start_all()
         yield stack
@@ -28,4 +29,9 @@ def stack(tmp_path_factory):
 def client(stack):
     from openai import OpenAI
 
-    return OpenAI(base_url=f"{stack.gateway_url}/v1", api_key="unused", max_retries=0, timeout=120)
+    return OpenAI(base_url=f"{stack.gateway_url}/v1", api_key=stack.admin_key(), max_retries=0, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def auth(stack) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack.admin_key()}"}

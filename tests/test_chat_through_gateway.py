@@ -45,6 +45,31 @@ def test_stream_and_unary_agree_under_greedy_decoding(client):
     assert streamed == whole.choices[0].message.content
 
 
+def test_calls_without_a_valid_api_key_are_401(stack, client):
+    keyless = openai.OpenAI(base_url=f"{stack.gateway_url}/v1", api_key="tsk_not-a-real-key", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        keyless.chat.completions.create(model=MODEL, messages=QUESTION)
+    response = httpx.post(f"{stack.gateway_url}/v1/chat/completions", json={"model": MODEL, "messages": QUESTION})
+    assert response.status_code == 401
+    assert response.json()["error"]["message"]
+
+
+def test_embeddings_through_the_gateway(client):
+    result = client.embeddings.create(model="all-minilm-l6-v2", input=["A cat sits on the mat.", "Stock markets fell."])
+
+    assert [d.index for d in result.data] == [0, 1]
+    assert all(len(d.embedding) == 384 for d in result.data)
+    assert result.usage.prompt_tokens > 0
+
+
+def test_legacy_completions_through_the_gateway(client):
+    completion = client.completions.create(model=MODEL, prompt="The capital of France is", max_tokens=8,
+                                           temperature=0)
+
+    assert completion.choices[0].text.strip()
+    assert completion.usage.completion_tokens > 0
+
+
 def test_models_lists_the_served_model(client):
     assert MODEL in [m.id for m in client.models.list().data]
 
@@ -62,8 +87,8 @@ def test_unknown_model_is_404_with_an_openai_error(client):
     ({"model": MODEL, "messages": QUESTION, "max_tokens": -1}, "max_tokens"),
     ({"model": MODEL, "messages": QUESTION, "temperature": "hot"}, "temperature"),
 ])
-def test_bad_requests_are_400_naming_the_parameter(stack, body, param):
-    response = httpx.post(f"{stack.gateway_url}/v1/chat/completions", json=body, timeout=30)
+def test_bad_requests_are_400_naming_the_parameter(stack, auth, body, param):
+    response = httpx.post(f"{stack.gateway_url}/v1/chat/completions", json=body, headers=auth, timeout=30)
 
     assert response.status_code == 400
     error = response.json()["error"]
@@ -71,23 +96,25 @@ def test_bad_requests_are_400_naming_the_parameter(stack, body, param):
     assert param in (error.get("param") or "") + error["message"]
 
 
-def test_malformed_json_is_400(stack):
+def test_malformed_json_is_400(stack, auth):
     response = httpx.post(f"{stack.gateway_url}/v1/chat/completions", content=b'{"model": ',
-                          headers={"Content-Type": "application/json"}, timeout=30)
+                          headers={"Content-Type": "application/json", **auth}, timeout=30)
 
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "invalid_request_error"
 
 
-def test_gateway_answers_503_when_the_inference_service_is_down(tmp_path):
+def test_gateway_answers_503_when_the_inference_service_is_down(stack, tmp_path):
     import localstack
 
+    # A second gateway on the same database, pointed at a port where nothing listens.
     lonely = localstack.Stack(log_dir=tmp_path, inference_port=localstack.free_port(),
-                              gateway_port=localstack.free_port())
+                              gateway_port=localstack.free_port(), postgres_port=stack.postgres_port)
+    lonely.admin_key_file.write_text(stack.admin_key())
     try:
         lonely.wait_gateway(lonely.start_gateway())
         response = httpx.post(f"{lonely.gateway_url}/v1/chat/completions", json={"model": MODEL, "messages": QUESTION},
-                              timeout=30)
+                              headers={"Authorization": f"Bearer {lonely.admin_key()}"}, timeout=30)
     finally:
         lonely.stop_all()
 

@@ -29,6 +29,11 @@ class Engine(Protocol):
 
     def generate(self, job: GenerationJob) -> AsyncIterator[list[Delta]]: ...
 
+    @property
+    def async_llm(self):
+        """The bare engine, for benchmarks that measure it without this service around it."""
+        return self._llm
+
     async def abort(self, request_id: str) -> None: ...
 
     def load(self) -> Load: ...
@@ -39,13 +44,15 @@ class Engine(Protocol):
 class _SchedulerStats:
     """Keeps the last scheduler figures vLLM reports; installed as a vLLM stat logger."""
 
-    running = 0
-    waiting = 0
-    kv_cache_usage = 0.0
+    def __init__(self):
+        self.running = 0
+        self.waiting = 0
+        self.kv_cache_usage = 0.0
 
-    @classmethod
-    def factory(cls):
+    def factory(self):
         from vllm.v1.metrics.loggers import StatLoggerBase
+
+        stats = self
 
         class Recorder(StatLoggerBase):
             def __init__(self, vllm_config, engine_index: int = 0):
@@ -53,9 +60,9 @@ class _SchedulerStats:
 
             def record(self, scheduler_stats, iteration_stats, mm_cache_stats=None, engine_idx: int = 0):
                 if scheduler_stats is not None:
-                    cls.running = scheduler_stats.num_running_reqs
-                    cls.waiting = scheduler_stats.num_waiting_reqs + scheduler_stats.num_skipped_waiting_reqs
-                    cls.kv_cache_usage = scheduler_stats.kv_cache_usage
+                    stats.running = scheduler_stats.num_running_reqs
+                    stats.waiting = scheduler_stats.num_waiting_reqs + scheduler_stats.num_skipped_waiting_reqs
+                    stats.kv_cache_usage = scheduler_stats.kv_cache_usage
 
             def log_engine_initialized(self):
                 pass
@@ -91,13 +98,17 @@ class VllmEngine:
             enable_log_requests=False,
             disable_log_stats=False,
         )
-        self._llm = AsyncLLM.from_engine_args(args, stat_loggers=[_SchedulerStats.factory()])
-        self._stats = _SchedulerStats
+        self._stats = _SchedulerStats()
+        self._llm = AsyncLLM.from_engine_args(args, stat_loggers=[self._stats.factory()])
         self.card = ModelCard(
             id=settings.model_id, kind="generate", context_length=settings.max_model_len,
             max_choices=settings.max_choices, max_logprobs=settings.max_logprobs)
         # Bound on queued work: beyond max_num_seqs running, at most max_waiting_requests wait.
         self._capacity = settings.max_num_seqs + settings.max_waiting_requests
+        # Sequences admitted and not yet finished. Counted here, before the first await,
+        # because vLLM registers a request only after an await: checking its own count
+        # would let a burst of concurrent calls all pass the bound.
+        self._admitted = 0
 
     async def tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None) -> list[int]:
         if len(prompt or "") + sum(len(m.content) for m in messages or ()) > _INLINE_TOKENIZE_CHARS:
@@ -117,9 +128,10 @@ class VllmEngine:
     async def generate(self, job: GenerationJob) -> AsyncIterator[list[Delta]]:
         if self._llm.errored:
             raise Unavailable("the engine has stopped; the service is restarting")
-        if self._llm.get_num_unfinished_requests() + job.sampling.n > self._capacity:
+        if self._admitted + job.sampling.n > self._capacity:
             raise Overloaded(f"engine queue is full ({self._settings.max_waiting_requests} waiting); retry later")
         params = self._sampling_params(job)
+        self._admitted += job.sampling.n
         stream = self._llm.generate({"prompt_token_ids": job.prompt_token_ids}, params, job.request_id,
                                     priority=job.priority)
         try:
@@ -131,7 +143,13 @@ class VllmEngine:
         finally:
             # Closing the generator (caller cancelled, deadline passed) aborts the request
             # in AsyncLLM.generate's own cleanup; make sure even if the engine lags.
+            self._admitted -= job.sampling.n
             await stream.aclose()
+
+    @property
+    def async_llm(self):
+        """The bare engine, for benchmarks that measure it without this service around it."""
+        return self._llm
 
     async def abort(self, request_id: str) -> None:
         await self._llm.abort(request_id)

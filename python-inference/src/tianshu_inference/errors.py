@@ -6,6 +6,7 @@ anything unexpected into INTERNAL without leaking the traceback to the caller.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 
 import grpc
@@ -136,8 +137,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer)
         if handler.unary_stream:
+            # Streaming handlers are async generators or coroutines that call context.write
+            # (as grpc's own health Watch does); each needs a wrapper of its own shape.
+            wrap = _wrap_stream if inspect.isasyncgenfunction(handler.unary_stream) else _wrap_unary
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream),
+                wrap(handler.unary_stream),
                 request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer)
         return handler

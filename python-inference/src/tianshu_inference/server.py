@@ -45,6 +45,7 @@ class InferenceServer:
         self.port = self.server.add_insecure_port(f"{settings.host}:{settings.port}")
         self.engine: VllmEngine | None = None
         self.embedder: Embedder | None = None
+        self._stopped = False
 
     async def start(self) -> None:
         """Starts answering health checks at once (NOT_SERVING), then loads the models."""
@@ -67,6 +68,9 @@ class InferenceServer:
     async def stop(self) -> None:
         """Health first (so balancers drain us), then refuse new calls, give in-flight
         ones the grace period, cancel the rest (which aborts them in the engine)."""
+        if self._stopped:
+            return
+        self._stopped = True
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(self.settings.shutdown_grace_seconds)
         if self.embedder:

@@ -5,6 +5,8 @@ import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.requestid.RequestId;
+import io.tianshu.inference.v1.EmbedRequest;
+import io.tianshu.inference.v1.EmbedResponse;
 import io.tianshu.inference.v1.GenerateRequest;
 import io.tianshu.inference.v1.GenerateResponse;
 import io.tianshu.inference.v1.GenerateStreamRequest;
@@ -14,6 +16,8 @@ import io.tianshu.inference.v1.InferenceServiceGrpc;
 import io.tianshu.inference.v1.InferenceServiceGrpc.InferenceServiceStub;
 import io.tianshu.inference.v1.ListModelsRequest;
 import io.tianshu.inference.v1.ListModelsResponse;
+import io.tianshu.inference.v1.TokenizeRequest;
+import io.tianshu.inference.v1.TokenizeResponse;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.springframework.stereotype.Component;
@@ -54,6 +58,17 @@ public class InferenceClient {
     public Mono<ListModelsResponse> listModels() {
         return Mono.defer(() -> GrpcReactive.unary(observer ->
                 stub("", settings.listModelsDeadline()).listModels(ListModelsRequest.getDefaultInstance(), observer)));
+    }
+
+    public Mono<EmbedResponse> embed(EmbedRequest request) {
+        return Mono.defer(() -> GrpcReactive.unary(observer ->
+                stub(request.getRequestId(), settings.deadline()).embed(request, observer)));
+    }
+
+    /** Counts prompt tokens before admission; short deadline, as the request waits on it. */
+    public Mono<TokenizeResponse> tokenize(TokenizeRequest request, String requestId) {
+        return Mono.defer(() -> GrpcReactive.unary(observer ->
+                stub(requestId, settings.listModelsDeadline()).tokenize(request, observer)));
     }
 
     private InferenceServiceStub stub(String requestId, Duration deadline) {

@@ -9,7 +9,7 @@ import java.util.List;
 
 /** The non-streaming answer, {@code object: "chat.completion"}. */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-record ChatCompletion(String id, String object, long created, String model, List<Choice> choices, Usage usage) {
+public record ChatCompletion(String id, String object, long created, String model, List<Choice> choices, Usage usage) {
 
     // logprobs is always present (null when not asked for), as in OpenAI's responses.
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -21,8 +21,8 @@ record ChatCompletion(String id, String object, long created, String model, List
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record Usage(int promptTokens, int completionTokens, int totalTokens) {
-        static Usage of(io.tianshu.inference.v1.Usage usage) {
+    public record Usage(int promptTokens, int completionTokens, int totalTokens) {
+        public static Usage of(io.tianshu.inference.v1.Usage usage) {
             return new Usage(usage.getPromptTokens(), usage.getCompletionTokens(), usage.getTotalTokens());
         }
     }
@@ -39,7 +39,7 @@ record ChatCompletion(String id, String object, long created, String model, List
     }
 
     /** OpenAI's finish_reason; null while a streamed choice is still running. */
-    static String finishReason(FinishReason reason) {
+    public static String finishReason(FinishReason reason) {
         return switch (reason) {
             case FINISH_REASON_STOP -> "stop";
             case FINISH_REASON_LENGTH -> "length";

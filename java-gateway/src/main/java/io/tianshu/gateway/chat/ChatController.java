@@ -1,8 +1,15 @@
 package io.tianshu.gateway.chat;
 
+import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.backend.InferenceClient;
 import io.tianshu.gateway.models.ModelCatalog;
+import io.tianshu.gateway.ratelimit.Admission;
+import io.tianshu.gateway.ratelimit.Limiter;
+import io.tianshu.gateway.ratelimit.PromptCounter;
 import io.tianshu.gateway.requestid.RequestId;
+import io.tianshu.gateway.web.JsonWriter;
+import io.tianshu.gateway.web.SseStream;
+import io.tianshu.inference.v1.GenerateResponse;
 import io.tianshu.inference.v1.Generation;
 import java.time.Instant;
 import org.slf4j.Logger;
@@ -13,12 +20,14 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * {@code POST /v1/chat/completions}: validate, check the model, then one Generate or one
- * GenerateStream call. The response is written by hand because the same route answers
- * JSON or an SSE stream depending on the body, and SSE must match OpenAI's framing.
+ * {@code POST /v1/chat/completions}: validate, check the model and the caller's right to it,
+ * count the prompt, admit against the rate limits, then one Generate or one GenerateStream
+ * call, settled to its real usage when it ends. The response is written by hand because the
+ * same route answers JSON or an SSE stream depending on the body.
  */
 @RestController
 class ChatController {
@@ -27,12 +36,17 @@ class ChatController {
 
     private final InferenceClient inference;
     private final ModelCatalog catalog;
+    private final PromptCounter counter;
+    private final Limiter limiter;
     private final SseStream sse;
     private final JsonWriter json;
 
-    ChatController(InferenceClient inference, ModelCatalog catalog, SseStream sse, JsonWriter json) {
+    ChatController(InferenceClient inference, ModelCatalog catalog, PromptCounter counter, Limiter limiter,
+            SseStream sse, JsonWriter json) {
         this.inference = inference;
         this.catalog = catalog;
+        this.counter = counter;
+        this.limiter = limiter;
         this.sse = sse;
         this.json = json;
     }
@@ -44,16 +58,27 @@ class ChatController {
         String id = "chatcmpl-" + requestId;
         long created = Instant.now().getEpochSecond();
         ServerHttpResponse response = exchange.getResponse();
-        return catalog.requireGenerationModel(request.model())
+        return Callers.current().flatMap(caller -> catalog.requireGenerationModel(request.model())
                 .doOnNext(model -> ChatRequestMapper.checkModelLimits(request, model))
-                .then(Mono.defer(() -> request.streaming()
-                        ? sse.write(response, inference.generateStream(generation),
-                                new ChunkAssembler(id, created, request.model(), request.wantsLogprobs()),
-                                request.includeUsage())
-                        : inference.generate(generation)
+                .doOnNext(model -> Callers.checkModel(caller, request.model()))
+                .then(Mono.defer(() -> counter.generation(generation)))
+                .flatMap(estimate -> limiter.admit(caller, "chat.completions", request.model(), requestId, estimate,
+                        response.getHeaders()))
+                .flatMap(admission -> request.streaming()
+                        ? sse.write(response, chunks(request, generation, admission, id, created), "chat completion")
+                        : admission.meter(inference.generate(generation), GenerateResponse::getUsage)
                                 .doOnNext(r -> log.info("chat completion done: model={} usage={}",
                                         r.getModel(), r.getUsage().getTotalTokens()))
                                 .map(r -> ChatCompletion.of(r, id, created, request.model(), request.wantsLogprobs()))
                                 .flatMap(completion -> json.write(response, MediaType.APPLICATION_JSON, completion))));
+    }
+
+    private Flux<ChatCompletionChunk> chunks(ChatCompletionRequest request, Generation generation,
+            Admission admission, String id, long created) {
+        ChunkAssembler assembler = new ChunkAssembler(id, created, request.model(), request.wantsLogprobs());
+        return admission.meter(inference.generateStream(generation))
+                .concatMap(message -> Mono.justOrEmpty(assembler.onMessage(message)))
+                .concatWith(Mono.defer(() -> request.includeUsage()
+                        ? Mono.justOrEmpty(assembler.usageChunk()) : Mono.empty()));
     }
 }

@@ -9,9 +9,10 @@ import java.util.List;
 
 /**
  * OpenAI sampling fields to {@link SamplingParams}, with OpenAI's ranges checked here so
- * the caller learns which field is wrong before any backend is involved.
+ * the caller learns which field is wrong before any backend is involved. The range checks
+ * are public because /v1/completions shares them.
  */
-final class SamplingMapper {
+public final class SamplingMapper {
 
     // OpenAI's own bound on top_logprobs.
     private static final int MAX_TOP_LOGPROBS = 20;
@@ -66,7 +67,7 @@ final class SamplingMapper {
         return sampling.build();
     }
 
-    private static List<String> stops(JsonNode stop) {
+    public static List<String> stops(JsonNode stop) {
         if (stop == null || stop.isNull()) {
             return List.of();
         }
@@ -89,14 +90,14 @@ final class SamplingMapper {
         throw invalidRequest("Invalid type for 'stop': expected a string or an array of strings.", "stop");
     }
 
-    private static float inRange(double value, double min, double max, String param) {
+    public static float inRange(double value, double min, double max, String param) {
         if (Double.isNaN(value) || value < min || value > max) {
             throw invalidRequest("'" + param + "' is " + value + "; it must be between " + min + " and " + max + ".", param);
         }
         return (float) value;
     }
 
-    private static void positive(Integer value, String param) {
+    public static void positive(Integer value, String param) {
         if (value != null && value < 1) {
             throw invalidRequest("'" + param + "' is " + value + "; it must be at least 1.", param);
         }

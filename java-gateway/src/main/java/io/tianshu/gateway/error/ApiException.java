@@ -1,5 +1,6 @@
 package io.tianshu.gateway.error;
 
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 
@@ -10,14 +11,45 @@ public class ApiException extends RuntimeException {
     private final String type;
     private final String param;
     private final String code;
+    private final HttpHeaders headers;
 
     public ApiException(HttpStatusCode status, String type, String message, String param, String code) {
+        this(status, type, message, param, code, HttpHeaders.EMPTY);
+    }
+
+    public ApiException(HttpStatusCode status, String type, String message, String param, String code,
+            HttpHeaders headers) {
         // No stack trace: these are expected outcomes of bad input, raised per request.
         super(message, null, false, false);
         this.status = status;
         this.type = type;
         this.param = param;
         this.code = code;
+        this.headers = headers;
+    }
+
+    /** 401 with OpenAI's body, so SDKs raise their AuthenticationError. */
+    public static ApiException invalidApiKey(String message) {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
+        return new ApiException(HttpStatus.UNAUTHORIZED, "invalid_request_error", message, null, "invalid_api_key",
+                headers);
+    }
+
+    /** 403: the caller is known but may not do this. */
+    public static ApiException forbidden(String message, String param, String code) {
+        return new ApiException(HttpStatus.FORBIDDEN, "permission_error", message, param, code);
+    }
+
+    /** 404 for an admin resource. */
+    public static ApiException notFound(String message) {
+        return new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", message, null, "not_found");
+    }
+
+    /** 413: the body is larger than the gateway accepts. */
+    public static ApiException bodyTooLarge(long limit) {
+        return new ApiException(HttpStatus.PAYLOAD_TOO_LARGE, "invalid_request_error",
+                "The request body is larger than " + limit + " bytes.", null, "request_too_large");
     }
 
     /** 400 naming the offending parameter, as OpenAI does. */
@@ -32,6 +64,6 @@ public class ApiException extends RuntimeException {
     }
 
     ApiError toApiError() {
-        return new ApiError(status, OpenAiError.of(getMessage(), type, param, code));
+        return new ApiError(status, OpenAiError.of(getMessage(), type, param, code), headers);
     }
 }

@@ -7,6 +7,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import io.tianshu.gateway.support.GatewayTest;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -38,7 +40,8 @@ class BackendDownTest {
 
     @BeforeEach
     void patientClient() {
-        web = web.mutate().responseTimeout(Duration.ofMinutes(1)).build();
+        web = web.mutate().responseTimeout(Duration.ofMinutes(1))
+                .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + GatewayTest.adminKey()).build();
     }
 
     @Test

@@ -82,6 +82,7 @@ class ChatStreamingTest extends GatewayTest {
     @Test
     void clientDisconnectCancelsTheBackendCall() throws Exception {
         var events = WebClient.create("http://localhost:" + port).post().uri("/v1/chat/completions")
+                .header("Authorization", "Bearer " + adminKey())
                 .contentType(MediaType.APPLICATION_JSON)
                 .bodyValue(chat(FakeInferenceService.HANG, "\"stream\": true"))
                 .retrieve()

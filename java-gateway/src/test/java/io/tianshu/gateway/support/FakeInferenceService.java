@@ -8,6 +8,9 @@ import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.tianshu.inference.v1.Choice;
+import io.tianshu.inference.v1.EmbedRequest;
+import io.tianshu.inference.v1.EmbedResponse;
+import io.tianshu.inference.v1.Embedding;
 import io.tianshu.inference.v1.FinishReason;
 import io.tianshu.inference.v1.GenerateRequest;
 import io.tianshu.inference.v1.GenerateResponse;
@@ -19,6 +22,8 @@ import io.tianshu.inference.v1.ListModelsRequest;
 import io.tianshu.inference.v1.ListModelsResponse;
 import io.tianshu.inference.v1.Model;
 import io.tianshu.inference.v1.ModelKind;
+import io.tianshu.inference.v1.TokenizeRequest;
+import io.tianshu.inference.v1.TokenizeResponse;
 import io.tianshu.inference.v1.Usage;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -42,10 +47,15 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public static final String OVERLOAD = "overload";
     /** Fail at once with INVALID_ARGUMENT naming sampling.max_tokens in a BadRequest detail. */
     public static final String BAD_FIELD = "bad-field";
+    /** Prompt tokens of every call, as Tokenize counts them and Generate reports them. */
+    public static final int PROMPT_TOKENS = 5;
 
     public final AtomicReference<Generation> lastGeneration = new AtomicReference<>();
     public final AtomicReference<String> lastRequestIdHeader = new AtomicReference<>();
     public final AtomicInteger listModelsCalls = new AtomicInteger();
+    public final AtomicReference<EmbedRequest> lastEmbed = new AtomicReference<>();
+    public final AtomicReference<TokenizeRequest> lastTokenize = new AtomicReference<>();
+    public final AtomicInteger tokenizeCalls = new AtomicInteger();
     private final List<Model> models = new CopyOnWriteArrayList<>();
     private volatile CountDownLatch cancelled = new CountDownLatch(1);
 
@@ -57,6 +67,9 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         lastGeneration.set(null);
         lastRequestIdHeader.set(null);
         listModelsCalls.set(0);
+        lastEmbed.set(null);
+        lastTokenize.set(null);
+        tokenizeCalls.set(0);
         cancelled = new CountDownLatch(1);
         models.clear();
         models.add(Model.newBuilder().setId(CHAT_MODEL).setKind(ModelKind.MODEL_KIND_GENERATE)
@@ -77,6 +90,37 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> responses) {
         listModelsCalls.incrementAndGet();
         responses.onNext(ListModelsResponse.newBuilder().addAllModels(models).build());
+        responses.onCompleted();
+    }
+
+    /** Vectors of the model's length, [i/1000 + len/100]; usage counts one token per character. */
+    @Override
+    public void embed(EmbedRequest request, StreamObserver<EmbedResponse> responses) {
+        lastEmbed.set(request);
+        int dimension = models.stream().filter(m -> m.getId().equals(request.getModel())).findFirst()
+                .map(Model::getDimension).orElse(4);
+        EmbedResponse.Builder response = EmbedResponse.newBuilder().setModel(request.getModel()).setDimension(dimension);
+        int tokens = 0;
+        for (String text : request.getTextsList()) {
+            Embedding.Builder vector = Embedding.newBuilder();
+            for (int i = 0; i < dimension; i++) {
+                vector.addValues(i / 1000f + text.length() / 100f);
+            }
+            response.addEmbeddings(vector);
+            tokens += text.length();
+        }
+        responses.onNext(response.setUsage(Usage.newBuilder().setPromptTokens(tokens).setTotalTokens(tokens)).build());
+        responses.onCompleted();
+    }
+
+    /** Always PROMPT_TOKENS tokens, the same count Generate reports, so reservations settle exactly. */
+    @Override
+    public void tokenize(TokenizeRequest request, StreamObserver<TokenizeResponse> responses) {
+        tokenizeCalls.incrementAndGet();
+        lastTokenize.set(request);
+        int context = models.stream().filter(m -> m.getId().equals(request.getModel())).findFirst()
+                .map(Model::getContextLength).orElse(0);
+        responses.onNext(TokenizeResponse.newBuilder().setTokenCount(PROMPT_TOKENS).setContextLength(context).build());
         responses.onCompleted();
     }
 
@@ -152,7 +196,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     }
 
     private static String lastContent(Generation generation) {
-        return generation.getMessagesCount() == 0 ? ""
+        return generation.getMessagesCount() == 0 ? generation.getPrompt()
                 : generation.getMessages(generation.getMessagesCount() - 1).getContent();
     }
 }

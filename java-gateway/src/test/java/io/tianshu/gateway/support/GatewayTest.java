@@ -1,10 +1,14 @@
 package io.tianshu.gateway.support;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import org.junit.jupiter.api.BeforeEach;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.annotation.Import;
+import org.springframework.http.HttpHeaders;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 /** The whole gateway on a random port, its inference backend in-process. One shared context. */
@@ -23,6 +27,16 @@ public abstract class GatewayTest {
     @BeforeEach
     void resetFake() {
         fake.reset();
+        web = web.mutate().defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + adminKey()).build();
+    }
+
+    /** The key the gateway bootstrapped on first start: tenant "default", every scope, no limits. */
+    public static String adminKey() {
+        try {
+            return Files.readString(EmbeddedPostgresInitializer.adminKeyFile()).trim();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     protected static String chat(String content) {

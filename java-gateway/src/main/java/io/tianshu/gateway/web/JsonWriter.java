@@ -1,4 +1,4 @@
-package io.tianshu.gateway.chat;
+package io.tianshu.gateway.web;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,7 +9,7 @@ import reactor.core.publisher.Mono;
 
 /** Serializes with the application's ObjectMapper, for the routes that write their own response. */
 @Component
-class JsonWriter {
+public class JsonWriter {
 
     private final ObjectMapper objectMapper;
 
@@ -17,7 +17,7 @@ class JsonWriter {
         this.objectMapper = objectMapper;
     }
 
-    String toJson(Object value) {
+    public String toJson(Object value) {
         try {
             return objectMapper.writeValueAsString(value);
         } catch (JsonProcessingException e) {
@@ -25,7 +25,7 @@ class JsonWriter {
         }
     }
 
-    Mono<Void> write(ServerHttpResponse response, MediaType type, Object value) {
+    public Mono<Void> write(ServerHttpResponse response, MediaType type, Object value) {
         return Mono.fromCallable(() -> objectMapper.writeValueAsBytes(value)).flatMap(bytes -> {
             response.getHeaders().setContentType(type);
             response.getHeaders().setContentLength(bytes.length);

@@ -1,7 +1,6 @@
-package io.tianshu.gateway.chat;
+package io.tianshu.gateway.web;
 
 import io.tianshu.gateway.error.ErrorMapper;
-import io.tianshu.inference.v1.GenerateStreamResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -13,11 +12,11 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * Writes a GenerateStream as OpenAI's server-sent events: {@code data: {chunk}} per delta,
- * flushed one by one, then {@code data: [DONE]}.
+ * Writes chunks as OpenAI's server-sent events: {@code data: {chunk}} per chunk, flushed one
+ * by one, then {@code data: [DONE]}. Shared by every streaming route.
  */
 @Component
-class SseStream {
+public class SseStream {
 
     private static final Logger log = LoggerFactory.getLogger(SseStream.class);
     private static final MediaType EVENT_STREAM = new MediaType("text", "event-stream", StandardCharsets.UTF_8);
@@ -28,27 +27,25 @@ class SseStream {
         this.json = json;
     }
 
-    Mono<Void> write(ServerHttpResponse response, Flux<GenerateStreamResponse> messages,
-            ChunkAssembler assembler, boolean includeUsage) {
+    /** @param what names the stream in log lines, e.g. "chat completion" */
+    public Mono<Void> write(ServerHttpResponse response, Flux<?> chunks, String what) {
         response.getHeaders().setContentType(EVENT_STREAM);
         response.getHeaders().setCacheControl("no-cache");
         // Proxies such as nginx would otherwise buffer the stream and defeat its purpose.
         response.getHeaders().set("X-Accel-Buffering", "no");
         AtomicBoolean started = new AtomicBoolean();
-        Flux<String> data = messages
-                .concatMap(message -> Mono.justOrEmpty(assembler.onMessage(message)))
-                .concatWith(Mono.defer(() -> includeUsage ? Mono.justOrEmpty(assembler.usageChunk()) : Mono.empty()))
+        Flux<String> data = chunks
                 .map(json::toJson)
                 .concatWith(Mono.just("[DONE]"))
                 .doOnNext(event -> started.set(true))
-                .doOnComplete(() -> log.info("chat completion stream done"))
+                .doOnComplete(() -> log.info("{} stream done", what))
                 .doOnCancel(() -> log.info("client went away; backend call cancelled"))
                 // Before the first event nothing is committed: the error handler can still
                 // answer with a real status (429, 503, ...). After it, the only channel left
                 // is the stream itself, and a silent end would look like a complete answer.
                 .onErrorResume(failure -> started.get()
                         ? Mono.just(json.toJson(ErrorMapper.toApiError(failure, null).body()))
-                                .doOnNext(event -> log.warn("chat completion stream failed: {}", failure.toString()))
+                                .doOnNext(event -> log.warn("{} stream failed: {}", what, failure.toString()))
                         : Mono.error(failure));
         return response.writeAndFlushWith(data.map(event -> Mono.just(
                 response.bufferFactory().wrap(("data: " + event + "\n\n").getBytes(StandardCharsets.UTF_8)))));

@@ -1,0 +1,209 @@
+package io.tianshu.gateway.admin;
+
+import static io.tianshu.gateway.error.ApiException.invalidRequest;
+
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tianshu.gateway.auth.Caller;
+import io.tianshu.gateway.auth.Callers;
+import io.tianshu.gateway.auth.KeyStore;
+import io.tianshu.gateway.auth.Scope;
+import io.tianshu.gateway.db.Blocking;
+import io.tianshu.gateway.error.ApiException;
+import io.tianshu.gateway.requestid.RequestId;
+import io.tianshu.gateway.tenants.Tenant;
+import io.tianshu.gateway.tenants.TenantStore;
+import io.tianshu.gateway.usage.AuditLog;
+import io.tianshu.gateway.usage.UsageStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import org.springframework.http.HttpStatus;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PatchMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.ResponseStatus;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code /v1/admin/**}, admin scope only (AuthConfig): api keys, tenants and their limits,
+ * usage, and the audit trail every change here is written to.
+ */
+@RestController
+@RequestMapping("/v1/admin")
+class AdminController {
+
+    private static final Pattern TENANT_ID = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+
+    private final KeyStore keys;
+    private final TenantStore tenants;
+    private final UsageStore usage;
+    private final AuditLog audit;
+
+    AdminController(KeyStore keys, TenantStore tenants, UsageStore usage, AuditLog audit) {
+        this.keys = keys;
+        this.tenants = tenants;
+        this.usage = usage;
+        this.audit = audit;
+    }
+
+    /** The new key: shown once, here, and never again. */
+    record CreatedKey(String key, @JsonUnwrapped KeyStore.KeyInfo info) {
+    }
+
+    record Listing<T>(String object, List<T> data) {
+        static <T> Listing<T> of(List<T> data) {
+            return new Listing<>("list", data);
+        }
+    }
+
+    @PostMapping("/keys")
+    @ResponseStatus(HttpStatus.CREATED)
+    Mono<CreatedKey> createKey(@RequestBody AdminRequests.NewKey body, ServerWebExchange exchange) {
+        if (body.tenant() == null || body.tenant().isBlank()) {
+            throw invalidRequest("Missing required parameter: 'tenant'.", "tenant");
+        }
+        if (body.scopes() == null || body.scopes().isEmpty()) {
+            throw invalidRequest("Missing required parameter: 'scopes'.", "scopes");
+        }
+        List<String> scopes;
+        try {
+            scopes = Scope.validate(body.scopes());
+        } catch (IllegalArgumentException e) {
+            throw invalidRequest(e.getMessage(), "scopes");
+        }
+        positive(body.rpm(), "rpm");
+        positive(body.tpm(), "tpm");
+        return Callers.current().flatMap(admin -> Blocking.call(() -> {
+            if (tenants.find(body.tenant()).isEmpty()) {
+                throw ApiException.notFound("No tenant '" + body.tenant() + "'; create it first.");
+            }
+            KeyStore.Created created = keys.create(new KeyStore.NewKey(body.tenant(), body.name(), scopes,
+                    body.allowedModels(), body.rpm(), body.tpm(), body.expiresAt(), admin.subject()));
+            audit(admin, "key.create", created.info().id().toString(), created.info(), exchange);
+            return new CreatedKey(created.plaintext(), created.info());
+        }));
+    }
+
+    @GetMapping("/keys")
+    Mono<Listing<KeyStore.KeyInfo>> listKeys(@RequestParam(required = false) String tenant) {
+        return Blocking.call(() -> Listing.of(keys.list(tenant)));
+    }
+
+    @DeleteMapping("/keys/{id}")
+    Mono<KeyStore.KeyInfo> revokeKey(@PathVariable String id, ServerWebExchange exchange) {
+        UUID keyId = uuid(id);
+        return Callers.current().flatMap(admin -> Blocking.call(() -> {
+            KeyStore.KeyInfo before = keys.find(keyId).orElseThrow(() -> ApiException.notFound("No key " + id + "."));
+            keys.revoke(keyId);
+            audit(admin, "key.revoke", id, Map.of("prefix", before.prefix(), "tenant", before.tenant()), exchange);
+            return keys.find(keyId).orElseThrow();
+        }));
+    }
+
+    @PostMapping("/tenants")
+    @ResponseStatus(HttpStatus.CREATED)
+    Mono<Tenant> createTenant(@RequestBody AdminRequests.NewTenant body, ServerWebExchange exchange) {
+        if (body.id() == null || !TENANT_ID.matcher(body.id()).matches()) {
+            throw invalidRequest("'id' must match " + TENANT_ID.pattern() + ".", "id");
+        }
+        positive(body.rpm(), "rpm");
+        positive(body.tpm(), "tpm");
+        return Callers.current().flatMap(admin -> Blocking.call(() -> {
+            if (!tenants.create(body.id(), body.name(), body.rpm(), body.tpm(), body.allowedModels())) {
+                throw new ApiException(HttpStatus.CONFLICT, "invalid_request_error",
+                        "Tenant '" + body.id() + "' already exists.", "id", "conflict");
+            }
+            Tenant tenant = tenants.find(body.id()).orElseThrow();
+            audit(admin, "tenant.create", body.id(), tenant, exchange);
+            return tenant;
+        }));
+    }
+
+    @GetMapping("/tenants")
+    Mono<Listing<Tenant>> listTenants() {
+        return Blocking.call(() -> Listing.of(tenants.list()));
+    }
+
+    @PatchMapping("/tenants/{id}")
+    Mono<Tenant> patchTenant(@PathVariable String id, @RequestBody JsonNode body, ServerWebExchange exchange) {
+        if (!body.isObject()) {
+            throw invalidRequest("The request body must be a JSON object.", null);
+        }
+        TenantStore.LimitsPatch patch = new TenantStore.LimitsPatch(
+                body.has("rpm"), limit(body, "rpm"), body.has("tpm"), limit(body, "tpm"),
+                body.has("allowed_models"), models(body));
+        return Callers.current().flatMap(admin -> Blocking.call(() -> {
+            Tenant tenant = tenants.updateLimits(id, patch)
+                    .orElseThrow(() -> ApiException.notFound("No tenant '" + id + "'."));
+            audit(admin, "tenant.update_limits", id, body, exchange);
+            return tenant;
+        }));
+    }
+
+    @GetMapping("/usage")
+    Mono<Listing<UsageStore.Summary>> usage(@RequestParam(required = false) String tenant,
+            @RequestParam(required = false) String key) {
+        UUID keyId = key == null ? null : uuid(key);
+        return Blocking.call(() -> Listing.of(usage.summarize(tenant, keyId)));
+    }
+
+    @GetMapping("/audit")
+    Mono<Listing<AuditLog.Event>> audit(@RequestParam(defaultValue = "100") int limit) {
+        if (limit < 1 || limit > 1000) {
+            throw invalidRequest("'limit' must be between 1 and 1000.", "limit");
+        }
+        return Blocking.call(() -> Listing.of(audit.recent(limit)));
+    }
+
+    private void audit(Caller admin, String action, String target, Object detail, ServerWebExchange exchange) {
+        audit.record(admin.subject(), admin.tenant(), action, target, detail, RequestId.of(exchange));
+    }
+
+    private static Integer limit(JsonNode body, String field) {
+        JsonNode value = body.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isInt() || value.asInt() < 1) {
+            throw invalidRequest("'" + field + "' must be a positive integer or null.", field);
+        }
+        return value.asInt();
+    }
+
+    private static List<String> models(JsonNode body) {
+        JsonNode value = body.get("allowed_models");
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isArray()) {
+            throw invalidRequest("'allowed_models' must be an array of model ids or null.", "allowed_models");
+        }
+        List<String> models = new ArrayList<>();
+        value.forEach(v -> models.add(v.asText()));
+        return models;
+    }
+
+    private static void positive(Integer value, String param) {
+        if (value != null && value < 1) {
+            throw invalidRequest("'" + param + "' must be at least 1.", param);
+        }
+    }
+
+    private static UUID uuid(String id) {
+        try {
+            return UUID.fromString(id);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.notFound("No key " + id + ".");
+        }
+    }
+}

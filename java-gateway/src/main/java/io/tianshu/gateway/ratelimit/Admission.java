@@ -1,0 +1,102 @@
+package io.tianshu.gateway.ratelimit;
+
+import io.tianshu.gateway.auth.Caller;
+import io.tianshu.inference.v1.GenerateStreamResponse;
+import io.tianshu.inference.v1.Usage;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * One admitted call: what it reserved, and the one settlement that replaces the reservation
+ * with real usage when the call ends, however it ends.
+ */
+public final class Admission {
+
+    private final Limiter limiter;
+    private final Caller caller;
+    private final String endpoint;
+    private final String model;
+    private final String requestId;
+    private final Estimate estimate;
+    private final List<BucketStore.Take> tokenTakes;
+    private final AtomicBoolean settled = new AtomicBoolean();
+
+    Admission(Limiter limiter, Caller caller, String endpoint, String model, String requestId, Estimate estimate,
+            List<BucketStore.Take> tokenTakes) {
+        this.limiter = limiter;
+        this.caller = caller;
+        this.endpoint = endpoint;
+        this.model = model;
+        this.requestId = requestId;
+        this.estimate = estimate;
+        this.tokenTakes = tokenTakes;
+    }
+
+    /** Settles a unary call with its reported usage; a call that failed costs nothing. */
+    public <T> Mono<T> meter(Mono<T> call, java.util.function.Function<T, Usage> usageOf) {
+        return call.doOnNext(result -> {
+            Usage usage = usageOf.apply(result);
+            settle(usage.getPromptTokens(), usage.getCompletionTokens());
+        }).doFinally(signal -> settle(0, 0));
+    }
+
+    /**
+     * Settles a stream when it ends, completed, failed or cancelled. The final message's usage
+     * is exact; without it (a client hung up, the backend failed) the tokens generated so far
+     * are counted from the deltas: one per token log-probability when there are some, else one
+     * per non-empty text delta, which is what the engine sends per step.
+     */
+    public Flux<GenerateStreamResponse> meter(Flux<GenerateStreamResponse> stream) {
+        AtomicInteger generated = new AtomicInteger();
+        AtomicReference<Usage> reported = new AtomicReference<>();
+        return stream.doOnNext(message -> {
+            if (message.hasUsage()) {
+                reported.set(message.getUsage());
+            }
+            int tokens = message.getLogprobsCount() > 0 ? message.getLogprobsCount() : message.getText().isEmpty() ? 0 : 1;
+            generated.addAndGet(tokens);
+        }).doFinally(signal -> {
+            Usage usage = reported.get();
+            if (usage != null) {
+                settle(usage.getPromptTokens(), usage.getCompletionTokens());
+            } else {
+                settle(generated.get() > 0 ? estimate.promptTokens() : 0, generated.get());
+            }
+        });
+    }
+
+    /** First call wins; later calls (a doFinally after a doOnNext) do nothing. */
+    void settle(int promptTokens, int completionTokens) {
+        if (settled.compareAndSet(false, true)) {
+            limiter.settle(this, promptTokens, completionTokens);
+        }
+    }
+
+    Caller caller() {
+        return caller;
+    }
+
+    String endpoint() {
+        return endpoint;
+    }
+
+    String model() {
+        return model;
+    }
+
+    String requestId() {
+        return requestId;
+    }
+
+    Estimate estimate() {
+        return estimate;
+    }
+
+    List<BucketStore.Take> tokenTakes() {
+        return tokenTakes;
+    }
+}

@@ -1,0 +1,159 @@
+package io.tianshu.gateway.ratelimit;
+
+import io.tianshu.gateway.auth.Caller;
+import io.tianshu.gateway.config.TianshuProperties;
+import io.tianshu.gateway.db.Blocking;
+import io.tianshu.gateway.error.ApiException;
+import io.tianshu.gateway.usage.UsageStore;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.Phaser;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/**
+ * Admission before a model call: requests per minute and tokens per minute, per key and per
+ * tenant, all taken in one atomic step (rate_admit) or not at all, so a rejection consumes
+ * nothing. Then settlement: the reservation is replaced by real usage and the call recorded.
+ */
+@Component
+public class Limiter {
+
+    private static final Logger log = LoggerFactory.getLogger(Limiter.class);
+
+    private final BucketStore buckets;
+    private final UsageStore usage;
+    private final Duration window;
+    // Settlements run after the response; this counts the ones still writing, for shutdown and tests.
+    private final Phaser pending = new Phaser(1);
+
+    Limiter(BucketStore buckets, UsageStore usage, TianshuProperties properties) {
+        this.buckets = buckets;
+        this.usage = usage;
+        this.window = properties.limits().window();
+    }
+
+    /**
+     * Admits the call or fails with 429. On admission the informational X-RateLimit-* headers
+     * are set on {@code responseHeaders}.
+     */
+    public Mono<Admission> admit(Caller caller, String endpoint, String model, String requestId, Estimate estimate,
+            HttpHeaders responseHeaders) {
+        List<BucketStore.Take> requestTakes = new ArrayList<>();
+        List<BucketStore.Take> tokenTakes = new ArrayList<>();
+        String key = caller.keyId() == null ? null : "key:" + caller.keyId();
+        String tenant = "tenant:" + caller.tenant();
+        addTake(requestTakes, key, ":requests", caller.keyLimits().rpm(), 1);
+        addTake(requestTakes, tenant, ":requests", caller.tenantLimits().rpm(), 1);
+        addTake(tokenTakes, key, ":tokens", caller.keyLimits().tpm(), estimate.reserveTokens());
+        addTake(tokenTakes, tenant, ":tokens", caller.tenantLimits().tpm(), estimate.reserveTokens());
+        Admission admission = new Admission(this, caller, endpoint, model, requestId, estimate, tokenTakes);
+        for (BucketStore.Take take : tokenTakes) {
+            if (take.amount() > take.capacity()) {
+                return Mono.error(tooLarge(take));
+            }
+        }
+        List<BucketStore.Take> all = new ArrayList<>(requestTakes);
+        all.addAll(tokenTakes);
+        if (all.isEmpty()) {
+            return Mono.just(admission);
+        }
+        return Blocking.call(() -> buckets.admit(all, window)).map(states -> {
+            HttpHeaders headers = headers(states);
+            if (states.stream().allMatch(BucketStore.State::granted)) {
+                responseHeaders.addAll(headers);
+                return admission;
+            }
+            throw rejected(states, all, headers);
+        });
+    }
+
+    private static void addTake(List<BucketStore.Take> takes, String owner, String kind, Integer limit, double amount) {
+        if (owner != null && limit != null) {
+            takes.add(new BucketStore.Take(owner + kind, limit, amount));
+        }
+    }
+
+    void settle(Admission admission, int promptTokens, int completionTokens) {
+        pending.register();
+        Blocking.call(() -> {
+            List<BucketStore.Take> deltas = admission.tokenTakes().stream()
+                    .map(t -> new BucketStore.Take(t.bucket(), t.capacity(),
+                            admission.estimate().reserveTokens() - (promptTokens + completionTokens)))
+                    .filter(t -> t.amount() != 0)
+                    .toList();
+            if (!deltas.isEmpty()) {
+                buckets.settle(deltas, window);
+            }
+            Caller caller = admission.caller();
+            usage.record(new UsageStore.Call(caller.tenant(), caller.keyId(), caller.subject(), admission.endpoint(),
+                    admission.model(), promptTokens, completionTokens, admission.requestId()));
+            return true;
+        }).doOnError(e -> log.error("settling usage of request {} failed", admission.requestId(), e))
+                .doFinally(signal -> pending.arriveAndDeregister())
+                .subscribe(ok -> { }, e -> { });
+    }
+
+    /** Waits until every settlement started so far has been written. */
+    public void awaitSettled(Duration timeout) throws InterruptedException, TimeoutException {
+        int phase = pending.arrive();
+        pending.awaitAdvanceInterruptibly(phase, timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private HttpHeaders headers(List<BucketStore.State> states) {
+        HttpHeaders headers = new HttpHeaders();
+        tightest(states, ":requests").ifPresent(s -> put(headers, "Requests", s));
+        tightest(states, ":tokens").ifPresent(s -> put(headers, "Tokens", s));
+        return headers;
+    }
+
+    private static java.util.Optional<BucketStore.State> tightest(List<BucketStore.State> states, String kind) {
+        return states.stream().filter(s -> s.bucket().endsWith(kind))
+                .min(Comparator.comparingDouble(BucketStore.State::level));
+    }
+
+    private void put(HttpHeaders headers, String kind, BucketStore.State state) {
+        TokenBucket bucket = new TokenBucket(state.capacity(), window);
+        headers.set("X-RateLimit-Limit-" + kind, String.valueOf((long) state.capacity()));
+        headers.set("X-RateLimit-Remaining-" + kind, String.valueOf((long) Math.max(0, Math.floor(state.level()))));
+        headers.set("X-RateLimit-Reset-" + kind, RateLimitHeaders.format(bucket.untilFull(state.level())));
+    }
+
+    private ApiException rejected(List<BucketStore.State> states, List<BucketStore.Take> takes, HttpHeaders headers) {
+        Duration wait = Duration.ZERO;
+        String which = null;
+        for (BucketStore.State state : states) {
+            if (state.granted()) {
+                continue;
+            }
+            double amount = takes.stream().filter(t -> t.bucket().equals(state.bucket())).findFirst().orElseThrow()
+                    .amount();
+            Duration d = new TokenBucket(state.capacity(), window).untilAvailable(state.level(), amount);
+            if (which == null || d.compareTo(wait) > 0) {
+                wait = d;
+                which = state.bucket();
+            }
+        }
+        headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(Math.max(1, (long) Math.ceil(wait.toMillis() / 1000.0))));
+        String what = which.endsWith(":tokens") ? "tokens per minute" : "requests per minute";
+        String whose = which.startsWith("key:") ? "API key" : "tenant";
+        return new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limit_error",
+                "Rate limit reached for " + what + " of this " + whose + ". Retry after "
+                        + headers.getFirst(HttpHeaders.RETRY_AFTER) + "s.", null, "rate_limit_exceeded", headers);
+    }
+
+    private ApiException tooLarge(BucketStore.Take take) {
+        return new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limit_error",
+                "Request too large: it may use " + (long) take.amount() + " tokens, above the limit of "
+                        + (long) take.capacity() + " tokens per minute. Lower max_tokens or the input.",
+                null, "rate_limit_exceeded");
+    }
+}

@@ -1,0 +1,16 @@
+package io.tianshu.gateway.tenants;
+
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.tianshu.gateway.auth.Caller;
+import java.time.Instant;
+import java.util.List;
+
+/** A customer of the platform: what its keys share, limits included. */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+public record Tenant(String id, String name, Integer rpm, Integer tpm, List<String> allowedModels, Instant createdAt) {
+
+    public Caller.Limits limits() {
+        return new Caller.Limits(rpm, tpm, allowedModels);
+    }
+}

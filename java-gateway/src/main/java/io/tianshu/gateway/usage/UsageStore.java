@@ -1,0 +1,59 @@
+package io.tianshu.gateway.usage;
+
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Component;
+
+/** One usage row per model call; sums for the admin API. Blocking: call through Blocking. */
+@Component
+public class UsageStore {
+
+    public record Call(String tenant, UUID keyId, String subject, String endpoint, String model, int promptTokens,
+            int completionTokens, String requestId) {
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Summary(String tenant, UUID keyId, String model, long requests, long promptTokens,
+            long completionTokens, long totalTokens) {
+    }
+
+    private final JdbcTemplate jdbc;
+
+    UsageStore(JdbcTemplate jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    public void record(Call call) {
+        jdbc.update("""
+                INSERT INTO usage_record (tenant_id, key_id, subject, endpoint, model, prompt_tokens, completion_tokens,
+                                          request_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", call.tenant(), call.keyId(), call.subject(), call.endpoint(),
+                call.model(), call.promptTokens(), call.completionTokens(), call.requestId());
+    }
+
+    /** Totals per tenant, key and model; each filter is optional. */
+    public List<Summary> summarize(String tenant, UUID keyId) {
+        StringBuilder sql = new StringBuilder("""
+                SELECT tenant_id, key_id, model, count(*) AS requests, sum(prompt_tokens) AS prompt,
+                       sum(completion_tokens) AS completion
+                FROM usage_record WHERE true""");
+        List<Object> args = new ArrayList<>();
+        if (tenant != null) {
+            sql.append(" AND tenant_id = ?");
+            args.add(tenant);
+        }
+        if (keyId != null) {
+            sql.append(" AND key_id = ?");
+            args.add(keyId);
+        }
+        sql.append(" GROUP BY tenant_id, key_id, model ORDER BY tenant_id, model");
+        return jdbc.query(sql.toString(), (rs, n) -> new Summary(rs.getString("tenant_id"),
+                rs.getObject("key_id", UUID.class), rs.getString("model"), rs.getLong("requests"),
+                rs.getLong("prompt"), rs.getLong("completion"), rs.getLong("prompt") + rs.getLong("completion")),
+                args.toArray());
+    }
+}

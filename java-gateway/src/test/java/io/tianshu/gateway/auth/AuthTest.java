@@ -1,0 +1,104 @@
+package io.tianshu.gateway.auth;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.tianshu.gateway.support.GatewayTest;
+import io.tianshu.gateway.support.TestKeys;
+import io.tianshu.gateway.tenants.TenantStore;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.http.MediaType;
+import org.springframework.test.context.TestPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+
+@TestPropertySource(properties = "tianshu.auth.jwt.secret=" + AuthTest.SECRET)
+class AuthTest extends GatewayTest {
+
+    static final String SECRET = "a-test-secret-that-is-at-least-32-bytes-long";
+
+    @Autowired
+    KeyStore keys;
+    @Autowired
+    TenantStore tenants;
+
+    @Test
+    void missingKeyIs401InvalidApiKey() {
+        web.mutate().defaultHeaders(h -> h.remove("Authorization")).build()
+                .post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON).bodyValue(chat("Hi"))
+                .exchange()
+                .expectStatus().isUnauthorized()
+                .expectHeader().exists("X-Request-Id")
+                .expectBody()
+                .jsonPath("$.error.type").isEqualTo("invalid_request_error")
+                .jsonPath("$.error.code").isEqualTo("invalid_api_key");
+    }
+
+    @Test
+    void unknownRevokedAndExpiredKeysAre401() {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        KeyStore.Created revoked = TestKeys.key(keys, tenant, List.of("chat"), null, null, null, null);
+        keys.revoke(revoked.info().id());
+        String expired = TestKeys.key(keys, tenant, List.of("chat"), null, null, null,
+                Instant.now().minusSeconds(60)).plaintext();
+        for (String key : List.of(ApiKeys.generate(), revoked.plaintext(), expired, "not-a-key")) {
+            chatAs(key).expectStatus().isUnauthorized().expectBody().jsonPath("$.error.code").isEqualTo("invalid_api_key");
+        }
+    }
+
+    @Test
+    void keyWithoutTheRoutesScopeIs403() {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        String key = TestKeys.key(keys, tenant, List.of("embeddings"), null, null, null, null).plaintext();
+        chatAs(key).expectStatus().isForbidden().expectBody().jsonPath("$.error.code").isEqualTo("insufficient_scope");
+        as(key).get().uri("/v1/admin/keys").exchange().expectStatus().isForbidden();
+    }
+
+    @Test
+    void modelOutsideTheKeysOrTenantsListIs403() {
+        String open = TestKeys.tenant(tenants, null, null, null);
+        String keyLimited = TestKeys.key(keys, open, List.of("chat"), null, null, List.of("other"), null).plaintext();
+        chatAs(keyLimited).expectStatus().isForbidden().expectBody().jsonPath("$.error.code")
+                .isEqualTo("model_not_allowed");
+        String closed = TestKeys.tenant(tenants, null, null, List.of("other"));
+        String tenantLimited = TestKeys.key(keys, closed, List.of("chat"), null, null, null, null).plaintext();
+        chatAs(tenantLimited).expectStatus().isForbidden();
+    }
+
+    @Test
+    void healthAndApiDocsStayPublic() {
+        WebTestClient anonymous = web.mutate().defaultHeaders(h -> h.remove("Authorization")).build();
+        anonymous.get().uri("/actuator/health/liveness").exchange().expectStatus().isOk();
+        anonymous.get().uri("/v3/api-docs").exchange().expectStatus().isOk();
+        anonymous.get().uri("/v1/models").exchange().expectStatus().isUnauthorized();
+    }
+
+    @Test
+    void hs256JwtWithTenantAndScopeIsAccepted() throws Exception {
+        chatAs(jwt(SECRET, "acme", "chat rag:read")).expectStatus().isOk();
+        chatAs(jwt(SECRET, "acme", "embeddings")).expectStatus().isForbidden();
+        chatAs(jwt("another-secret-that-is-at-least-32-bytes", "acme", "chat")).expectStatus().isUnauthorized();
+    }
+
+    private static String jwt(String secret, String tenant, String scope) throws Exception {
+        SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), new JWTClaimsSet.Builder()
+                .subject("alice").claim("tenant", tenant).claim("scope", scope)
+                .expirationTime(Date.from(Instant.now().plusSeconds(600))).build());
+        jwt.sign(new MACSigner(secret.getBytes()));
+        return jwt.serialize();
+    }
+
+    private WebTestClient as(String token) {
+        return web.mutate().defaultHeaders(h -> h.setBearerAuth(token)).build();
+    }
+
+    private WebTestClient.ResponseSpec chatAs(String token) {
+        return as(token).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(chat("Hi")).exchange();
+    }
+}

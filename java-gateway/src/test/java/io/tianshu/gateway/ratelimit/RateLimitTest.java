@@ -1,0 +1,178 @@
+package io.tianshu.gateway.ratelimit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.tianshu.gateway.GatewayApplication;
+import io.tianshu.gateway.auth.KeyStore;
+import io.tianshu.gateway.support.FakeInferenceService;
+import io.tianshu.gateway.support.GatewayTest;
+import io.tianshu.gateway.support.InProcessInference;
+import io.tianshu.gateway.support.TestKeys;
+import io.tianshu.gateway.tenants.TenantStore;
+import io.tianshu.gateway.usage.UsageStore;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.boot.web.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.MediaType;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+class RateLimitTest extends GatewayTest {
+
+    private static final List<String> ALL = List.of("chat", "embeddings", "admin");
+
+    @Autowired
+    KeyStore keys;
+    @Autowired
+    TenantStore tenants;
+    @Autowired
+    Limiter limiter;
+    @Autowired
+    UsageStore usage;
+    @Autowired
+    JdbcTemplate jdbc;
+    @LocalServerPort
+    int port;
+
+    @Test
+    void concurrentCallsAgainstABucketOfCapacityCAdmitExactlyC() {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        String key = TestKeys.key(keys, tenant, ALL, 5, null, null, null).plaintext();
+
+        List<Integer> statuses = fire(List.of(port), key, 20);
+
+        assertThat(statuses).filteredOn(s -> s == 200).hasSize(5);
+        assertThat(statuses).filteredOn(s -> s == 429).hasSize(15);
+    }
+
+    @Test
+    void twoGatewaysSharingTheDatabaseAdmitExactlyCBetweenThem() {
+        String tenant = TestKeys.tenant(tenants, 6, null, null);
+        String key = TestKeys.key(keys, tenant, ALL, null, null, null, null).plaintext();
+        try (ConfigurableApplicationContext second = new SpringApplicationBuilder(GatewayApplication.class,
+                InProcessInference.class).properties("server.port=0").run()) {
+            int secondPort = ((WebServerApplicationContext) second).getWebServer().getPort();
+
+            List<Integer> statuses = fire(List.of(port, secondPort), key, 24);
+
+            assertThat(statuses).filteredOn(s -> s == 200).hasSize(6);
+            assertThat(statuses).filteredOn(s -> s == 429).hasSize(18);
+        }
+    }
+
+    @Test
+    void rejectionCarriesOpenAiHeadersAndSuccessesCarryTheInformationalOnes() {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        String key = TestKeys.key(keys, tenant, ALL, 1, 1000, null, null).plaintext();
+
+        web.post().uri("/v1/chat/completions").header("Authorization", "Bearer " + key)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(chat("Hi", "\"max_tokens\": 10"))
+                .exchange()
+                .expectStatus().isOk()
+                .expectHeader().valueEquals("X-RateLimit-Limit-Requests", "1")
+                .expectHeader().valueEquals("X-RateLimit-Remaining-Requests", "0")
+                .expectHeader().valueEquals("X-RateLimit-Limit-Tokens", "1000")
+                .expectHeader().valueEquals("X-RateLimit-Remaining-Tokens", "985")
+                .expectHeader().exists("X-RateLimit-Reset-Requests");
+        web.post().uri("/v1/chat/completions").header("Authorization", "Bearer " + key)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(chat("Hi", "\"max_tokens\": 10"))
+                .exchange()
+                .expectStatus().isEqualTo(429)
+                .expectHeader().exists("Retry-After")
+                .expectHeader().valueEquals("X-RateLimit-Remaining-Requests", "0")
+                .expectHeader().exists("X-RateLimit-Reset-Tokens")
+                .expectBody()
+                .jsonPath("$.error.type").isEqualTo("rate_limit_error")
+                .jsonPath("$.error.code").isEqualTo("rate_limit_exceeded");
+    }
+
+    @Test
+    void rejectionByTokensReleasesTheRequestSlotAndSettlementRefundsUnusedTokens() throws Exception {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        KeyStore.Created created = TestKeys.key(keys, tenant, ALL, 100, 30, null, null);
+        String key = created.plaintext();
+        // Each call reserves 5 prompt + 10 max_tokens = 15, and really uses 5 + 3 = 8.
+        for (int i = 0; i < 2; i++) {
+            call(key, "\"max_tokens\": 10").expectStatus().isOk();
+        }
+        call(key, "\"max_tokens\": 10").expectStatus().isEqualTo(429);
+        limiter.awaitSettled(Duration.ofMinutes(1));
+
+        // Refill over the stretched test window adds a few millionths of a token, nothing more.
+        assertThat(level("key:" + created.info().id() + ":requests")).isCloseTo(98.0, within(0.01));
+        assertThat(level("key:" + created.info().id() + ":tokens")).isCloseTo(30.0 - 8 - 8, within(0.01));
+        // 14 left after the refunds: a call reserving 5 + 9 fits, which it would not have without them.
+        call(key, "\"max_tokens\": 9").expectStatus().isOk();
+    }
+
+    @Test
+    void requestLargerThanTheTokenLimitIsRefusedWithoutTakingAnything() {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        KeyStore.Created created = TestKeys.key(keys, tenant, ALL, 10, 100, null, null);
+        call(created.plaintext(), "\"max_tokens\": 500").expectStatus().isEqualTo(429)
+                .expectBody().jsonPath("$.error.message").value(m -> assertThat((String) m).contains("too large"));
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM rate_bucket WHERE id LIKE ?", Integer.class,
+                "key:" + created.info().id() + "%")).isZero();
+    }
+
+    @Test
+    void streamCutByTheClientIsBilledForThePromptAndTheTokensItGenerated() throws Exception {
+        String tenant = TestKeys.tenant(tenants, null, 1000, null);
+        KeyStore.Created created = TestKeys.key(keys, tenant, ALL, null, null, null, null);
+        var events = WebClient.create("http://localhost:" + port).post().uri("/v1/chat/completions")
+                .header("Authorization", "Bearer " + created.plaintext())
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(chat(FakeInferenceService.HANG, "\"stream\": true, \"max_tokens\": 50"))
+                .retrieve().bodyToFlux(String.class);
+        StepVerifier.create(events.take(1)).expectNextCount(1).expectComplete().verify(Duration.ofSeconds(30));
+        assertThat(fake.cancelled().await(30, TimeUnit.SECONDS)).isTrue();
+        // The cut stream settles after its cancellation reaches the gateway, which can be
+        // after awaitSettled first looks: wait for the usage row itself.
+        List<UsageStore.Summary> summary = List.of();
+        for (int i = 0; i < 600 && summary.isEmpty(); i++) {
+            limiter.awaitSettled(Duration.ofMinutes(1));
+            summary = usage.summarize(tenant, created.info().id());
+            if (summary.isEmpty()) {
+                Thread.sleep(50);
+            }
+        }
+        assertThat(summary).singleElement().satisfies(s -> {
+            assertThat(s.requests()).isEqualTo(1);
+            assertThat(s.promptTokens()).isEqualTo(FakeInferenceService.PROMPT_TOKENS);
+            assertThat(s.completionTokens()).isEqualTo(1);
+        });
+        assertThat(level("tenant:" + tenant + ":tokens")).isCloseTo(1000.0 - 6, within(0.01));
+    }
+
+    private org.springframework.test.web.reactive.server.WebTestClient.ResponseSpec call(String key, String extra) {
+        return web.post().uri("/v1/chat/completions").header("Authorization", "Bearer " + key)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(chat("Hi", extra)).exchange();
+    }
+
+    private double level(String bucket) {
+        return jdbc.queryForObject("SELECT tokens FROM rate_bucket WHERE id = ?", Double.class, bucket);
+    }
+
+    /** n calls at once, spread over the given gateways; their HTTP statuses. */
+    private static List<Integer> fire(List<Integer> ports, String key, int n) {
+        return Flux.range(0, n)
+                .flatMap(i -> WebClient.create("http://localhost:" + ports.get(i % ports.size()))
+                        .post().uri("/v1/chat/completions")
+                        .header("Authorization", "Bearer " + key)
+                        .contentType(MediaType.APPLICATION_JSON)
+                        .bodyValue(chat("Hi"))
+                        .exchangeToMono(r -> r.releaseBody().then(Mono.just(r.statusCode().value()))), n)
+                .collectList()
+                .block(Duration.ofMinutes(2));
+    }
+}
