@@ -90,7 +90,10 @@ class Stack:
     inference_port: int = 50051
     inference_metrics_port: int = 9464
     gateway_port: int = 8080
+    rag_port: int = 50052
+    rag_metrics_port: int = 9465
     postgres_port: int = 54329
+    with_rag: bool = True
     services: list[Service] = field(default_factory=list)
     _postgres_data: Path | None = None
 
@@ -113,6 +116,14 @@ class Stack:
     def inference_target(self) -> str:
         return f"127.0.0.1:{self.inference_port}"
 
+    @property
+    def rag_target(self) -> str:
+        return f"127.0.0.1:{self.rag_port}"
+
+    def _python_env(self) -> dict[str, str]:
+        return {"PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in (
+            "build/gen/python", "python-inference/src", "python-rag/src"))}
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], user: str | None = None) -> Service:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
@@ -129,8 +140,7 @@ class Stack:
             "TIANSHU_INFERENCE_HOST": "127.0.0.1",
             "TIANSHU_INFERENCE_PORT": str(self.inference_port),
             "TIANSHU_INFERENCE_METRICS_PORT": str(self.inference_metrics_port),
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "build" / "gen" / "python"),
-                                           str(ROOT / "python-inference" / "src")]),
+            **self._python_env(),
         }
         if os.environ.get("TIANSHU_CACHE"):  # the cache bootstrap.sh converted the model into
             env["TIANSHU_INFERENCE_CACHE_DIR"] = os.environ["TIANSHU_CACHE"]
@@ -157,11 +167,11 @@ class Stack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             _check_alive(service)
-            probe = subprocess.run(psql + ["select 1 from pg_database where datname = 'tianshu'"],
-                                   capture_output=True, text=True)
+            probe = subprocess.run(psql + ["select datname from pg_database"], capture_output=True, text=True)
             if probe.returncode == 0:
-                if probe.stdout.strip() != "1":
-                    subprocess.run(psql + ["create database tianshu"], check=True, capture_output=True)
+                for database in ("tianshu", "tianshu_rag"):  # gateway state; RAG collections
+                    if database not in probe.stdout.split():
+                        subprocess.run(psql + [f"create database {database}"], check=True, capture_output=True)
                 return
             time.sleep(0.3)
         raise RuntimeError(f"postgres not ready after {timeout:.0f} s:\n{service.log_tail()}")
@@ -173,23 +183,41 @@ class Stack:
                "TIANSHU_ADMIN_KEY_FILE": str(self.admin_key_file)}
         return self._spawn("gateway", ["java", "-jar", str(GATEWAY_JAR)], env)
 
+    def start_rag(self) -> Service:
+        env = {
+            "TIANSHU_RAG_HOST": "127.0.0.1",
+            "TIANSHU_RAG_PORT": str(self.rag_port),
+            "TIANSHU_RAG_METRICS_PORT": str(self.rag_metrics_port),
+            "TIANSHU_RAG_INFERENCE_TARGET": self.inference_target,
+            "TIANSHU_RAG_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{self.postgres_port}/tianshu_rag",
+            **self._python_env(),
+        }
+        return self._spawn("rag", [sys.executable, "-m", "tianshu_rag"], env)
+
     def wait_inference(self, service: Service, timeout: float = 900) -> None:
+        _say(f"waiting for the inference engine on {self.inference_target} (first start takes 1-3 minutes)")
+        self._wait_grpc(service, self.inference_target, timeout)
+
+    def wait_rag(self, service: Service, timeout: float = 120) -> None:
+        _say(f"waiting for the RAG service on {self.rag_target}")
+        self._wait_grpc(service, self.rag_target, timeout)
+
+    def _wait_grpc(self, service: Service, target: str, timeout: float) -> None:
         import grpc
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-        _say(f"waiting for the inference engine on {self.inference_target} (first start takes 1-3 minutes)")
         deadline = time.monotonic() + timeout
-        with grpc.insecure_channel(self.inference_target) as channel:
+        with grpc.insecure_channel(target) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while time.monotonic() < deadline:
                 _check_alive(service)
                 with contextlib.suppress(grpc.RpcError):
                     if stub.Check(health_pb2.HealthCheckRequest(), timeout=2).status == \
                             health_pb2.HealthCheckResponse.SERVING:
-                        _say("inference service is SERVING")
+                        _say(f"{service.name} is SERVING")
                         return
                 time.sleep(1)
-        raise RuntimeError(f"inference service not ready after {timeout:.0f} s:\n{service.log_tail()}")
+        raise RuntimeError(f"{service.name} not ready after {timeout:.0f} s:\n{service.log_tail()}")
 
     def wait_gateway(self, service: Service, timeout: float = 180) -> None:
         _say(f"waiting for the gateway on {self.gateway_url}")
@@ -208,7 +236,10 @@ class Stack:
         inference = self.start_inference()
         self.wait_postgres(self.start_postgres())
         gateway = self.start_gateway()
+        rag = self.start_rag() if self.with_rag else None
         self.wait_gateway(gateway)
+        if rag:
+            self.wait_rag(rag)
         self.wait_inference(inference)
 
     def stop_all(self) -> None:
@@ -229,6 +260,7 @@ EXAMPLE = """
 Tianshu is up.
   Gateway (OpenAI-compatible): {url}/v1
   Inference gRPC:              {grpc}   (metrics: http://127.0.0.1:{metrics}/metrics)
+  RAG gRPC:                    {rag}   (tianshu.rag.v1.RagService; grpcurl -plaintext {rag} list)
   Logs:                        {logs}
 
 Admin API key (all scopes; kept in {key_file}):
@@ -258,7 +290,7 @@ def run() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         stack.start_all()
-        print(EXAMPLE.format(key=stack.admin_key(), key_file=stack.admin_key_file, url=stack.gateway_url, grpc=stack.inference_target,
+        print(EXAMPLE.format(key=stack.admin_key(), key_file=stack.admin_key_file, url=stack.gateway_url, grpc=stack.inference_target, rag=stack.rag_target,
                              metrics=stack.inference_metrics_port, logs=stack.log_dir), flush=True)
         while True:
             for service in stack.services:

@@ -65,10 +65,10 @@ public class InferenceClient {
                 stub(request.getRequestId(), settings.deadline()).embed(request, observer)));
     }
 
-    /** Counts prompt tokens before admission; short deadline, as the request waits on it. */
+    /** Counts prompt tokens before admission. */
     public Mono<TokenizeResponse> tokenize(TokenizeRequest request, String requestId) {
         return Mono.defer(() -> GrpcReactive.unary(observer ->
-                stub(requestId, settings.listModelsDeadline()).tokenize(request, observer)));
+                stub(requestId, settings.tokenizeDeadline()).tokenize(request, observer)));
     }
 
     private InferenceServiceStub stub(String requestId, Duration deadline) {

@@ -30,8 +30,10 @@ public record TianshuProperties(
      * @param deadline deadline of one non-streaming Generate or Embed call
      * @param streamDeadline deadline of one GenerateStream call; longer, since a stream
      *     lives as long as the answer takes to produce
-     * @param listModelsDeadline deadline of ListModels, Tokenize and health checks: short,
-     *     because a request waits on them before its real work starts
+     * @param listModelsDeadline deadline of ListModels and health checks: short, because a
+     *     request waits on them before its real work starts
+     * @param tokenizeDeadline deadline of Tokenize, which admission waits on; longer than
+     *     ListModels because the prompt may be large and the service busy generating
      * @param modelsRefresh how long a ListModels answer is trusted before it is fetched again
      */
     public record Inference(
@@ -39,6 +41,7 @@ public record TianshuProperties(
             @NotNull Duration deadline,
             @NotNull Duration streamDeadline,
             @NotNull Duration listModelsDeadline,
+            @NotNull Duration tokenizeDeadline,
             @NotNull Duration modelsRefresh) {
     }
 

@@ -12,6 +12,7 @@ public final class TestInferenceClients {
 
     public static InferenceClient over(ManagedChannel channel) {
         return new InferenceClient(channel, new TianshuProperties(new TianshuProperties.Inference(
-                "in-process", Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(30)), null, null, null));
+                "in-process", Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(30),
+                Duration.ofSeconds(30), Duration.ofSeconds(30)), null, null, null));
     }
 }

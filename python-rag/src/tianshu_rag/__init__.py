@@ -1,0 +1,1 @@
+"""Tianshu RAG service: retrieval-augmented generation over PostgreSQL + pgvector."""

@@ -1,0 +1,1 @@
+"""Answers: retrieved chunks quoted into a prompt, a streamed generation, its citations."""

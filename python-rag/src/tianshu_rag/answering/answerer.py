@@ -1,0 +1,92 @@
+"""Answer: retrieve, decide whether anything relevant was found, prompt the model with the
+chunks as quoted sources, stream its text, then the citations of the markers it used."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from .. import metrics
+from ..errors import InvalidArgument
+from ..inference import InferenceClient
+from ..retrieval.search import FULL_TEXT, Hit, Retriever, SearchOptions
+from .citations import CitationFilter
+from .prompt import Source, build_messages
+
+log = logging.getLogger(__name__)
+
+ANSWERED, NO_RELEVANT_CONTEXT = "answered", "no_relevant_context"
+DO_NOT_KNOW = "I don't know: nothing relevant to this question was found in the collection."
+
+
+@dataclass(frozen=True)
+class Citation:
+    marker: int
+    hit: Hit
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    text: str = ""
+    citations: tuple[Citation, ...] = ()
+    outcome: str = ""  # set on the last event only
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    model: str
+    top_k: int
+    min_similarity: float
+    max_tokens: int
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, inference: InferenceClient, settings: AnswerSettings):
+        self._retriever, self._inference, self._settings = retriever, inference, settings
+
+    async def answer(self, tenant_id: str, collection: str, question: str, options: SearchOptions,
+                     max_tokens: int = 0, request_id: str = "") -> AsyncIterator[AnswerEvent]:
+        max_tokens = max_tokens or self._settings.max_tokens
+        if max_tokens < 0:
+            raise InvalidArgument("max_tokens", "must not be negative")
+        options = dataclasses.replace(options, min_similarity=options.min_similarity or self._settings.min_similarity)
+        hits = await self._retriever.search(tenant_id, collection, question, options)
+        if not _relevant(hits, options.mode):
+            metrics.ANSWERS.labels(NO_RELEVANT_CONTEXT).inc()
+            yield AnswerEvent(text=DO_NOT_KNOW)
+            yield AnswerEvent(outcome=NO_RELEVANT_CONTEXT)
+            return
+
+        sources = [Source(h.rank, h.candidate.heading_path, h.candidate.text) for h in hits]
+        messages, sources = await self._fit(question, sources, max_tokens)
+        markers = CitationFilter({s.number for s in sources})
+        async for delta in self._inference.generate_stream(self._settings.model, messages, max_tokens,
+                                                           tenant_id=tenant_id, request_id=request_id):
+            text = markers.feed(delta)
+            if text:
+                yield AnswerEvent(text=text)
+        rest = markers.finish()
+        by_number = {h.rank: h for h in hits}
+        metrics.ANSWERS.labels(ANSWERED).inc()
+        yield AnswerEvent(text=rest, citations=tuple(Citation(n, by_number[n]) for n in markers.used),
+                          outcome=ANSWERED)
+
+    async def _fit(self, question: str, sources: list[Source], max_tokens: int
+                   ) -> tuple[list[tuple[str, str]], list[Source]]:
+        """Drops the lowest-ranked sources until prompt + answer fit the model's context."""
+        while True:
+            messages = build_messages(question, sources)
+            count, context = await self._inference.count_tokens(self._settings.model, messages)
+            if count + max_tokens <= context or len(sources) == 1:
+                return messages, sources
+            sources = sources[:-1]
+
+
+def _relevant(hits: list[Hit], mode: str) -> bool:
+    """Full-text matches alone OR the question's words, so they show that a word occurs,
+    not that the question is answered; outside full-text mode only the vector retriever
+    (above min_similarity, applied in search) vouches for relevance."""
+    if mode == FULL_TEXT:
+        return bool(hits)
+    return any(h.vector_similarity is not None for h in hits)

@@ -1,0 +1,86 @@
+"""The inference service as this service uses it: embeddings, streamed generation, token
+counts. The only place that talks to tianshu.inference.v1."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import grpc
+import numpy as np
+from tianshu.inference.v1 import inference_pb2 as pb
+from tianshu.inference.v1 import inference_pb2_grpc as pb_grpc
+
+from .errors import FailedPrecondition, InvalidArgument, RagError, Unavailable
+
+
+@dataclass(frozen=True)
+class EmbeddingModel:
+    id: str
+    dimension: int
+    max_batch_size: int
+
+
+def _translate(error: grpc.aio.AioRpcError, what: str) -> RagError:
+    code = error.code()
+    if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND):
+        return FailedPrecondition("INFERENCE", what, f"inference service refused {what}: {error.details()}")
+    return Unavailable(f"inference service failed during {what}: {code.name}: {error.details()}")
+
+
+class InferenceClient:
+    def __init__(self, target: str, timeout_seconds: float, max_message_bytes: int = 64 * 1024 * 1024):
+        self._channel = grpc.aio.insecure_channel(target, options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes)])
+        self._stub = pb_grpc.InferenceServiceStub(self._channel)
+        self._timeout = timeout_seconds
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def embedding_model(self, model_id: str) -> EmbeddingModel:
+        try:
+            listed = await self._stub.ListModels(pb.ListModelsRequest(), timeout=self._timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error, "ListModels") from error
+        served = {m.id: m for m in listed.models if m.kind == pb.MODEL_KIND_EMBED}
+        if model_id not in served:
+            raise InvalidArgument("embedding_model", f"{model_id!r} is not an embedding model of the "
+                                                     f"inference service (served: {sorted(served)})")
+        found = served[model_id]
+        return EmbeddingModel(found.id, found.dimension, found.max_batch_size or 256)
+
+    async def embed(self, model_id: str, texts: Sequence[str], tenant_id: str = "") -> list[np.ndarray]:
+        try:
+            response = await self._stub.Embed(pb.EmbedRequest(model=model_id, texts=list(texts), tenant_id=tenant_id),
+                                              timeout=self._timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error, "Embed") from error
+        return [np.asarray(e.values, dtype=np.float32) for e in response.embeddings]
+
+    async def count_tokens(self, model_id: str, messages: Sequence[tuple[str, str]]) -> tuple[int, int]:
+        """Tokens of a chat as the generation model will see it, and its context length."""
+        try:
+            response = await self._stub.Tokenize(pb.TokenizeRequest(
+                model=model_id, messages=[pb.ChatMessage(role=r, content=c) for r, c in messages]),
+                timeout=self._timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error, "Tokenize") from error
+        return response.token_count, response.context_length
+
+    async def generate_stream(self, model_id: str, messages: Sequence[tuple[str, str]], max_tokens: int,
+                              tenant_id: str = "", request_id: str = "") -> AsyncIterator[str]:
+        generation = pb.Generation(
+            model=model_id, messages=[pb.ChatMessage(role=r, content=c) for r, c in messages],
+            # Greedy: answers over the same context should not vary from call to call.
+            sampling=pb.SamplingParams(max_tokens=max_tokens, temperature=0.0),
+            tenant_id=tenant_id, request_id=request_id)
+        call = self._stub.GenerateStream(pb.GenerateStreamRequest(generation=generation), timeout=self._timeout)
+        try:
+            async for delta in call:
+                if delta.text:
+                    yield delta.text
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error, "GenerateStream") from error
+        finally:
+            call.cancel()

@@ -1,0 +1,1 @@
+"""Ingestion: documents parsed into blocks, chunked by structure, embedded and stored."""

@@ -1,0 +1,1 @@
+"""Retrieval: vector search, full-text search, and their fusion."""

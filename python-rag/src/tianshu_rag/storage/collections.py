@@ -1,0 +1,89 @@
+"""Collections per tenant. Every query here names the tenant: a collection is found by
+(tenant_id, name) and nothing else."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
+
+from ..errors import AlreadyExists, FailedPrecondition, NotFound
+from .database import Database
+
+# pgvector's HNSW index takes vectors of at most 2,000 dimensions.
+MAX_INDEXED_DIMENSION = 2000
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: int
+    tenant_id: str
+    name: str
+    embedding_model: str
+    dimension: int
+    description: str
+    created_at: dt.datetime
+    document_count: int = 0
+    chunk_count: int = 0
+
+
+_SELECT = """
+SELECT c.id, c.tenant_id, c.name, c.embedding_model, c.dimension, c.description, c.created_at,
+       (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) AS document_count,
+       (SELECT count(*) FROM chunks k WHERE k.collection_id = c.id) AS chunk_count
+FROM collections c"""
+
+
+class CollectionStore:
+    def __init__(self, db: Database):
+        self._db = db
+
+    async def create(self, tenant_id: str, name: str, embedding_model: str, dimension: int,
+                     description: str) -> Collection:
+        if dimension > MAX_INDEXED_DIMENSION:
+            raise FailedPrecondition("EMBEDDING_DIMENSION", embedding_model,
+                                     f"model {embedding_model!r} has {dimension} dimensions; "
+                                     f"the HNSW index takes at most {MAX_INDEXED_DIMENSION}")
+        async with self._db.pool.connection() as conn:
+            try:
+                async with conn.transaction():
+                    await conn.execute(
+                        "INSERT INTO collections (tenant_id, name, embedding_model, dimension, description) "
+                        "VALUES (%s, %s, %s, %s, %s)", (tenant_id, name, embedding_model, dimension, description))
+                    await _ensure_vector_index(conn, dimension)
+            except psycopg.errors.UniqueViolation:
+                raise AlreadyExists("collection", name) from None
+        return await self.get(tenant_id, name)
+
+    async def get(self, tenant_id: str, name: str) -> Collection:
+        async with self._db.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(Collection))
+            await cur.execute(_SELECT + " WHERE c.tenant_id = %s AND c.name = %s", (tenant_id, name))
+            found = await cur.fetchone()
+        if found is None:
+            raise NotFound("collection", name)
+        return found
+
+    async def list(self, tenant_id: str) -> list[Collection]:
+        async with self._db.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(Collection))
+            await cur.execute(_SELECT + " WHERE c.tenant_id = %s ORDER BY c.name", (tenant_id,))
+            return await cur.fetchall()
+
+    async def delete(self, tenant_id: str, name: str) -> None:
+        async with self._db.pool.connection() as conn:
+            cur = await conn.execute("DELETE FROM collections WHERE tenant_id = %s AND name = %s",
+                                     (tenant_id, name))
+            if cur.rowcount == 0:
+                raise NotFound("collection", name)
+
+
+async def _ensure_vector_index(conn: psycopg.AsyncConnection, dimension: int) -> None:
+    """One partial HNSW index per dimension; the 384 one comes with the first migration.
+    dimension is an int reported by the inference service, never caller text."""
+    await conn.execute(sql.SQL(
+        "CREATE INDEX IF NOT EXISTS {name} ON chunks USING hnsw ((embedding::vector({dim})) "
+        "vector_cosine_ops) WHERE dimension = {dim}").format(
+            name=sql.Identifier(f"chunks_embedding_{int(dimension)}_hnsw"), dim=sql.Literal(int(dimension))))

@@ -1,0 +1,82 @@
+"""Documents and their chunks. Writes happen inside a transaction the caller owns, so that a
+whole ingest job becomes visible at once; chunks go in by binary COPY."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ..errors import NotFound
+from .collections import Collection
+from .database import Database
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    index: int
+    heading_path: tuple[str, ...]
+    text: str
+    token_count: int
+    embedding: np.ndarray
+    search_headings: str
+    search_cjk: str
+
+
+@dataclass(frozen=True)
+class DocumentVersion:
+    document_id: str
+    content_type: str
+    content_sha256: str
+    metadata: dict
+
+
+async def current_versions(conn: psycopg.AsyncConnection, collection_id: int,
+                           document_ids: Sequence[str]) -> dict[str, DocumentVersion]:
+    cur = await conn.execute(
+        "SELECT document_id, content_type, content_sha256, metadata FROM documents "
+        "WHERE collection_id = %s AND document_id = ANY(%s)", (collection_id, list(document_ids)))
+    return {row[0]: DocumentVersion(*row) for row in await cur.fetchall()}
+
+
+async def replace(conn: psycopg.AsyncConnection, collection: Collection, document: DocumentVersion,
+                  chunks: Sequence[StoredChunk]) -> None:
+    """Replaces one document and all its chunks; call inside a transaction."""
+    # The upsert comes first: it locks the document's row, so two jobs replacing the same
+    # document take turns instead of colliding on chunk numbers.
+    await conn.execute(
+        "INSERT INTO documents (collection_id, document_id, content_type, content_sha256, metadata, chunk_count) "
+        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (collection_id, document_id) DO UPDATE SET "
+        "content_type = excluded.content_type, content_sha256 = excluded.content_sha256, "
+        "metadata = excluded.metadata, chunk_count = excluded.chunk_count, updated_at = now()",
+        (collection.id, document.document_id, document.content_type, document.content_sha256,
+         Jsonb(document.metadata), len(chunks)))
+    await conn.execute("DELETE FROM chunks WHERE collection_id = %s AND document_id = %s",
+                       (collection.id, document.document_id))
+    cur = conn.cursor()
+    async with cur.copy(
+            "COPY chunks (collection_id, document_id, chunk_index, heading_path, text, token_count, metadata, "
+            "dimension, embedding, search_headings, search_cjk) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(["int8", "text", "int4", "text[]", "text", "int4", "jsonb", "int4", "vector", "text", "text"])
+        for chunk in chunks:
+            await copy.write_row((collection.id, document.document_id, chunk.index, list(chunk.heading_path),
+                                  chunk.text, chunk.token_count, Jsonb(document.metadata), collection.dimension,
+                                  chunk.embedding, chunk.search_headings, chunk.search_cjk))
+
+
+async def update_metadata(conn: psycopg.AsyncConnection, collection_id: int, document_id: str,
+                          metadata: dict) -> None:
+    await conn.execute("UPDATE documents SET metadata = %s, updated_at = now() "
+                       "WHERE collection_id = %s AND document_id = %s", (Jsonb(metadata), collection_id, document_id))
+    await conn.execute("UPDATE chunks SET metadata = %s WHERE collection_id = %s AND document_id = %s",
+                       (Jsonb(metadata), collection_id, document_id))
+
+
+async def delete(db: Database, collection: Collection, document_id: str) -> None:
+    async with db.pool.connection() as conn:
+        cur = await conn.execute("DELETE FROM documents WHERE collection_id = %s AND document_id = %s",
+                                 (collection.id, document_id))
+        if cur.rowcount == 0:
+            raise NotFound("document", document_id)

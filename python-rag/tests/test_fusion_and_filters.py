@@ -1,0 +1,46 @@
+"""Reciprocal Rank Fusion and metadata filters are pure functions."""
+import pytest
+
+from tianshu_rag.errors import InvalidArgument
+from tianshu_rag.retrieval.filters import equality_filter
+from tianshu_rag.retrieval.fusion import reciprocal_rank_fusion
+
+
+def test_rrf_ranks_items_found_by_both_retrievers_above_items_found_by_one():
+    fused = reciprocal_rank_fusion({"vector": ["a", "b", "c"], "full_text": ["c", "a", "d"]}, k=60)
+    assert [f.key for f in fused] == ["a", "c", "b", "d"]
+    assert fused[0].ranks == {"vector": 1, "full_text": 2}
+    assert fused[0].score == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[3].ranks == {"full_text": 3}
+
+
+def test_rrf_with_one_list_keeps_its_order_and_counts_a_repeated_key_once():
+    fused = reciprocal_rank_fusion({"vector": ["x", "y", "x"]}, k=10)
+    assert [(f.key, f.score) for f in fused] == [("x", pytest.approx(1 / 11)), ("y", pytest.approx(1 / 12))]
+
+
+def test_rrf_of_nothing_is_empty():
+    assert reciprocal_rank_fusion({"vector": [], "full_text": []}) == []
+
+
+def test_equality_filter_accepts_scalars_and_turns_integral_doubles_back_into_ints():
+    assert equality_filter({"team": "search", "year": 2024.0, "public": True, "score": 0.5}) == \
+        {"team": "search", "year": 2024, "public": True, "score": 0.5}
+
+
+@pytest.mark.parametrize("conditions, field", [
+    ({"tags": ["a"]}, "options.metadata_filter.tags"),
+    ({"nested": {"a": 1}}, "options.metadata_filter.nested"),
+    ({"none": None}, "options.metadata_filter.none"),
+    ({"": "x"}, "options.metadata_filter"),
+    ({f"k{i}": i for i in range(17)}, "options.metadata_filter"),
+])
+def test_equality_filter_refuses_what_is_not_a_scalar_equality(conditions, field):
+    with pytest.raises(InvalidArgument) as raised:
+        equality_filter(conditions)
+    assert raised.value.field == field
+
+
+def test_a_filter_value_that_looks_like_sql_is_only_data():
+    evil = "x'); DROP TABLE chunks; --"
+    assert equality_filter({"team": evil}) == {"team": evil}
