@@ -149,7 +149,7 @@ async def bench_vllm_server(levels, max_tokens, log_dir: Path) -> list[Result]:
     argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
             str(model_store.chat_model_path(settings)), "--served-model-name", MODEL, "--host", "127.0.0.1",
             "--port", str(port), "--dtype", settings.dtype, "--max-model-len", str(settings.max_model_len),
-            "--max-num-seqs", str(settings.max_num_seqs), "--enforce-eager", "--disable-log-requests"]
+            "--max-num-seqs", str(settings.max_num_seqs), "--enforce-eager"]
     service = stack._spawn("vllm-server", argv, {"VLLM_CPU_KVCACHE_SPACE": str(settings.cpu_kv_cache_gib)})
     url = f"http://127.0.0.1:{port}"
     try:
