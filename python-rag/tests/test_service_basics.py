@@ -13,7 +13,7 @@ from grpc_status import rpc_status
 from prometheus_client import REGISTRY
 from tianshu.rag.v1 import rag_pb2 as pb
 
-from tianshu_rag import json_logging
+from tianshu_grpc_server import json_logging
 from tianshu_rag.server import RagServer
 from tianshu_rag.settings import RagSettings
 from tianshu_rag.storage import migrations

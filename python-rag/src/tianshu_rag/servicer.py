@@ -9,7 +9,7 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from tianshu.rag.v1 import rag_pb2 as pb
 from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
 
-from . import json_logging
+from tianshu_grpc_server import json_logging
 from .answering.answerer import ANSWERED, NO_RELEVANT_CONTEXT, Answerer
 from .errors import InvalidArgument, Unavailable
 from .ingestion.ingest import DocumentInput, Ingestor

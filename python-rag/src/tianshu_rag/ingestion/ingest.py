@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import metrics
-from ..errors import InvalidArgument, RagError, model_mismatch
+from ..errors import InvalidArgument, ServiceError, model_mismatch
 from ..inference import InferenceClient
 from ..retrieval.terms import index_terms
 from ..storage import documents as document_store
@@ -122,7 +122,7 @@ class Ingestor:
         except asyncio.CancelledError:
             await asyncio.shield(self._jobs.fail(job_id, "the service stopped before the job finished"))
             raise
-        except RagError as error:
+        except ServiceError as error:
             log.warning("ingest job failed", extra={"job_id": job_id, "error": error.message})
             await self._jobs.fail(job_id, error.message)
         except Exception as error:  # noqa: BLE001 - a background job must record why it ended

@@ -11,15 +11,21 @@ from pythonjsonlogger.json import JsonFormatter
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
 
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id.get()
-        return True
+_base_factory = logging.getLogRecordFactory()
 
 
-def configure(level: str, service: str = "tianshu-rag") -> None:
+def _record_with_request_id(*args, **kwargs) -> logging.LogRecord:
+    record = _base_factory(*args, **kwargs)
+    record.request_id = request_id.get()
+    return record
+
+
+# Every record, whoever logs it and through whichever handler, carries the request id.
+logging.setLogRecordFactory(_record_with_request_id)
+
+
+def configure(level: str, service: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_RequestIdFilter())
     handler.setFormatter(JsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},

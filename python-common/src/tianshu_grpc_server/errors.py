@@ -1,0 +1,132 @@
+"""Service errors, and ErrorInterceptor: the one place they become gRPC statuses.
+
+Code below a servicer raises ServiceError subclasses; the interceptor turns them into a
+status with a google.rpc detail (BadRequest naming the field, and whatever a service's own
+subclasses attach). Anything else becomes INTERNAL without the traceback reaching the caller.
+A request that does not even parse is refused as INVALID_ARGUMENT, not INTERNAL.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+
+import grpc
+from google.protobuf import any_pb2, message
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    code = grpc.StatusCode.INTERNAL
+
+    def __init__(self, message_text: str):
+        super().__init__(message_text)
+        self.message = message_text
+
+    def detail(self) -> message.Message | None:
+        return None
+
+
+class InvalidArgument(ServiceError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+    def detail(self):
+        return error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=self.field, description=self.reason)])
+
+
+class Unavailable(ServiceError):
+    """This service or one it depends on cannot serve right now; worth retrying elsewhere or later."""
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+def to_status(error: ServiceError) -> grpc.Status:
+    status = status_pb2.Status(code=getattr(code_pb2, error.code.name), message=error.message)
+    detail = error.detail()
+    if detail is not None:
+        packed = any_pb2.Any()
+        packed.Pack(detail)
+        status.details.append(packed)
+    return rpc_status.to_status(status)
+
+
+async def _abort(context: grpc.aio.ServicerContext, error: Exception) -> None:
+    if isinstance(error, ServiceError):
+        await context.abort_with_status(to_status(error))
+    log.exception("unexpected error", exc_info=error)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the service log")
+
+
+class _Malformed:
+    """Stands in for a request that did not parse, so the handler can refuse it properly."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _lenient(deserialize):
+    def parse(data: bytes):
+        try:
+            return deserialize(data)
+        except Exception as error:  # noqa: BLE001 - DecodeError, invalid UTF-8 in a string field
+            return _Malformed(error)
+
+    return parse
+
+
+def _check_parsed(request) -> None:
+    if isinstance(request, _Malformed):
+        raise InvalidArgument("request", f"not a valid message (for example invalid UTF-8 in a text field): "
+                                         f"{request.error}")
+
+
+def _wrap_unary(behavior):
+    async def unary(request, context):
+        try:
+            _check_parsed(request)
+            return await behavior(request, context)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the boundary that maps every error
+            await _abort(context, error)
+
+    return unary
+
+
+def _wrap_stream(behavior):
+    async def stream(request, context):
+        try:
+            _check_parsed(request)
+            async for item in behavior(request, context):
+                yield item
+        except grpc.aio.AbortError:
+            raise
+        except Exception as error:  # noqa: BLE001
+            await _abort(context, error)
+
+    return stream
+
+
+class ErrorInterceptor(grpc.aio.ServerInterceptor):
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                _wrap_unary(handler.unary_unary), request_deserializer=_lenient(handler.request_deserializer),
+                response_serializer=handler.response_serializer)
+        if handler.unary_stream:
+            # Streaming handlers are async generators or coroutines that call context.write
+            # (as grpc's own health Watch does); each needs a wrapper of its own shape.
+            wrap = _wrap_stream if inspect.isasyncgenfunction(handler.unary_stream) else _wrap_unary
+            return grpc.unary_stream_rpc_method_handler(
+                wrap(handler.unary_stream), request_deserializer=_lenient(handler.request_deserializer),
+                response_serializer=handler.response_serializer)
+        return handler
