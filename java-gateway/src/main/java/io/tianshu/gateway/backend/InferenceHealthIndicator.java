@@ -33,6 +33,7 @@ class InferenceHealthIndicator implements HealthIndicator {
             detail.put("breaker", instance.breaker().getState().name());
             detail.put("running", load.running());
             detail.put("waiting", load.waiting());
+            detail.put("max_waiting", load.maxWaiting());
             detail.put("kv_cache_usage", load.kvCacheUsage());
             if (load.error() != null) {
                 detail.put("error", load.error());

@@ -188,6 +188,17 @@ class MultiInstanceTest {
     }
 
     @Test
+    void embeddingsResponseNamesInstanceAndModel() {
+        web.post().uri("/v1/embeddings").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"model\": \"%s\", \"input\": \"Hi\"}".formatted(FakeInferenceService.EMBED_MODEL))
+                .exchange()
+                .expectStatus().isOk()
+                .expectHeader().valueEquals(CallTrace.MODEL_HEADER, FakeInferenceService.EMBED_MODEL)
+                .expectHeader().value(CallTrace.INSTANCE_HEADER, instance -> assertThat(instance).isIn(A, B))
+                .expectHeader().exists(CallTrace.GATEWAY_MS_HEADER);
+    }
+
+    @Test
     void openBreakersAnswer503WithRetryAfterWithoutCallingABackend() {
         instances.outageA.down.set(true);
         instances.outageB.down.set(true);

@@ -4,7 +4,6 @@ import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.protobuf.services.HealthStatusManager;
 import io.tianshu.gateway.backend.ChannelFactory;
 import java.io.IOException;
 import org.springframework.boot.test.context.TestConfiguration;
@@ -26,7 +25,6 @@ public class InProcessInference {
     Server fakeInferenceServer(FakeInferenceService service) throws IOException {
         return InProcessServerBuilder.forName(name)
                 .addService(ServerInterceptors.intercept(service, new RequestIdCapture()))
-                .addService(new HealthStatusManager().getHealthService())
                 .build()
                 .start();
     }
