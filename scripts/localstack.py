@@ -219,18 +219,20 @@ class Stack:
                 time.sleep(1)
         raise RuntimeError(f"{service.name} not ready after {timeout:.0f} s:\n{service.log_tail()}")
 
-    def wait_gateway(self, service: Service, timeout: float = 180) -> None:
-        _say(f"waiting for the gateway on {self.gateway_url}")
+    def wait_gateway(self, service: Service, timeout: float = 180, probe: str = "liveness") -> None:
+        """Waits for the gateway's probe: liveness once it serves HTTP; readiness also needs a
+        serving inference instance."""
+        _say(f"waiting for the gateway on {self.gateway_url} ({probe})")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             _check_alive(service)
             with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.gateway_url}/actuator/health/readiness", timeout=2) as response:
+                with urllib.request.urlopen(f"{self.gateway_url}/actuator/health/{probe}", timeout=2) as response:
                     if response.status == 200:
-                        _say("gateway is UP")
+                        _say(f"gateway is UP ({probe})")
                         return
             time.sleep(0.5)
-        raise RuntimeError(f"gateway not ready after {timeout:.0f} s:\n{service.log_tail()}")
+        raise RuntimeError(f"gateway not {probe} after {timeout:.0f} s:\n{service.log_tail()}")
 
     def start_all(self) -> None:
         inference = self.start_inference()
@@ -241,6 +243,8 @@ class Stack:
         if rag:
             self.wait_rag(rag)
         self.wait_inference(inference)
+        # The gateway's load poller sees the engine serving within one poll interval.
+        self.wait_gateway(gateway, timeout=30, probe="readiness")
 
     def stop_all(self) -> None:
         for service in reversed(self.services):

@@ -1,8 +1,8 @@
 package io.tianshu.gateway.backend;
 
-import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.inference.v1.EmbedRequest;
@@ -12,7 +12,6 @@ import io.tianshu.inference.v1.GenerateResponse;
 import io.tianshu.inference.v1.GenerateStreamRequest;
 import io.tianshu.inference.v1.GenerateStreamResponse;
 import io.tianshu.inference.v1.Generation;
-import io.tianshu.inference.v1.InferenceServiceGrpc;
 import io.tianshu.inference.v1.InferenceServiceGrpc.InferenceServiceStub;
 import io.tianshu.inference.v1.ListModelsRequest;
 import io.tianshu.inference.v1.ListModelsResponse;
@@ -20,14 +19,16 @@ import io.tianshu.inference.v1.TokenizeRequest;
 import io.tianshu.inference.v1.TokenizeResponse;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * The gateway's only door to the inference service. Every call gets a deadline and the
- * request id as metadata; the stub is built at subscription so the deadline counts from
- * when the call really starts.
+ * The gateway's only door to the inference service. Every call goes through {@link Failover}
+ * (instance choice, breaker, bulkhead, failover) and gets a deadline and the request id as
+ * metadata; the stub is built per attempt so the deadline counts from when that attempt starts.
  */
 @Component
 public class InferenceClient {
@@ -35,43 +36,49 @@ public class InferenceClient {
     private static final Metadata.Key<String> REQUEST_ID =
             Metadata.Key.of(RequestId.METADATA_KEY, Metadata.ASCII_STRING_MARSHALLER);
 
-    private final InferenceServiceStub stub;
+    private final Failover failover;
     private final TianshuProperties.Inference settings;
 
-    InferenceClient(ManagedChannel inferenceChannel, TianshuProperties properties) {
-        this.stub = InferenceServiceGrpc.newStub(inferenceChannel);
+    InferenceClient(Failover failover, TianshuProperties properties) {
+        this.failover = failover;
         this.settings = properties.inference();
     }
 
     public Mono<GenerateResponse> generate(Generation generation) {
         GenerateRequest request = GenerateRequest.newBuilder().setGeneration(generation).build();
-        return Mono.defer(() -> GrpcReactive.unary(observer ->
-                stub(generation.getRequestId(), settings.deadline()).generate(request, observer)));
+        return unary(generation.getRequestId(), settings.deadline(), (stub, observer) -> stub.generate(request, observer),
+                GenerateResponse::getModel);
     }
 
     public Flux<GenerateStreamResponse> generateStream(Generation generation) {
         GenerateStreamRequest request = GenerateStreamRequest.newBuilder().setGeneration(generation).build();
-        return Flux.defer(() -> GrpcReactive.serverStream(observer ->
-                stub(generation.getRequestId(), settings.streamDeadline()).generateStream(request, observer)));
+        return failover.call(stub -> GrpcReactive.serverStream(observer ->
+                        stub(stub, generation.getRequestId(), settings.streamDeadline()).generateStream(request, observer)),
+                GenerateStreamResponse::getModel);
     }
 
     public Mono<ListModelsResponse> listModels() {
-        return Mono.defer(() -> GrpcReactive.unary(observer ->
-                stub("", settings.listModelsDeadline()).listModels(ListModelsRequest.getDefaultInstance(), observer)));
+        return unary("", settings.listModelsDeadline(),
+                (stub, observer) -> stub.listModels(ListModelsRequest.getDefaultInstance(), observer), null);
     }
 
     public Mono<EmbedResponse> embed(EmbedRequest request) {
-        return Mono.defer(() -> GrpcReactive.unary(observer ->
-                stub(request.getRequestId(), settings.deadline()).embed(request, observer)));
+        return unary(request.getRequestId(), settings.deadline(), (stub, observer) -> stub.embed(request, observer),
+                EmbedResponse::getModel);
     }
 
     /** Counts prompt tokens before admission. */
     public Mono<TokenizeResponse> tokenize(TokenizeRequest request, String requestId) {
-        return Mono.defer(() -> GrpcReactive.unary(observer ->
-                stub(requestId, settings.tokenizeDeadline()).tokenize(request, observer)));
+        return unary(requestId, settings.tokenizeDeadline(), (stub, observer) -> stub.tokenize(request, observer), null);
     }
 
-    private InferenceServiceStub stub(String requestId, Duration deadline) {
+    private <T> Mono<T> unary(String requestId, Duration deadline,
+            BiConsumer<InferenceServiceStub, StreamObserver<T>> rpc, Function<T, String> modelOf) {
+        return failover.call(stub -> GrpcReactive.<T>unary(observer -> rpc.accept(stub(stub, requestId, deadline),
+                observer)).flux(), modelOf).singleOrEmpty();
+    }
+
+    private static InferenceServiceStub stub(InferenceServiceStub stub, String requestId, Duration deadline) {
         InferenceServiceStub withDeadline = stub.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
         if (requestId.isEmpty()) {
             return withDeadline;

@@ -1,42 +1,45 @@
 package io.tianshu.gateway.backend;
 
-import io.grpc.ManagedChannel;
-import io.grpc.health.v1.HealthCheckRequest;
-import io.grpc.health.v1.HealthCheckResponse;
-import io.grpc.health.v1.HealthGrpc;
-import io.tianshu.gateway.config.TianshuProperties;
-import java.time.Duration;
-import java.util.concurrent.TimeUnit;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.springframework.boot.actuate.health.Health;
-import org.springframework.boot.actuate.health.ReactiveHealthIndicator;
+import org.springframework.boot.actuate.health.HealthIndicator;
 import org.springframework.stereotype.Component;
-import reactor.core.publisher.Mono;
 
 /**
- * Reports the inference service's grpc.health.v1 status as the "inference" health component.
- * Deliberately not part of the liveness or readiness groups: a restart or an unrouted
- * gateway would not bring the backend back, and the gateway answers 503 quickly by itself.
+ * The "inference" health component, from the load poller's last round (no call of its own):
+ * UP while at least one instance serves, with each instance's load and breaker state as
+ * details. Part of the readiness group, so a gateway with no serving instance is taken out of
+ * rotation; not of liveness, since restarting the gateway would not bring a backend back.
  */
 @Component("inference")
-class InferenceHealthIndicator implements ReactiveHealthIndicator {
+class InferenceHealthIndicator implements HealthIndicator {
 
-    private final HealthGrpc.HealthStub health;
-    private final Duration deadline;
+    private final InferenceInstances instances;
 
-    InferenceHealthIndicator(ManagedChannel inferenceChannel, TianshuProperties properties) {
-        this.health = HealthGrpc.newStub(inferenceChannel);
-        this.deadline = properties.inference().listModelsDeadline();
+    InferenceHealthIndicator(InferenceInstances instances) {
+        this.instances = instances;
     }
 
     @Override
-    public Mono<Health> health() {
-        // Service "" asks about the server as a whole, which every grpc.health.v1 server answers.
-        HealthCheckRequest request = HealthCheckRequest.newBuilder().setService("").build();
-        return GrpcReactive.<HealthCheckResponse>unary(observer ->
-                        health.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS).check(request, observer))
-                .map(response -> response.getStatus() == HealthCheckResponse.ServingStatus.SERVING
-                        ? Health.up().build()
-                        : Health.down().withDetail("status", response.getStatus().name()).build())
-                .onErrorResume(e -> Mono.just(Health.down().withDetail("error", e.getMessage()).build()));
+    public Health health() {
+        boolean anyServing = false;
+        Map<String, Object> details = new LinkedHashMap<>();
+        for (InferenceInstance instance : instances.all()) {
+            InferenceInstance.Load load = instance.load();
+            anyServing |= load.health() == InstancePicker.Health.SERVING;
+            Map<String, Object> detail = new LinkedHashMap<>();
+            detail.put("status", load.health().name());
+            detail.put("breaker", instance.breaker().getState().name());
+            detail.put("running", load.running());
+            detail.put("waiting", load.waiting());
+            detail.put("max_waiting", load.maxWaiting());
+            detail.put("kv_cache_usage", load.kvCacheUsage());
+            if (load.error() != null) {
+                detail.put("error", load.error());
+            }
+            details.put(instance.target(), detail);
+        }
+        return (anyServing ? Health.up() : Health.down()).withDetail("instances", details).build();
     }
 }

@@ -1,10 +1,14 @@
 package io.tianshu.gateway.config;
 
 import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
@@ -24,25 +28,70 @@ public record TianshuProperties(
         @Valid @NotNull Http http) {
 
     /**
-     * The inference service.
+     * The inference service: one or more instances serving the same models.
      *
-     * @param target gRPC target (host:port or any grpc-java target URI), plaintext
+     * @param targets gRPC targets (host:port or any grpc-java target URI) of the instances, plaintext;
+     *     each gets its own channel, circuit breaker and bulkhead
      * @param deadline deadline of one non-streaming Generate or Embed call
      * @param streamDeadline deadline of one GenerateStream call; longer, since a stream
      *     lives as long as the answer takes to produce
-     * @param listModelsDeadline deadline of ListModels and health checks: short, because a
-     *     request waits on them before its real work starts
+     * @param listModelsDeadline deadline of ListModels: short, because a request waits on it
+     *     before its real work starts
      * @param tokenizeDeadline deadline of Tokenize, which admission waits on; longer than
      *     ListModels because the prompt may be large and the service busy generating
      * @param modelsRefresh how long a ListModels answer is trusted before it is fetched again
+     * @param loadPoll how each instance's GetLoad is polled for routing and readiness
+     * @param breaker the circuit breaker of each instance
+     * @param bulkhead the concurrency cap of each instance
+     * @param failoverAttempts most instances one call is sent to, counting the first; a call
+     *     moves on only when the previous instance was unavailable before answering anything
      */
     public record Inference(
-            @NotBlank String target,
+            @NotEmpty List<@NotBlank String> targets,
             @NotNull Duration deadline,
             @NotNull Duration streamDeadline,
             @NotNull Duration listModelsDeadline,
             @NotNull Duration tokenizeDeadline,
-            @NotNull Duration modelsRefresh) {
+            @NotNull Duration modelsRefresh,
+            @Valid @NotNull LoadPoll loadPoll,
+            @Valid @NotNull Breaker breaker,
+            @Valid @NotNull Bulkhead bulkhead,
+            @Min(1) int failoverAttempts) {
+    }
+
+    /**
+     * @param interval time between two GetLoad rounds over every instance
+     * @param deadline deadline of one GetLoad; an instance that misses it is routed around
+     *     until a later round succeeds
+     */
+    public record LoadPoll(@NotNull Duration interval, @NotNull Duration deadline) {
+    }
+
+    /**
+     * Counts UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, UNKNOWN and DATA_LOSS as failures;
+     * answers such as INVALID_ARGUMENT or RESOURCE_EXHAUSTED prove the instance works.
+     *
+     * @param failureRate percentage of failed calls in the window that opens the breaker
+     * @param slowCallRate percentage of slow calls in the window that opens the breaker
+     * @param slowCall a call slower than this is slow: a unary call measured whole, a stream
+     *     up to its first message
+     * @param window number of recent calls the rates are computed over
+     * @param minimumCalls calls needed in the window before the rates are judged
+     * @param openFor how long an open breaker refuses calls before letting probes through
+     * @param halfOpenCalls probe calls let through after openFor; their rates close or reopen it
+     */
+    public record Breaker(
+            @Min(1) @Max(100) float failureRate,
+            @Min(1) @Max(100) float slowCallRate,
+            @NotNull Duration slowCall,
+            @Min(1) int window,
+            @Min(1) int minimumCalls,
+            @NotNull Duration openFor,
+            @Min(1) int halfOpenCalls) {
+    }
+
+    /** @param maxConcurrentCalls calls (a stream counts until it ends) one instance may have in flight */
+    public record Bulkhead(@Min(1) int maxConcurrentCalls) {
     }
 
     /**

@@ -7,9 +7,11 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
+import io.tianshu.gateway.backend.NoInstanceAvailableException;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -34,6 +36,9 @@ public final class ErrorMapper {
         Throwable t = Exceptions.unwrap(failure);
         if (t instanceof ApiException api) {
             return api.toApiError();
+        }
+        if (t instanceof NoInstanceAvailableException refused) {
+            return fromRefusal(refused);
         }
         Throwable grpc = grpcCause(t);
         if (grpc != null) {
@@ -65,6 +70,14 @@ public final class ErrorMapper {
         }
         return new ApiError(entry.status(), OpenAiError.of(
                 message, entry.type(), fieldOf(t), status.getCode().name().toLowerCase()));
+    }
+
+    static ApiError fromRefusal(NoInstanceAvailableException refused) {
+        GrpcStatusTable.Entry entry = GrpcStatusTable.lookupRefusal(refused.getCause());
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.RETRY_AFTER, Long.toString(refused.retryAfterSeconds()));
+        return new ApiError(entry.status(), OpenAiError.of(entry.defaultMessage() + ".", entry.type(), null,
+                entry.code()), headers);
     }
 
     private static Throwable grpcCause(Throwable t) {

@@ -1,16 +1,24 @@
 package io.tianshu.gateway.error;
 
+import io.github.resilience4j.bulkhead.BulkheadFullException;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.grpc.Status;
 import org.springframework.http.HttpStatusCode;
 
 /**
- * The one table from gRPC status codes to HTTP. Every backend failure goes through it, so
+ * The one table from gRPC status codes to HTTP. Every backend failure goes through it,
+ * including the gateway's refusals to call a backend at all (circuit open, bulkhead full), so
  * overload (429), outage (503), timeouts (504) and bad input (400) stay distinguishable
  * for callers instead of collapsing into 500.
  */
 final class GrpcStatusTable {
 
-    record Entry(int httpStatus, String type, String defaultMessage) {
+    /** @param code the body's code; null means the gRPC code's name */
+    record Entry(int httpStatus, String type, String defaultMessage, String code) {
+        Entry(int httpStatus, String type, String defaultMessage) {
+            this(httpStatus, type, defaultMessage, null);
+        }
+
         HttpStatusCode status() {
             return HttpStatusCode.valueOf(httpStatus);
         }
@@ -35,5 +43,25 @@ final class GrpcStatusTable {
             case DEADLINE_EXCEEDED -> new Entry(504, "timeout_error", "The backend did not answer in time");
             default -> new Entry(500, "server_error", "The backend failed");
         };
+    }
+
+    /**
+     * The gateway's own refusals to call any inference instance, in the terms of the gRPC
+     * codes they stand in for: all breakers open is an outage (UNAVAILABLE, 503); all
+     * bulkheads full is overload (RESOURCE_EXHAUSTED, 429, like a backend's full queue).
+     * Both carry Retry-After, set by the caller of this table.
+     */
+    static Entry lookupRefusal(Throwable refusal) {
+        if (refusal instanceof BulkheadFullException) {
+            return new Entry(429, "rate_limit_error",
+                    "Every inference instance has as many calls in flight as the gateway allows; retry later",
+                    "backend_busy");
+        }
+        if (refusal instanceof CallNotPermittedException) {
+            return new Entry(503, "service_unavailable_error",
+                    "Every inference instance is failing; the gateway stopped calling them for now, retry later",
+                    "circuit_open");
+        }
+        return lookup(Status.Code.UNKNOWN);
     }
 }

@@ -35,7 +35,7 @@ class BackendDownTest {
         try (ServerSocket socket = new ServerSocket(0)) {
             port = socket.getLocalPort();
         }
-        registry.add("tianshu.inference.target", () -> "localhost:" + port);
+        registry.add("tianshu.inference.targets", () -> "localhost:" + port);
     }
 
     @BeforeEach
@@ -73,8 +73,9 @@ class BackendDownTest {
     }
 
     @Test
-    void healthReportsInferenceDownButLivenessStaysUp() {
+    void healthAndReadinessReportInferenceDownButLivenessStaysUp() {
         web.get().uri("/actuator/health/liveness").exchange().expectStatus().isOk();
+        web.get().uri("/actuator/health/readiness").exchange().expectStatus().isEqualTo(503);
         web.get().uri("/actuator/health")
                 .exchange()
                 .expectStatus().isEqualTo(503)

@@ -1,8 +1,12 @@
 package io.tianshu.gateway.backend;
 
+import io.github.resilience4j.bulkhead.BulkheadRegistry;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.grpc.ManagedChannel;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tianshu.gateway.config.TianshuProperties;
 import java.time.Duration;
+import java.util.List;
 
 /** Builds an {@link InferenceClient} outside Spring, for unit tests in other packages. */
 public final class TestInferenceClients {
@@ -11,8 +15,23 @@ public final class TestInferenceClients {
     }
 
     public static InferenceClient over(ManagedChannel channel) {
-        return new InferenceClient(channel, new TianshuProperties(new TianshuProperties.Inference(
-                "in-process", Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(30),
-                Duration.ofSeconds(30), Duration.ofSeconds(30)), null, null, null));
+        TianshuProperties properties = properties(List.of("in-process"), 4, 1000);
+        return new InferenceClient(new Failover(instances(properties, target -> channel), properties), properties);
+    }
+
+    /** Settings as in application.yml, but a small breaker window and the given bulkhead. */
+    static TianshuProperties properties(List<String> targets, int breakerWindow, int maxConcurrentCalls) {
+        Duration thirtySeconds = Duration.ofSeconds(30);
+        return new TianshuProperties(new TianshuProperties.Inference(targets, thirtySeconds, thirtySeconds,
+                thirtySeconds, thirtySeconds, thirtySeconds,
+                new TianshuProperties.LoadPoll(Duration.ofHours(1), Duration.ofSeconds(1)),
+                new TianshuProperties.Breaker(50, 100, thirtySeconds, breakerWindow, breakerWindow,
+                        Duration.ofMinutes(1), 1),
+                new TianshuProperties.Bulkhead(maxConcurrentCalls), 2), null, null, null);
+    }
+
+    static InferenceInstances instances(TianshuProperties properties, ChannelFactory channels) {
+        return new InferenceInstances(properties, channels, CircuitBreakerRegistry.ofDefaults(),
+                BulkheadRegistry.ofDefaults(), new SimpleMeterRegistry());
     }
 }

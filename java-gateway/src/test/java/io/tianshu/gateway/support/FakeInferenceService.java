@@ -17,6 +17,8 @@ import io.tianshu.inference.v1.GenerateResponse;
 import io.tianshu.inference.v1.GenerateStreamRequest;
 import io.tianshu.inference.v1.GenerateStreamResponse;
 import io.tianshu.inference.v1.Generation;
+import io.tianshu.inference.v1.GetLoadRequest;
+import io.tianshu.inference.v1.GetLoadResponse;
 import io.tianshu.inference.v1.InferenceServiceGrpc;
 import io.tianshu.inference.v1.ListModelsRequest;
 import io.tianshu.inference.v1.ListModelsResponse;
@@ -43,6 +45,8 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public static final String HANG = "hang";
     /** Stream one delta, then fail with INTERNAL. */
     public static final String FAIL_MID_STREAM = "fail-mid-stream";
+    /** Stream one delta, then fail with UNAVAILABLE, the code that fails over before a first token. */
+    public static final String DROP_MID_STREAM = "drop-mid-stream";
     /** Fail at once with RESOURCE_EXHAUSTED. */
     public static final String OVERLOAD = "overload";
     /** Fail at once with INVALID_ARGUMENT naming sampling.max_tokens in a BadRequest detail. */
@@ -56,6 +60,10 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public final AtomicReference<EmbedRequest> lastEmbed = new AtomicReference<>();
     public final AtomicReference<TokenizeRequest> lastTokenize = new AtomicReference<>();
     public final AtomicInteger tokenizeCalls = new AtomicInteger();
+    /** Generate and GenerateStream calls. */
+    public final AtomicInteger generateCalls = new AtomicInteger();
+    /** What GetLoad answers; idle and serving after reset(). */
+    public final AtomicReference<GetLoadResponse> load = new AtomicReference<>();
     private final List<Model> models = new CopyOnWriteArrayList<>();
     private volatile CountDownLatch cancelled = new CountDownLatch(1);
 
@@ -70,6 +78,8 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         lastEmbed.set(null);
         lastTokenize.set(null);
         tokenizeCalls.set(0);
+        generateCalls.set(0);
+        load.set(GetLoadResponse.newBuilder().setServing(true).setMaxWaitingRequests(512).build());
         cancelled = new CountDownLatch(1);
         models.clear();
         models.add(Model.newBuilder().setId(CHAT_MODEL).setKind(ModelKind.MODEL_KIND_GENERATE)
@@ -90,6 +100,12 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> responses) {
         listModelsCalls.incrementAndGet();
         responses.onNext(ListModelsResponse.newBuilder().addAllModels(models).build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void getLoad(GetLoadRequest request, StreamObserver<GetLoadResponse> responses) {
+        responses.onNext(load.get());
         responses.onCompleted();
     }
 
@@ -160,6 +176,10 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
             responses.onError(Status.INTERNAL.withDescription("engine crashed").asRuntimeException());
             return;
         }
+        if (prompt.equals(DROP_MID_STREAM)) {
+            responses.onError(Status.UNAVAILABLE.withDescription("instance went away").asRuntimeException());
+            return;
+        }
         responses.onNext(delta(generation, "lo").build());
         responses.onNext(delta(generation, "").setFinishReason(FinishReason.FINISH_REASON_STOP)
                 .setUsage(Usage.newBuilder().setPromptTokens(5).setCompletionTokens(2).setTotalTokens(7)).build());
@@ -167,6 +187,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     }
 
     private Generation record(Generation generation) {
+        generateCalls.incrementAndGet();
         lastGeneration.set(generation);
         lastRequestIdHeader.set(RequestIdCapture.CURRENT.get());
         return generation;

@@ -1,17 +1,16 @@
 package io.tianshu.gateway.support;
 
-import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.protobuf.services.HealthStatusManager;
+import io.tianshu.gateway.backend.ChannelFactory;
 import java.io.IOException;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Primary;
 
-/** Replaces the network channel with one to an in-process server running {@link FakeInferenceService}. */
+/** Replaces network channels with ones to an in-process server running {@link FakeInferenceService}. */
 @TestConfiguration(proxyBeanMethods = false)
 public class InProcessInference {
 
@@ -26,14 +25,14 @@ public class InProcessInference {
     Server fakeInferenceServer(FakeInferenceService service) throws IOException {
         return InProcessServerBuilder.forName(name)
                 .addService(ServerInterceptors.intercept(service, new RequestIdCapture()))
-                .addService(new HealthStatusManager().getHealthService())
                 .build()
                 .start();
     }
 
-    @Bean(destroyMethod = "shutdownNow")
+    /** Whatever tianshu.inference.targets says, every instance is this one fake. */
+    @Bean
     @Primary
-    ManagedChannel inProcessChannel(Server fakeInferenceServer) {
-        return InProcessChannelBuilder.forName(name).build();
+    ChannelFactory inProcessChannels(Server fakeInferenceServer) {
+        return target -> InProcessChannelBuilder.forName(name).build();
     }
 }
