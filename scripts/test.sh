@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every suite after bootstrap; runs them all even if one fails, then exits non-zero
-# if any did. Set TIANSHU_TEST_ONLY=proto|inference|rag|gateway|cross to run one.
+# if any did. TIANSHU_TEST_ONLY=proto|inference|rag|gateway|cross runs only those named
+# (comma-separated: TIANSHU_TEST_ONLY=rag,cross).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -11,7 +12,7 @@ only=${TIANSHU_TEST_ONLY:-}
 failed=()
 suite() {
   local name=$1; shift
-  [ -n "$only" ] && [ "$only" != "$name" ] && return 0
+  [ -n "$only" ] && [[ ",$only," != *",$name,"* ]] && return 0
   printf '\n== suite: %s\n' "$name"
   if "$@"; then echo "== suite $name: passed"; else echo "== suite $name: FAILED"; failed+=("$name"); fi
 }

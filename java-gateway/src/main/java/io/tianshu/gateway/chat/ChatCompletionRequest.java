@@ -9,7 +9,9 @@ import java.util.List;
  * The body of {@code POST /v1/chat/completions} as OpenAI defines it. Fields OpenAI allows
  * in several shapes (content, stop) stay {@link JsonNode} and are checked by
  * {@link ChatRequestMapper}, which can then name the field in its error. Unknown fields
- * are ignored, as SDKs send fields this gateway does not use yet.
+ * are ignored, as SDKs send fields this gateway does not use yet. {@code top_k} and
+ * {@code ignore_eos} are vLLM's extensions of the API (sent by SDKs as extra body fields),
+ * accepted so that clients written for vLLM's own server work unchanged.
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 record ChatCompletionRequest(
@@ -29,7 +31,9 @@ record ChatCompletionRequest(
         StreamOptions streamOptions,
         Boolean logprobs,
         Integer topLogprobs,
-        ResponseFormat responseFormat) {
+        ResponseFormat responseFormat,
+        Integer topK,
+        Boolean ignoreEos) {
 
     record Message(String role, JsonNode content, String name) {
     }

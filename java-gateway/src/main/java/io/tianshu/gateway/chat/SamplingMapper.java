@@ -31,6 +31,13 @@ public final class SamplingMapper {
             }
             sampling.setTopP(r.topP().floatValue());
         }
+        positive(r.topK(), "top_k");
+        if (r.topK() != null) {
+            sampling.setTopK(r.topK());
+        }
+        if (Boolean.TRUE.equals(r.ignoreEos())) {
+            sampling.setIgnoreEos(true);
+        }
         positive(r.maxTokens(), "max_tokens");
         positive(r.maxCompletionTokens(), "max_completion_tokens");
         // max_completion_tokens is OpenAI's successor of max_tokens; it wins when both are sent.

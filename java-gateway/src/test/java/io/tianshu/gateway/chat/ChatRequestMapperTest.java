@@ -58,6 +58,14 @@ class ChatRequestMapperTest {
     }
 
     @Test
+    void vllmExtensionsTopKAndIgnoreEosAreCarried() throws Exception {
+        var s = map(", \"top_k\": 5, \"ignore_eos\": true").getSampling();
+        assertThat(s.getTopK()).isEqualTo(5);
+        assertThat(s.getIgnoreEos()).isTrue();
+        assertThat(map("").getSampling().getIgnoreEos()).isFalse();
+    }
+
+    @Test
     void maxCompletionTokensWinsOverMaxTokens() throws Exception {
         assertThat(map(", \"max_tokens\": 9, \"max_completion_tokens\": 4").getSampling().getMaxTokens()).isEqualTo(4);
     }
@@ -96,6 +104,7 @@ class ChatRequestMapperTest {
         ", \"max_tokens\": 0|max_tokens",
         ", \"max_completion_tokens\": -1|max_completion_tokens",
         ", \"n\": 0|n",
+        ", \"top_k\": 0|top_k",
         ", \"presence_penalty\": 3|presence_penalty",
         ", \"frequency_penalty\": -3|frequency_penalty",
         ", \"stop\": [\"a\", 1]|stop",
