@@ -142,7 +142,7 @@ class RagRetrievalTest extends RagGatewayTest {
 
     @Test
     void ragRoutesAreInTheOpenApiDocument() {
-        // The first document is built on demand, which takes a while on a busy machine.
+        // The first OpenAPI document of a test JVM takes seconds to build on a busy machine.
         web.mutate().responseTimeout(Duration.ofSeconds(60)).build().get().uri("/v3/api-docs").exchange()
                 .expectStatus().isOk()
                 .expectBody()
