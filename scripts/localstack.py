@@ -180,7 +180,7 @@ class Stack:
         env = {"TIANSHU_GATEWAY_PORT": str(self.gateway_port), "TIANSHU_INFERENCE_TARGET": self.inference_target,
                "TIANSHU_DB_URL": f"jdbc:postgresql://127.0.0.1:{self.postgres_port}/tianshu",
                "TIANSHU_DB_USER": "postgres", "TIANSHU_DB_PASSWORD": "",
-               "TIANSHU_ADMIN_KEY_FILE": str(self.admin_key_file)}
+               "TIANSHU_ADMIN_KEY_FILE": str(self.admin_key_file), "TIANSHU_RAG_TARGET": self.rag_target}
         return self._spawn("gateway", ["java", "-jar", str(GATEWAY_JAR)], env)
 
     def start_rag(self) -> Service:

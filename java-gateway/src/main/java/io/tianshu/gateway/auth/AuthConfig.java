@@ -66,6 +66,12 @@ class AuthConfig {
                                 .hasAuthority(Scope.CHAT.authority())
                         .pathMatchers(HttpMethod.POST, "/v1/embeddings").hasAuthority(Scope.EMBEDDINGS.authority())
                         .pathMatchers("/v1/admin/**").hasAuthority(Scope.ADMIN.authority())
+                        // Search and answers are POSTs that only read; every other POST or
+                        // DELETE under /v1/rag changes collections or documents.
+                        .pathMatchers(HttpMethod.POST, "/v1/rag/collections/*/search", "/v1/rag/collections/*/answers")
+                                .hasAuthority(Scope.RAG_READ.authority())
+                        .pathMatchers(HttpMethod.GET, "/v1/rag/**").hasAuthority(Scope.RAG_READ.authority())
+                        .pathMatchers("/v1/rag/**").hasAuthority(Scope.RAG_WRITE.authority())
                         .anyExchange().authenticated())
                 .build();
     }

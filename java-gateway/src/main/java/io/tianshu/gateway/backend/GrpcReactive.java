@@ -12,12 +12,12 @@ import reactor.core.publisher.MonoSink;
  * Adapts grpc-java async calls to Reactor. Cancelling the subscription cancels the call,
  * which is how a client that hangs up aborts the generation in the engine.
  */
-final class GrpcReactive {
+public final class GrpcReactive {
 
     private GrpcReactive() {
     }
 
-    static <T> Mono<T> unary(Consumer<ClientResponseObserver<Object, T>> start) {
+    public static <T> Mono<T> unary(Consumer<ClientResponseObserver<Object, T>> start) {
         return Mono.create(sink -> {
             UnaryObserver<T> observer = new UnaryObserver<>(sink);
             start.accept(observer);
@@ -25,7 +25,7 @@ final class GrpcReactive {
         });
     }
 
-    static <T> Flux<T> serverStream(Consumer<ClientResponseObserver<Object, T>> start) {
+    public static <T> Flux<T> serverStream(Consumer<ClientResponseObserver<Object, T>> start) {
         return Flux.create(sink -> {
             StreamObserver<T> observer = new StreamObserver<>(sink);
             start.accept(observer);

@@ -25,7 +25,8 @@ public record TianshuProperties(
         @Valid @NotNull Inference inference,
         @Valid @NotNull Auth auth,
         @Valid @NotNull Limits limits,
-        @Valid @NotNull Http http) {
+        @Valid @NotNull Http http,
+        @Valid @NotNull Rag rag) {
 
     /**
      * The inference service: one or more instances serving the same models.
@@ -126,6 +127,25 @@ public record TianshuProperties(
      *     one minute, except in tests, which stretch it so no refill happens while they run
      */
     public record Limits(@NotNull Duration window) {
+    }
+
+    /**
+     * The RAG service (one target; it keeps no state of its own besides its database, so
+     * replicas sit behind one address).
+     *
+     * @param target gRPC target (host:port or any grpc-java target URI), plaintext
+     * @param deadline deadline of one unary call: collections, jobs, documents, Search
+     * @param ingestDeadline deadline of IngestDocuments, which parses and chunks every
+     *     document before it answers (embedding runs afterwards, in the job)
+     * @param streamDeadline deadline of an Answer or WatchIngestJob stream
+     * @param healthDeadline deadline of the health check behind the "rag" health component
+     */
+    public record Rag(
+            @NotBlank String target,
+            @NotNull Duration deadline,
+            @NotNull Duration ingestDeadline,
+            @NotNull Duration streamDeadline,
+            @NotNull Duration healthDeadline) {
     }
 
     /** @param maxBodyBytes largest request body; larger ones get 413 */

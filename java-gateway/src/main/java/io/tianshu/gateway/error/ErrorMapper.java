@@ -102,9 +102,9 @@ public final class ErrorMapper {
             try {
                 List<BadRequest.FieldViolation> violations = detail.unpack(BadRequest.class).getFieldViolationsList();
                 if (!violations.isEmpty()) {
-                    // The proto nests sampling fields; the OpenAI body has them at the top level.
+                    // The protos nest sampling and retrieval fields; the REST bodies have them at the top level.
                     return violations.get(0).getField().replaceFirst("^generation\\.", "")
-                            .replaceFirst("^sampling\\.", "");
+                            .replaceFirst("^(sampling|options)\\.", "");
                 }
             } catch (InvalidProtocolBufferException e) {
                 return null;

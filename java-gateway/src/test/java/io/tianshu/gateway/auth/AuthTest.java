@@ -8,6 +8,7 @@ import com.nimbusds.jwt.SignedJWT;
 import io.tianshu.gateway.support.GatewayTest;
 import io.tianshu.gateway.support.TestKeys;
 import io.tianshu.gateway.tenants.TenantStore;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
@@ -72,7 +73,9 @@ class AuthTest extends GatewayTest {
 
     @Test
     void healthAndApiDocsStayPublic() {
-        WebTestClient anonymous = web.mutate().defaultHeaders(h -> h.remove("Authorization")).build();
+        // The first OpenAPI document of a test JVM takes seconds to build on a busy machine.
+        WebTestClient anonymous = web.mutate().defaultHeaders(h -> h.remove("Authorization"))
+                .responseTimeout(Duration.ofSeconds(30)).build();
         anonymous.get().uri("/actuator/health/liveness").exchange().expectStatus().isOk();
         anonymous.get().uri("/v3/api-docs").exchange().expectStatus().isOk();
         anonymous.get().uri("/v1/models").exchange().expectStatus().isUnauthorized();

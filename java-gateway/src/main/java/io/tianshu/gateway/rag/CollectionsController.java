@@ -1,0 +1,141 @@
+package io.tianshu.gateway.rag;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import io.tianshu.gateway.auth.Callers;
+import io.tianshu.gateway.requestid.RequestId;
+import io.tianshu.gateway.web.SseStream;
+import io.tianshu.rag.v1.DeleteCollectionRequest;
+import io.tianshu.rag.v1.DeleteDocumentRequest;
+import io.tianshu.rag.v1.Document;
+import io.tianshu.rag.v1.GetIngestJobRequest;
+import io.tianshu.rag.v1.IngestDocumentsRequest;
+import io.tianshu.rag.v1.WatchIngestJobRequest;
+import java.net.URI;
+import java.util.List;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.ResponseStatus;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Mono;
+
+/**
+ * Collections, their documents and ingest jobs. Each route is one RAG call for the caller's
+ * tenant (from the authenticated key, never from the body), so another tenant's collections
+ * and jobs are simply not found.
+ */
+@RestController
+@Tag(name = "RAG", description = "Collections of documents, retrieval and grounded answers")
+class CollectionsController {
+
+    private final RagClient rag;
+    private final SseStream sse;
+    private final ObjectMapper json;
+
+    CollectionsController(RagClient rag, SseStream sse, ObjectMapper json) {
+        this.rag = rag;
+        this.sse = sse;
+        this.json = json;
+    }
+
+    @PostMapping("/v1/rag/collections")
+    @ResponseStatus(HttpStatus.CREATED)
+    @Operation(summary = "Create a collection (scope rag:write)")
+    Mono<RagViews.CollectionView> create(@RequestBody RagRequests.NewCollection body, ServerWebExchange exchange) {
+        return Callers.current()
+                .flatMap(caller -> rag.createCollection(RagMapper.collection(body, caller.tenant()),
+                        RequestId.of(exchange)))
+                .map(RagViews.CollectionView::of);
+    }
+
+    @GetMapping("/v1/rag/collections")
+    @Operation(summary = "List the caller's collections (scope rag:read)")
+    Mono<RagViews.ListView<RagViews.CollectionView>> list(ServerWebExchange exchange) {
+        return Callers.current()
+                .flatMap(caller -> rag.listCollections(caller.tenant(), RequestId.of(exchange)))
+                .map(collections -> RagViews.ListView.of(collections.stream().map(RagViews.CollectionView::of)
+                        .toList()));
+    }
+
+    @DeleteMapping("/v1/rag/collections/{name}")
+    @Operation(summary = "Delete a collection with all its documents (scope rag:write)")
+    Mono<RagViews.Deleted> delete(@PathVariable String name, ServerWebExchange exchange) {
+        return Callers.current()
+                .flatMap(caller -> rag.deleteCollection(DeleteCollectionRequest.newBuilder()
+                        .setTenantId(caller.tenant()).setCollectionId(name).build(), RequestId.of(exchange)))
+                .thenReturn(new RagViews.Deleted(name, "rag.collection", true));
+    }
+
+    @PostMapping(path = "/v1/rag/collections/{name}/documents", consumes = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(summary = "Add or replace documents given as JSON (scope rag:write)",
+            description = "Starts an ingest job and answers 202 with it; follow it at /v1/rag/jobs/{id}.")
+    Mono<ResponseEntity<RagViews.JobView>> ingestJson(@PathVariable String name,
+            @RequestBody RagRequests.Documents body, ServerWebExchange exchange) {
+        return ingest(name, Mono.fromCallable(() -> RagMapper.documents(body)), body.embeddingModel(), exchange);
+    }
+
+    @PostMapping(path = "/v1/rag/collections/{name}/documents", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
+    @Operation(summary = "Upload documents as files (scope rag:write)",
+            description = "PDF, HTML, Markdown or plain text files; starts an ingest job and answers 202 with it.",
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(
+                    mediaType = MediaType.MULTIPART_FORM_DATA_VALUE,
+                    schema = @Schema(implementation = RagRequests.Upload.class))))
+    Mono<ResponseEntity<RagViews.JobView>> ingestUpload(@PathVariable String name, ServerWebExchange exchange) {
+        return exchange.getMultipartData()
+                .flatMap(parts -> MultipartDocuments.read(parts, json))
+                .flatMap(upload -> ingest(name, Mono.just(upload.documents()), upload.embeddingModel(), exchange));
+    }
+
+    private Mono<ResponseEntity<RagViews.JobView>> ingest(String collection, Mono<List<Document>> documents,
+            String embeddingModel, ServerWebExchange exchange) {
+        return Callers.current()
+                .zipWith(documents)
+                .flatMap(pair -> rag.ingest(IngestDocumentsRequest.newBuilder()
+                        .setTenantId(pair.getT1().tenant())
+                        .setCollectionId(collection)
+                        .addAllDocuments(pair.getT2())
+                        .setEmbeddingModel(embeddingModel == null ? "" : embeddingModel)
+                        .build(), RequestId.of(exchange)))
+                .map(job -> ResponseEntity.accepted().location(URI.create("/v1/rag/jobs/" + job.getJobId()))
+                        .body(RagViews.JobView.of(job)));
+    }
+
+    @DeleteMapping("/v1/rag/collections/{name}/documents/{id}")
+    @Operation(summary = "Delete a document and its chunks (scope rag:write)")
+    Mono<RagViews.Deleted> deleteDocument(@PathVariable String name, @PathVariable String id,
+            ServerWebExchange exchange) {
+        return Callers.current()
+                .flatMap(caller -> rag.deleteDocument(DeleteDocumentRequest.newBuilder().setTenantId(caller.tenant())
+                        .setCollectionId(name).setDocumentId(id).build(), RequestId.of(exchange)))
+                .thenReturn(new RagViews.Deleted(id, "rag.document", true));
+    }
+
+    @GetMapping("/v1/rag/jobs/{id}")
+    @Operation(summary = "Progress of an ingest job (scope rag:read)")
+    Mono<RagViews.JobView> job(@PathVariable String id, ServerWebExchange exchange) {
+        return Callers.current()
+                .flatMap(caller -> rag.getJob(GetIngestJobRequest.newBuilder().setTenantId(caller.tenant())
+                        .setJobId(id).build(), RequestId.of(exchange)))
+                .map(RagViews.JobView::of);
+    }
+
+    @GetMapping("/v1/rag/jobs/{id}/events")
+    @Operation(summary = "Server-sent events with the job's progress whenever it changes, until it ends "
+            + "(scope rag:read)")
+    Mono<Void> jobEvents(@PathVariable String id, ServerWebExchange exchange) {
+        String requestId = RequestId.of(exchange);
+        return Callers.current().flatMap(caller -> sse.write(exchange.getResponse(),
+                rag.watchJob(WatchIngestJobRequest.newBuilder().setTenantId(caller.tenant()).setJobId(id).build(),
+                        requestId).map(RagViews.JobView::of), "ingest job"));
+    }
+}

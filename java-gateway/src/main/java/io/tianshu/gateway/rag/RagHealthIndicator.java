@@ -1,0 +1,42 @@
+package io.tianshu.gateway.rag;
+
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.tianshu.gateway.backend.GrpcReactive;
+import io.tianshu.gateway.config.TianshuProperties;
+import java.util.concurrent.TimeUnit;
+import org.springframework.boot.actuate.health.Health;
+import org.springframework.boot.actuate.health.ReactiveHealthIndicator;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/**
+ * The "rag" health component: one grpc.health.v1 Check of the RAG service. UP while it
+ * serves; otherwise UNKNOWN with the reason, not DOWN, and it is in neither probe group:
+ * chat and embeddings do not need the RAG service, so its outage must not take the gateway
+ * out of rotation or turn the overall status red. Only /v1/rag calls fail (503) meanwhile.
+ */
+@Component("rag")
+class RagHealthIndicator implements ReactiveHealthIndicator {
+
+    private final HealthGrpc.HealthStub health;
+    private final TianshuProperties.Rag settings;
+
+    RagHealthIndicator(ManagedChannel ragChannel, TianshuProperties properties) {
+        this.health = HealthGrpc.newStub(ragChannel);
+        this.settings = properties.rag();
+    }
+
+    @Override
+    public Mono<Health> health() {
+        return GrpcReactive.<HealthCheckResponse>unary(observer -> health
+                        .withDeadlineAfter(settings.healthDeadline().toNanos(), TimeUnit.NANOSECONDS)
+                        .check(HealthCheckRequest.getDefaultInstance(), observer))
+                .map(response -> (response.getStatus() == HealthCheckResponse.ServingStatus.SERVING
+                        ? Health.up() : Health.unknown()).withDetail("serving", response.getStatus().name()))
+                .onErrorResume(failure -> Mono.just(Health.unknown().withDetail("error", failure.getMessage())))
+                .map(builder -> builder.withDetail("target", settings.target()).build());
+    }
+}

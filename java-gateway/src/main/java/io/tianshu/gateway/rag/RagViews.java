@@ -1,0 +1,118 @@
+package io.tianshu.gateway.rag;
+
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import com.google.protobuf.Timestamp;
+import io.tianshu.rag.v1.AnswerOutcome;
+import io.tianshu.rag.v1.Citation;
+import io.tianshu.rag.v1.Collection;
+import io.tianshu.rag.v1.Hit;
+import io.tianshu.rag.v1.IngestJob;
+import io.tianshu.rag.v1.RetrieverScore;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What the /v1/rag routes answer, in the API's snake_case JSON. Enum values lose their proto
+ * prefix ("INGEST_JOB_STATE_RUNNING" becomes "running"); times are epoch seconds, as in
+ * OpenAI's objects.
+ */
+final class RagViews {
+
+    private RagViews() {
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record CollectionView(String object, String name, String embeddingModel, int dimension, String description,
+            long documentCount, long chunkCount, long createdAt) {
+        static CollectionView of(Collection c) {
+            return new CollectionView("rag.collection", c.getCollectionId(), c.getEmbeddingModel(), c.getDimension(),
+                    c.getDescription(), c.getDocumentCount(), c.getChunkCount(), seconds(c.getCreateTime()));
+        }
+    }
+
+    record ListView<T>(String object, List<T> data) {
+        static <T> ListView<T> of(List<T> data) {
+            return new ListView<>("list", data);
+        }
+    }
+
+    /** Answer of the deletes, as OpenAI's deleted objects. */
+    record Deleted(String id, String object, boolean deleted) {
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record JobView(String id, String object, String collection, String status, int documentsTotal,
+            int documentsDone, int documentsSkipped, int documentsFailed, int chunksTotal, int chunksDone,
+            String error, long createdAt, long updatedAt) {
+        static JobView of(IngestJob j) {
+            return new JobView(j.getJobId(), "rag.ingest_job", j.getCollectionId(),
+                    name(j.getState().name(), "INGEST_JOB_STATE_"), j.getDocumentsTotal(), j.getDocumentsDone(),
+                    j.getDocumentsSkipped(), j.getDocumentsFailed(), j.getChunksTotal(), j.getChunksDone(),
+                    j.getError().isEmpty() ? null : j.getError(), seconds(j.getCreateTime()),
+                    seconds(j.getUpdateTime()));
+        }
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record HitView(String documentId, String chunkId, String text, List<String> headingPath,
+            Map<String, Object> metadata, float score, int rank, List<RetrieverView> retrievers) {
+        static HitView of(Hit h) {
+            return new HitView(h.getDocumentId(), h.getChunkId(), h.getText(), h.getHeadingPathList(),
+                    Structs.toMap(h.getMetadata()), h.getScore(), h.getRank(),
+                    h.getRetrieverScoresList().stream().map(RetrieverView::of).toList());
+        }
+    }
+
+    /** One retriever's view of a hit: "vector" (cosine similarity) or "full_text" (ts_rank). */
+    record RetrieverView(String retriever, float score, int rank) {
+        static RetrieverView of(RetrieverScore s) {
+            return new RetrieverView(name(s.getRetriever().name(), "RETRIEVER_"), s.getScore(), s.getRank());
+        }
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record CitationView(int marker, String documentId, String chunkId, List<String> headingPath, String text) {
+        static CitationView of(Citation c) {
+            return new CitationView(c.getMarker(), c.getDocumentId(), c.getChunkId(), c.getHeadingPathList(),
+                    c.getText());
+        }
+
+        static List<CitationView> all(List<Citation> citations) {
+            return citations.stream().map(CitationView::of).toList();
+        }
+    }
+
+    /** The non-streaming answer. */
+    record AnswerView(String object, String answer, String outcome, List<CitationView> citations) {
+    }
+
+    /** A streamed answer's text since the previous event. */
+    record AnswerDelta(String type, String text) {
+        AnswerDelta(String text) {
+            this("answer.delta", text);
+        }
+    }
+
+    /** The last event of a streamed answer: the [n] markers used and the chunks they cite. */
+    record AnswerCitations(String type, String outcome, List<CitationView> citations) {
+        AnswerCitations(String outcome, List<CitationView> citations) {
+            this("answer.citations", outcome, citations);
+        }
+    }
+
+    static String outcome(AnswerOutcome outcome) {
+        return name(outcome.name(), "ANSWER_OUTCOME_");
+    }
+
+    private static String name(String enumName, String prefix) {
+        // UNRECOGNIZED: a value newer than this gateway's copy of the contract.
+        String bare = enumName.startsWith(prefix) ? enumName.substring(prefix.length()) : enumName;
+        return bare.toLowerCase(Locale.ROOT);
+    }
+
+    private static long seconds(Timestamp t) {
+        return t.getSeconds();
+    }
+}

@@ -1,0 +1,95 @@
+package io.tianshu.gateway.rag;
+
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import io.tianshu.gateway.auth.Callers;
+import io.tianshu.gateway.requestid.RequestId;
+import io.tianshu.gateway.web.JsonWriter;
+import io.tianshu.gateway.web.SseStream;
+import io.tianshu.rag.v1.AnswerOutcome;
+import io.tianshu.rag.v1.AnswerResponse;
+import io.tianshu.rag.v1.Citation;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/** Search and grounded answers over one of the caller's collections. */
+@RestController
+@Tag(name = "RAG")
+class RetrievalController {
+
+    private final RagClient rag;
+    private final SseStream sse;
+    private final JsonWriter json;
+
+    RetrievalController(RagClient rag, SseStream sse, JsonWriter json) {
+        this.rag = rag;
+        this.sse = sse;
+        this.json = json;
+    }
+
+    @PostMapping("/v1/rag/collections/{name}/search")
+    @Operation(summary = "Retrieve the chunks most relevant to a query (scope rag:read)")
+    Mono<RagViews.ListView<RagViews.HitView>> search(@PathVariable String name,
+            @RequestBody RagRequests.Search body, ServerWebExchange exchange) {
+        return Callers.current()
+                .flatMap(caller -> rag.search(RagMapper.search(body, caller.tenant(), name), RequestId.of(exchange)))
+                .map(response -> RagViews.ListView.of(response.getHitsList().stream().map(RagViews.HitView::of)
+                        .toList()));
+    }
+
+    /**
+     * JSON or server-sent events depending on {@code stream}, so the response is written by
+     * hand as in the chat route. A stream relays each piece of text as it arrives, then one
+     * citations event, then {@code [DONE]}.
+     */
+    @PostMapping("/v1/rag/collections/{name}/answers")
+    @Operation(summary = "Answer a question from the collection, with citations (scope rag:read)",
+            description = "stream=true: server-sent events, each data line a JSON object: {type: answer.delta, "
+                    + "text} as the answer is generated, then {type: answer.citations, outcome, citations}, "
+                    + "then [DONE].")
+    Mono<Void> answer(@PathVariable String name, @RequestBody RagRequests.Answer body, ServerWebExchange exchange) {
+        String requestId = RequestId.of(exchange);
+        return Callers.current().flatMap(caller -> {
+            Flux<AnswerResponse> answer = rag.answer(RagMapper.answer(body, caller.tenant(), name), requestId);
+            return body.streaming()
+                    ? sse.write(exchange.getResponse(), answer.concatMap(RetrievalController::events), "answer")
+                    : answer.collectList().flatMap(messages -> json.write(exchange.getResponse(),
+                            MediaType.APPLICATION_JSON, whole(messages)));
+        });
+    }
+
+    private static Flux<Object> events(AnswerResponse message) {
+        List<Object> events = new ArrayList<>(2);
+        if (!message.getText().isEmpty()) {
+            events.add(new RagViews.AnswerDelta(message.getText()));
+        }
+        if (message.getOutcome() != AnswerOutcome.ANSWER_OUTCOME_UNSPECIFIED) {
+            events.add(new RagViews.AnswerCitations(RagViews.outcome(message.getOutcome()),
+                    RagViews.CitationView.all(message.getCitationsList())));
+        }
+        return Flux.fromIterable(events);
+    }
+
+    private static RagViews.AnswerView whole(List<AnswerResponse> messages) {
+        StringBuilder text = new StringBuilder();
+        List<Citation> citations = new ArrayList<>();
+        AnswerOutcome outcome = AnswerOutcome.ANSWER_OUTCOME_UNSPECIFIED;
+        for (AnswerResponse message : messages) {
+            text.append(message.getText());
+            citations.addAll(message.getCitationsList());
+            if (message.getOutcome() != AnswerOutcome.ANSWER_OUTCOME_UNSPECIFIED) {
+                outcome = message.getOutcome();
+            }
+        }
+        return new RagViews.AnswerView("rag.answer", text.toString(), RagViews.outcome(outcome),
+                RagViews.CitationView.all(citations));
+    }
+}

@@ -1,0 +1,226 @@
+package io.tianshu.gateway.rag;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Timestamp;
+import com.google.rpc.BadRequest;
+import com.google.rpc.Code;
+import io.grpc.Status;
+import io.grpc.protobuf.StatusProto;
+import io.grpc.stub.StreamObserver;
+import io.tianshu.rag.v1.AnswerOutcome;
+import io.tianshu.rag.v1.AnswerRequest;
+import io.tianshu.rag.v1.AnswerResponse;
+import io.tianshu.rag.v1.Citation;
+import io.tianshu.rag.v1.Collection;
+import io.tianshu.rag.v1.CreateCollectionRequest;
+import io.tianshu.rag.v1.CreateCollectionResponse;
+import io.tianshu.rag.v1.DeleteCollectionRequest;
+import io.tianshu.rag.v1.DeleteCollectionResponse;
+import io.tianshu.rag.v1.DeleteDocumentRequest;
+import io.tianshu.rag.v1.DeleteDocumentResponse;
+import io.tianshu.rag.v1.GetIngestJobRequest;
+import io.tianshu.rag.v1.GetIngestJobResponse;
+import io.tianshu.rag.v1.Hit;
+import io.tianshu.rag.v1.IngestDocumentsRequest;
+import io.tianshu.rag.v1.IngestDocumentsResponse;
+import io.tianshu.rag.v1.IngestJob;
+import io.tianshu.rag.v1.IngestJobState;
+import io.tianshu.rag.v1.ListCollectionsRequest;
+import io.tianshu.rag.v1.ListCollectionsResponse;
+import io.tianshu.rag.v1.RagServiceGrpc;
+import io.tianshu.rag.v1.Retriever;
+import io.tianshu.rag.v1.RetrieverScore;
+import io.tianshu.rag.v1.SearchRequest;
+import io.tianshu.rag.v1.SearchResponse;
+import io.tianshu.rag.v1.WatchIngestJobRequest;
+import io.tianshu.rag.v1.WatchIngestJobResponse;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * RagService keeping collections and jobs in memory per tenant, as the real one scopes them:
+ * another tenant's collection or job is NOT_FOUND. Search and Answer give canned results;
+ * a query or question names the failure to simulate.
+ */
+class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
+
+    /** A query or question answered with FAILED_PRECONDITION (another embedding model). */
+    static final String MISMATCH = "model-mismatch";
+    /** A query answered with INVALID_ARGUMENT naming options.top_k in a BadRequest detail. */
+    static final String BAD_TOP_K = "bad-top-k";
+    /** A question whose answer stream fails after its first text. */
+    static final String FAIL_MID_ANSWER = "fail-mid-answer";
+
+    final AtomicReference<CreateCollectionRequest> lastCreate = new AtomicReference<>();
+    final AtomicReference<IngestDocumentsRequest> lastIngest = new AtomicReference<>();
+    final AtomicReference<SearchRequest> lastSearch = new AtomicReference<>();
+    final AtomicReference<AnswerRequest> lastAnswer = new AtomicReference<>();
+    private final Map<String, Collection> collections = new ConcurrentHashMap<>();
+    private final Map<String, IngestJob> jobs = new ConcurrentHashMap<>();
+
+    @Override
+    public void createCollection(CreateCollectionRequest request, StreamObserver<CreateCollectionResponse> out) {
+        lastCreate.set(request);
+        Collection collection = Collection.newBuilder().setTenantId(request.getTenantId())
+                .setCollectionId(request.getCollectionId()).setEmbeddingModel("tiny-embed").setDimension(384)
+                .setDescription(request.getDescription()).setCreateTime(Timestamp.newBuilder().setSeconds(1700000000))
+                .build();
+        if (collections.putIfAbsent(key(request.getTenantId(), request.getCollectionId()), collection) != null) {
+            out.onError(Status.ALREADY_EXISTS.withDescription("collection '" + request.getCollectionId()
+                    + "' already exists").asRuntimeException());
+            return;
+        }
+        reply(out, CreateCollectionResponse.newBuilder().setCollection(collection).build());
+    }
+
+    @Override
+    public void listCollections(ListCollectionsRequest request, StreamObserver<ListCollectionsResponse> out) {
+        reply(out, ListCollectionsResponse.newBuilder().addAllCollections(collections.values().stream()
+                .filter(c -> c.getTenantId().equals(request.getTenantId())).toList()).build());
+    }
+
+    @Override
+    public void deleteCollection(DeleteCollectionRequest request, StreamObserver<DeleteCollectionResponse> out) {
+        if (collections.remove(key(request.getTenantId(), request.getCollectionId())) == null) {
+            out.onError(notFound("collection '" + request.getCollectionId() + "'"));
+            return;
+        }
+        reply(out, DeleteCollectionResponse.getDefaultInstance());
+    }
+
+    @Override
+    public void ingestDocuments(IngestDocumentsRequest request, StreamObserver<IngestDocumentsResponse> out) {
+        lastIngest.set(request);
+        if (missing(request.getTenantId(), request.getCollectionId(), out)) {
+            return;
+        }
+        IngestJob job = IngestJob.newBuilder().setJobId("job-" + jobs.size()).setTenantId(request.getTenantId())
+                .setCollectionId(request.getCollectionId()).setState(IngestJobState.INGEST_JOB_STATE_RUNNING)
+                .setDocumentsTotal(request.getDocumentsCount()).build();
+        jobs.put(job.getJobId(), job);
+        reply(out, IngestDocumentsResponse.newBuilder().setJob(job).build());
+    }
+
+    @Override
+    public void getIngestJob(GetIngestJobRequest request, StreamObserver<GetIngestJobResponse> out) {
+        IngestJob job = job(request.getTenantId(), request.getJobId(), out);
+        if (job == null) {
+            return;
+        }
+        reply(out, GetIngestJobResponse.newBuilder().setJob(job).build());
+    }
+
+    /** The job as it starts, half done, then succeeded. */
+    @Override
+    public void watchIngestJob(WatchIngestJobRequest request, StreamObserver<WatchIngestJobResponse> out) {
+        IngestJob job = job(request.getTenantId(), request.getJobId(), out);
+        if (job == null) {
+            return;
+        }
+        out.onNext(WatchIngestJobResponse.newBuilder().setJob(job).build());
+        out.onNext(WatchIngestJobResponse.newBuilder().setJob(job.toBuilder().setChunksTotal(2).setChunksDone(1))
+                .build());
+        out.onNext(WatchIngestJobResponse.newBuilder().setJob(job.toBuilder().setChunksTotal(2).setChunksDone(2)
+                .setDocumentsDone(job.getDocumentsTotal()).setState(IngestJobState.INGEST_JOB_STATE_SUCCEEDED))
+                .build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void deleteDocument(DeleteDocumentRequest request, StreamObserver<DeleteDocumentResponse> out) {
+        if (missing(request.getTenantId(), request.getCollectionId(), out)) {
+            return;
+        }
+        reply(out, DeleteDocumentResponse.getDefaultInstance());
+    }
+
+    @Override
+    public void search(SearchRequest request, StreamObserver<SearchResponse> out) {
+        lastSearch.set(request);
+        if (failed(request.getQuery(), out)) {
+            return;
+        }
+        reply(out, SearchResponse.newBuilder().addHits(Hit.newBuilder().setDocumentId("runbook")
+                .setChunkId("runbook#1").setText("Drain traffic first.").addHeadingPath("Ops").addHeadingPath("Restart")
+                .setScore(0.03f).setRank(1)
+                .addRetrieverScores(RetrieverScore.newBuilder().setRetriever(Retriever.RETRIEVER_VECTOR)
+                        .setScore(0.8f).setRank(1))
+                .addRetrieverScores(RetrieverScore.newBuilder().setRetriever(Retriever.RETRIEVER_FULL_TEXT)
+                        .setScore(0.1f).setRank(2)))
+                .build());
+    }
+
+    /** "Drain first [1]." in two pieces, then the citation of [1]. */
+    @Override
+    public void answer(AnswerRequest request, StreamObserver<AnswerResponse> out) {
+        lastAnswer.set(request);
+        if (failed(request.getQuestion(), out)) {
+            return;
+        }
+        out.onNext(AnswerResponse.newBuilder().setText("Drain ").build());
+        if (request.getQuestion().equals(FAIL_MID_ANSWER)) {
+            out.onError(Status.INTERNAL.withDescription("model crashed").asRuntimeException());
+            return;
+        }
+        out.onNext(AnswerResponse.newBuilder().setText("first [1].").build());
+        out.onNext(AnswerResponse.newBuilder().setOutcome(AnswerOutcome.ANSWER_OUTCOME_ANSWERED)
+                .addCitations(Citation.newBuilder().setMarker(1).setDocumentId("runbook").setChunkId("runbook#1")
+                        .addHeadingPath("Ops").setText("Drain traffic first."))
+                .build());
+        out.onCompleted();
+    }
+
+    private static boolean failed(String text, StreamObserver<?> out) {
+        if (text.equals(MISMATCH)) {
+            out.onError(Status.FAILED_PRECONDITION.withDescription("the collection uses 'tiny-embed', not 'other'")
+                    .asRuntimeException());
+            return true;
+        }
+        if (text.equals(BAD_TOP_K)) {
+            out.onError(StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
+                    .setCode(Code.INVALID_ARGUMENT_VALUE).setMessage("options.top_k: must be in 1..100")
+                    .addDetails(Any.pack(BadRequest.newBuilder().addFieldViolations(BadRequest.FieldViolation
+                            .newBuilder().setField("options.top_k").setDescription("must be in 1..100")).build()))
+                    .build()));
+            return true;
+        }
+        return false;
+    }
+
+    private boolean missing(String tenant, String collection, StreamObserver<?> out) {
+        if (collections.containsKey(key(tenant, collection))) {
+            return false;
+        }
+        out.onError(notFound("collection '" + collection + "'"));
+        return true;
+    }
+
+    /** The tenant's job, or null after failing the call with NOT_FOUND. */
+    private IngestJob job(String tenant, String id, StreamObserver<?> out) {
+        IngestJob job = jobs.get(id);
+        if (job == null || !job.getTenantId().equals(tenant)) {
+            out.onError(notFound("job '" + id + "'"));
+            return null;
+        }
+        return job;
+    }
+
+    private static <T> void reply(StreamObserver<T> out, T response) {
+        out.onNext(response);
+        out.onCompleted();
+    }
+
+    private static RuntimeException notFound(String what) {
+        return Status.NOT_FOUND.withDescription(what + " not found").asRuntimeException();
+    }
+
+    private static String key(String tenant, String collection) {
+        return tenant + "/" + collection;
+    }
+
+    List<Collection> collectionsOf(String tenant) {
+        return collections.values().stream().filter(c -> c.getTenantId().equals(tenant)).toList();
+    }
+}

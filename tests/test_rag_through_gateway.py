@@ -1,0 +1,95 @@
+"""RAG over REST: the gateway's /v1/rag routes in front of the real RAG and inference services."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import httpx
+import pytest
+
+RUNBOOK = b"""# Tianshu operations
+
+## Restarting the gateway
+Drain traffic first, then restart the gateway pods one at a time.
+
+## Rotating API keys
+Create the new key, deploy it to clients, then revoke the old key.
+"""
+
+
+@pytest.fixture(scope="module")
+def http(stack, auth):
+    with httpx.Client(base_url=stack.gateway_url, headers=auth, timeout=120) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def other_tenant(http) -> dict[str, str]:
+    """Headers with a key of a second tenant that may read and write RAG."""
+    tenant = f"other-{uuid.uuid4().hex[:8]}"
+    http.post("/v1/admin/tenants", json={"id": tenant, "name": tenant}).raise_for_status()
+    key = http.post("/v1/admin/keys", json={"tenant": tenant, "name": "rag", "scopes": ["rag:read", "rag:write"]})
+    key.raise_for_status()
+    return {"Authorization": f"Bearer {key.json()['key']}"}
+
+
+@pytest.fixture(scope="module")
+def collection(http) -> str:
+    """A collection holding the runbook, uploaded as a Markdown file and ingested to the end."""
+    name = f"ops-{uuid.uuid4().hex[:8]}"
+    created = http.post("/v1/rag/collections", json={"name": name})
+    assert created.status_code == 201, created.text
+    upload = http.post(f"/v1/rag/collections/{name}/documents",
+                       files={"file": ("runbook.md", RUNBOOK, "text/markdown")}, data={"document_id": "runbook"})
+    assert upload.status_code == 202, upload.text
+    job = upload.json()
+    assert upload.headers["location"] == f"/v1/rag/jobs/{job['id']}"
+    for _ in range(600):
+        job = http.get(f"/v1/rag/jobs/{job['id']}").json()
+        if job["status"] != "running":
+            break
+        time.sleep(0.1)
+    assert job["status"] == "succeeded", job
+    assert job["documents_done"] == 1 and job["chunks_done"] == job["chunks_total"] > 0
+    return name
+
+
+def test_search_finds_the_section_that_answers(http, collection):
+    response = http.post(f"/v1/rag/collections/{collection}/search",
+                         json={"query": "how do I rotate a key?", "top_k": 3, "mode": "hybrid"})
+
+    assert response.status_code == 200, response.text
+    hits = response.json()["data"]
+    assert hits[0]["document_id"] == "runbook"
+    assert "Rotating API keys" in hits[0]["heading_path"]
+    assert hits[0]["chunk_id"].startswith("runbook#")
+    assert {r["retriever"] for r in hits[0]["retrievers"]} <= {"vector", "full_text"}
+
+
+def test_answer_streams_text_then_ends_with_citations(http, collection):
+    events = []
+    with http.stream("POST", f"/v1/rag/collections/{collection}/answers",
+                     json={"question": "How should I restart the gateway?", "stream": True, "max_tokens": 64}) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = [line.removeprefix("data: ") for line in r.iter_lines() if line.startswith("data: ")]
+
+    assert events[-1] == "[DONE]"
+    parsed = [json.loads(e) for e in events[:-1]]
+    assert [e["type"] for e in parsed[:-1]] == ["answer.delta"] * (len(parsed) - 1)
+    assert len(parsed) > 2
+    last = parsed[-1]
+    assert last["type"] == "answer.citations"
+    assert last["outcome"] == "answered"
+    assert all(c["document_id"] == "runbook" for c in last["citations"])
+
+
+def test_another_tenant_cannot_see_the_collection(other_tenant, http, collection, stack):
+    with httpx.Client(base_url=stack.gateway_url, headers=other_tenant, timeout=60) as other:
+        listed = other.get("/v1/rag/collections").json()["data"]
+        searched = other.post(f"/v1/rag/collections/{collection}/search", json={"query": "rotate"})
+
+    assert collection not in [c["name"] for c in listed]
+    assert searched.status_code == 404
+    assert searched.json()["error"]["code"] == "not_found"
