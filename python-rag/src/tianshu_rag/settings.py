@@ -65,7 +65,15 @@ class RagSettings(BaseSettings):
     answer_min_similarity: float = Field(0.3, ge=-1, le=1)
     answer_max_tokens: int = Field(256, gt=0)
 
-    # How often WatchIngestJob re-reads a job's progress.
-    job_poll_seconds: float = Field(0.25, gt=0)
+    # WatchIngestJob wakes on PostgreSQL's notification of each change to the job; it also
+    # re-reads this often in case a notification was lost (e.g. the listening connection
+    # dropped), so a lost one costs latency, not correctness.
+    job_watch_fallback_seconds: float = Field(5.0, gt=0)
+    # A running job's lease: its process renews it every third of this; a job whose lease
+    # ran out (its process died) is marked FAILED by the next sweep of any replica, at
+    # start-up and every job_reap_interval_seconds. Shorter = crashed jobs noticed sooner,
+    # but a process stalled this long (CPU starvation, a paused VM) loses its job.
+    job_lease_seconds: float = Field(30.0, gt=0)
+    job_reap_interval_seconds: float = Field(10.0, gt=0)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     log_level: str = "INFO"
