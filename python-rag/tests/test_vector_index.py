@@ -8,11 +8,13 @@ import pytest_asyncio
 from psycopg.types.json import Jsonb
 
 from tianshu_rag.retrieval import candidates
+from tianshu_rag.settings import RagSettings
 from tianshu_rag.storage import documents as document_store
 from tianshu_rag.storage.collections import CollectionStore
 from tianshu_rag.storage.database import Database
 
 DOCUMENTS, CHUNKS_PER_DOCUMENT, RARE_DOCUMENTS, TOP_K = 40, 50, 1, 10  # 2,000 chunks, 50 rare
+EF_SEARCH = RagSettings().hnsw_ef_search
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -51,7 +53,7 @@ async def test_a_selective_filter_still_returns_top_k_hits_through_the_hnsw_inde
             (collection.id, Jsonb({"team": "rare"}), query))
         assert "chunks_embedding_384_hnsw" in "\n".join(row[0] for row in await plan.fetchall())
 
-        found = await candidates.nearest(conn, collection, query, TOP_K, {"team": "rare"})
+        found = await candidates.nearest(conn, collection, query, TOP_K, {"team": "rare"}, EF_SEARCH)
     assert len(found) == TOP_K
     assert all(c.metadata == {"team": "rare"} for c in found)
     assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
@@ -73,7 +75,7 @@ async def test_without_iterative_scans_the_same_filter_would_return_fewer_hits(f
 async def test_exact_nearest_neighbours_come_back_first_without_a_filter(filled):
     db, collection, query = filled
     async with db.pool.connection() as conn:
-        found = await candidates.nearest(conn, collection, query, 5, {})
+        found = await candidates.nearest(conn, collection, query, 5, {}, EF_SEARCH)
         cur = await conn.execute("SELECT id FROM chunks WHERE collection_id = %s "
                                  "ORDER BY embedding::vector(384) <=> %s::vector(384) LIMIT 5", (collection.id, query))
         exact = [row[0] for row in await cur.fetchall()]

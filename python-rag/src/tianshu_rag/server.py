@@ -18,12 +18,14 @@ from . import metrics
 from .answering.answerer import Answerer, AnswerSettings
 from .inference import InferenceClient
 from .ingestion.ingest import ChunkingLimits, Ingestor
+from .ingestion.reaper import JobReaper
 from .ingestion.tokens import TokenCounter
 from .retrieval.search import Retriever, SearchLimits
 from .servicer import Components, RagServicer
 from .settings import RagSettings
 from .storage.collections import CollectionStore
 from .storage.database import Database, start_embedded
+from .storage.job_events import JobEvents, JobWatcher
 from .storage.jobs import JobStore
 
 log = logging.getLogger(__name__)
@@ -33,8 +35,7 @@ SERVICE_NAME = rag_pb2.DESCRIPTOR.services_by_name["RagService"].full_name
 class RagServer:
     def __init__(self, settings: RagSettings):
         self.settings = settings
-        self.servicer = RagServicer(settings.default_embedding_model, settings.default_top_k, settings.answer_top_k,
-                                    settings.job_poll_seconds)
+        self.servicer = RagServicer(settings.default_embedding_model, settings.default_top_k, settings.answer_top_k)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
             interceptors=[TelemetryInterceptor(metrics.REQUESTS), ErrorInterceptor()],
@@ -47,6 +48,8 @@ class RagServer:
         self.db: Database | None = None
         self.inference: InferenceClient | None = None
         self.ingestor: Ingestor | None = None
+        self.job_events: JobEvents | None = None
+        self.reaper: JobReaper | None = None
         self._stopped = False
 
     async def start(self) -> None:
@@ -64,12 +67,19 @@ class RagServer:
         collections, jobs = CollectionStore(self.db), JobStore(self.db)
         self.ingestor = Ingestor(self.db, collections, jobs, self.inference, tokens,
                                  ChunkingLimits(s.chunk_tokens, s.chunk_overlap_tokens, s.max_document_bytes,
-                                                s.max_documents_per_ingest), s.embed_batch_size)
+                                                s.max_documents_per_ingest), s.embed_batch_size, s.job_lease_seconds)
+        self.reaper = JobReaper(jobs, s.job_reap_interval_seconds)
+        await self.reaper.start()
+        self.job_events = JobEvents(url)
+        await self.job_events.start()
+        watcher = JobWatcher(jobs, self.job_events, s.job_watch_fallback_seconds)
         retriever = Retriever(self.db, collections, self.inference,
-                              SearchLimits(s.max_query_chars, s.max_top_k, s.rrf_k, s.candidates_per_hit))
+                              SearchLimits(s.max_query_chars, s.max_top_k, s.rrf_k, s.candidates_per_hit,
+                                           s.hnsw_ef_search))
         answerer = Answerer(retriever, self.inference, AnswerSettings(
             s.generation_model, s.answer_top_k, s.answer_min_similarity, s.answer_max_tokens))
-        self.servicer.attach(Components(self.db, self.inference, collections, jobs, self.ingestor, retriever, answerer))
+        self.servicer.attach(Components(self.db, self.inference, collections, jobs, watcher, self.ingestor, retriever,
+                                        answerer))
         if s.metrics_port:
             metrics.serve_http(s.metrics_port)
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
@@ -85,6 +95,9 @@ class RagServer:
         await self.server.stop(self.settings.shutdown_grace_seconds)
         if self.ingestor:
             await self.ingestor.stop()
+        for background in (self.reaper, self.job_events):
+            if background:
+                await background.stop()
         if self.inference:
             await self.inference.close()
         if self.db:

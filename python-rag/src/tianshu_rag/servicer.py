@@ -1,7 +1,6 @@
 """RagService: converts proto <-> domain and calls one method per RPC; nothing else."""
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from .retrieval.search import FULL_TEXT, HYBRID, VECTOR, Hit, Retriever, SearchO
 from .storage import documents as document_store
 from .storage.collections import Collection, CollectionStore
 from .storage.database import Database
+from .storage.job_events import JobWatcher
 from .storage.jobs import FAILED, RUNNING, SUCCEEDED, IngestJob, JobStore
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -105,15 +105,15 @@ class Components:
     inference: InferenceClient
     collections: CollectionStore
     jobs: JobStore
+    job_watcher: JobWatcher
     ingestor: Ingestor
     retriever: Retriever
     answerer: Answerer
 
 
 class RagServicer(pb_grpc.RagServiceServicer):
-    def __init__(self, default_embedding_model: str, default_top_k: int, answer_top_k: int, job_poll_seconds: float):
+    def __init__(self, default_embedding_model: str, default_top_k: int, answer_top_k: int):
         self._default_model, self._top_k, self._answer_top_k = default_embedding_model, default_top_k, answer_top_k
-        self._poll = job_poll_seconds
         self._components: Components | None = None
 
     def attach(self, components: Components) -> None:
@@ -149,15 +149,8 @@ class RagServicer(pb_grpc.RagServiceServicer):
         return pb.GetIngestJobResponse(job=_job(await self._c.jobs.get(_tenant(request.tenant_id), request.job_id)))
 
     async def WatchIngestJob(self, request, context):
-        tenant, last = _tenant(request.tenant_id), None
-        while True:
-            job = await self._c.jobs.get(tenant, request.job_id)
-            if job != last:
-                yield pb.WatchIngestJobResponse(job=_job(job))
-                last = job
-            if job.finished:
-                return
-            await asyncio.sleep(self._poll)
+        async for job in self._c.job_watcher.watch(_tenant(request.tenant_id), request.job_id):
+            yield pb.WatchIngestJobResponse(job=_job(job))
 
     async def DeleteDocument(self, request, context):
         collection = await self._c.collections.get(_tenant(request.tenant_id), request.collection_id)

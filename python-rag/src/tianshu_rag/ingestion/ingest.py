@@ -18,7 +18,7 @@ from ..storage import documents as document_store
 from ..storage.collections import Collection, CollectionStore
 from ..storage.database import Database
 from ..storage.documents import DocumentVersion, StoredChunk
-from ..storage.jobs import IngestJob, JobStore
+from ..storage.jobs import IngestJob, JobStore, LeaseLost
 from .chunking import Chunk, chunk_blocks
 from .parsing import UnreadableDocument, normalize_content_type, parse
 from .tokens import TokenCounter
@@ -91,10 +91,11 @@ def prepare(documents: Sequence[DocumentInput], tokens: TokenCounter, limits: Ch
 
 class Ingestor:
     def __init__(self, db: Database, collections: CollectionStore, jobs: JobStore, inference: InferenceClient,
-                 tokens: TokenCounter, limits: ChunkingLimits, embed_batch_size: int):
+                 tokens: TokenCounter, limits: ChunkingLimits, embed_batch_size: int, lease_seconds: float):
         self._db, self._collections, self._jobs = db, collections, jobs
         self._inference, self._tokens, self._limits = inference, tokens, limits
         self._batch = embed_batch_size
+        self._lease = lease_seconds
         self._tasks: set[asyncio.Task] = set()
 
     async def start(self, tenant_id: str, collection_name: str, documents: Sequence[DocumentInput],
@@ -104,7 +105,7 @@ class Ingestor:
             raise model_mismatch(collection.name, collection.embedding_model, embedding_model)
         prepared = await asyncio.to_thread(prepare, documents, self._tokens, self._limits)
         job = await self._jobs.create(tenant_id, collection.id, collection.name, len(prepared),
-                                      sum(len(p.chunks) for p in prepared))
+                                      sum(len(p.chunks) for p in prepared), self._lease)
         task = asyncio.create_task(self._run(job.id, collection, prepared), name=f"ingest-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -117,8 +118,12 @@ class Ingestor:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _run(self, job_id: str, collection: Collection, prepared: list[PreparedDocument]) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(job_id, asyncio.current_task()), name=f"lease-{job_id}")
         try:
             await self._ingest(job_id, collection, prepared)
+        except LeaseLost:
+            log.warning("ingest job was declared dead by another replica; its work is dropped",
+                        extra={"job_id": job_id})
         except asyncio.CancelledError:
             await asyncio.shield(self._jobs.fail(job_id, "the service stopped before the job finished"))
             raise
@@ -128,6 +133,23 @@ class Ingestor:
         except Exception as error:  # noqa: BLE001 - a background job must record why it ended
             log.exception("ingest job failed", extra={"job_id": job_id})
             await self._jobs.fail(job_id, f"internal error: {type(error).__name__}")
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self, job_id: str, work: asyncio.Task) -> None:
+        """Renews the job's lease three times per lease period, so one slow renewal does not
+        lose it. If the job is no longer RUNNING (a replica saw the lease run out, e.g. after
+        this process stalled), the work is cancelled: it must not commit a FAILED job."""
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            try:
+                await self._jobs.renew(job_id, self._lease)
+            except LeaseLost:
+                log.warning("ingest job lease lost; cancelling it", extra={"job_id": job_id})
+                work.cancel()
+                return
+            except Exception:  # noqa: BLE001 - a database hiccup; the next renewal may succeed
+                log.warning("ingest job lease renewal failed", extra={"job_id": job_id}, exc_info=True)
 
     async def _ingest(self, job_id: str, collection: Collection, prepared: list[PreparedDocument]) -> None:
         async with self._db.pool.connection() as conn:

@@ -37,8 +37,21 @@ def _candidate(row) -> Candidate:
     return Candidate(pk, document_id, index, text, tuple(headings), metadata, float(score))
 
 
+def nearest_sql(dimension: int) -> sql.Composed:
+    """The vector query (parameters q, c, f, n); also what the benchmark EXPLAINs.
+    The dimension comes from the collection row (an int), not from a caller."""
+    dim = sql.Literal(int(dimension))
+    return sql.SQL(
+        "WITH nearest AS MATERIALIZED ("
+        " SELECT {fields}, embedding::vector({dim}) <=> %(q)s::vector({dim}) AS distance FROM chunks"
+        " WHERE collection_id = %(c)s AND dimension = {dim} AND metadata @> %(f)s"
+        " ORDER BY embedding::vector({dim}) <=> %(q)s::vector({dim}) LIMIT %(n)s)"
+        " SELECT {fields}, 1 - distance FROM nearest ORDER BY distance, id").format(
+            fields=sql.SQL(_FIELDS), dim=dim)
+
+
 async def nearest(conn: psycopg.AsyncConnection, collection: Collection, query: np.ndarray, limit: int,
-                  metadata_filter: dict) -> list[Candidate]:
+                  metadata_filter: dict, ef_search: int) -> list[Candidate]:
     """Chunks by cosine similarity through the collection dimension's HNSW index.
 
     With a filter, an HNSW scan alone would return only those of its ef_search nearest
@@ -46,21 +59,15 @@ async def nearest(conn: psycopg.AsyncConnection, collection: Collection, query: 
     scanning until enough pass. relaxed_order may return them slightly out of order, so
     the outer query sorts them again.
     """
-    # The dimension comes from the collection row (an int), not from a caller.
-    dim = sql.Literal(int(collection.dimension))
-    query_sql = sql.SQL(
-        "WITH nearest AS MATERIALIZED ("
-        " SELECT {fields}, embedding::vector({dim}) <=> %(q)s::vector({dim}) AS distance FROM chunks"
-        " WHERE collection_id = %(c)s AND dimension = {dim} AND metadata @> %(f)s"
-        " ORDER BY embedding::vector({dim}) <=> %(q)s::vector({dim}) LIMIT %(n)s)"
-        " SELECT {fields}, 1 - distance FROM nearest ORDER BY distance, id").format(
-            fields=sql.SQL(_FIELDS), dim=dim)
     started = time.perf_counter()
     async with conn.transaction():
         await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        # ef_search bounds the candidates of one scan round; at least the number asked for.
-        await conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(max(40, min(limit, 1000)))))
-        cur = await conn.execute(query_sql, {"q": query, "c": collection.id, "f": Jsonb(metadata_filter), "n": limit})
+        # ef_search bounds the candidates of one scan round (and so recall); at least the
+        # number asked for, at most pgvector's limit of 1000.
+        await conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(
+            sql.Literal(min(max(ef_search, limit), 1000))))
+        cur = await conn.execute(nearest_sql(collection.dimension),
+                                 {"q": query, "c": collection.id, "f": Jsonb(metadata_filter), "n": limit})
         rows = await cur.fetchall()
     metrics.RETRIEVER_LATENCY.labels("vector").observe(time.perf_counter() - started)
     return [_candidate(row) for row in rows]

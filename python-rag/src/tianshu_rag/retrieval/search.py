@@ -54,6 +54,7 @@ class SearchLimits:
     max_top_k: int
     rrf_k: int
     candidates_per_hit: int
+    hnsw_ef_search: int
 
 
 class Retriever:
@@ -92,7 +93,8 @@ class Retriever:
                       min_similarity: float) -> list[Candidate]:
         [vector] = await self._inference.embed(collection.embedding_model, [query], tenant_id=collection.tenant_id)
         async with self._db.pool.connection() as conn:
-            found = await candidates.nearest(conn, collection, vector, limit, metadata_filter)
+            found = await candidates.nearest(conn, collection, vector, limit, metadata_filter,
+                                             self._limits.hnsw_ef_search)
         return [c for c in found if c.score >= min_similarity] if min_similarity else found
 
     def _rank(self, mode: str, lists: dict[str, list[Candidate]], top_k: int) -> list[Hit]:
