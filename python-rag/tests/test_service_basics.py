@@ -89,7 +89,7 @@ async def test_errors_carry_a_status_detail_naming_the_field(stub):
 
 
 def test_log_lines_are_json_with_the_request_id_of_their_call():
-    json_logging.configure("INFO")
+    json_logging.configure("INFO", "tianshu-rag")
     stream = io.StringIO()
     logging.getLogger().handlers[0].setStream(stream)
     token = json_logging.request_id.set("req-42")

