@@ -79,7 +79,8 @@ def _check_chat(body: dict) -> str:
                 not isinstance(message.get("content"), str):
             return f"body.messages[{i}] must have a string role and a string content"
     for name in ("max_tokens", "max_completion_tokens", "n", "seed"):
-        if name in body and body[name] is not None and (not isinstance(body[name], int) or isinstance(body[name], bool)):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             return f"body.{name} must be an integer"
     for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
         if name in body and body[name] is not None and not isinstance(body[name], (int, float)):

@@ -3,17 +3,14 @@ servicer and the gRPC server together, with an orderly start and stop."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import contextlib
 import logging
 
-import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health_pb2
 from tianshu.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from tianshu_grpc_server import json_logging
-from tianshu_grpc_server.errors import ErrorInterceptor
-from tianshu_grpc_server.serving import serve_until_signalled
-from tianshu_grpc_server.telemetry import TelemetryInterceptor
+from tianshu_grpc_server.serving import build_server, serve_until_signalled
 from tianshu_pg.embedded import start_embedded
 
 from . import metrics
@@ -36,15 +33,10 @@ class BatchServer:
     def __init__(self, settings: BatchSettings):
         self.settings = settings
         self.servicer = JobsServicer()
-        self.health = health.aio.HealthServicer()
-        self.server = grpc.aio.server(
-            interceptors=[TelemetryInterceptor(metrics.REQUESTS), ErrorInterceptor()],
-            options=[("grpc.max_receive_message_length", settings.max_message_bytes),
-                     ("grpc.max_send_message_length", settings.max_message_bytes)])
-        jobs_pb2_grpc.add_JobsServiceServicer_to_server(self.servicer, self.server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection([SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
-        self.port = self.server.add_insecure_port(f"{settings.host}:{settings.port}")
+        add_servicer = functools.partial(jobs_pb2_grpc.add_JobsServiceServicer_to_server, self.servicer)
+        self.grpc = build_server(SERVICE_NAME, add_servicer, metrics.REQUESTS, f"{settings.host}:{settings.port}",
+                                 settings.max_message_bytes)
+        self.server, self.health, self.port = self.grpc.server, self.grpc.health, self.grpc.port
         self.db: Database | None = None
         self.publisher: Publisher | None = None
         self.inference: InferenceClient | None = None
@@ -56,9 +48,7 @@ class BatchServer:
     async def start(self) -> None:
         """Answers health checks at once (NOT_SERVING), then opens the database and Kafka."""
         s = self.settings
-        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
-        await self.server.start()
-        log.info("gRPC listening", extra={"port": self.port})
+        await self.grpc.start_not_serving()
         url = s.database_url or await asyncio.to_thread(start_embedded, s.embedded_data_dir)
         self.db = await Database.open(url, s.pool_min_size, s.pool_max_size)
         topics = await asyncio.to_thread(ensure_topics, s)
@@ -75,7 +65,7 @@ class BatchServer:
             self._spawn(self.worker)
         if s.metrics_port:
             metrics.serve_http(s.metrics_port)
-        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        await self.grpc.set_health(health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", extra={"port": self.port, "api": s.run_api, "worker": s.run_worker})
 
     def _spawn(self, loop) -> None:
@@ -92,7 +82,7 @@ class BatchServer:
         if self._stopped:
             return
         self._stopped = True
-        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.grpc.set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(self.settings.shutdown_grace_seconds)
         for loop, _ in self._loops:
             loop.stop()
@@ -109,10 +99,6 @@ class BatchServer:
         if self.db:
             await self.db.close()
         log.info("stopped")
-
-    async def _set_health(self, status) -> None:
-        for name in ("", SERVICE_NAME):
-            await self.health.set(name, status)
 
 
 class _ExpirySweep:

@@ -2,24 +2,12 @@
 connection pool."""
 from __future__ import annotations
 
-import asyncio
-
-from psycopg_pool import AsyncConnectionPool
+from tianshu_pg import database
 
 from . import migrations
 
 
-class Database:
-    def __init__(self, pool: AsyncConnectionPool, url: str):
-        self.pool = pool
-        self.url = url
-
+class Database(database.Database):
     @classmethod
     async def open(cls, url: str, min_size: int = 1, max_size: int = 8) -> "Database":
-        await asyncio.to_thread(migrations.migrate, url)
-        pool = AsyncConnectionPool(url, min_size=min_size, max_size=max_size, open=False)
-        await pool.open(wait=True)
-        return cls(pool, url)
-
-    async def close(self) -> None:
-        await self.pool.close()
+        return await super().open(url, migrations.migrate, min_size, max_size)
