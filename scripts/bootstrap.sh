@@ -24,6 +24,10 @@ if [ ! -x "$buf_dir/node_modules/.bin/buf" ]; then
   npm install --silent --no-audit --no-fund --prefix "$buf_dir" @bufbuild/buf@1.75.0 >&2
 fi
 
+step "Kafka broker jars (Maven Central; for local runs and tests)"
+kafka_libs=$(scripts/fetch-kafka.sh "$cache")
+echo "   $kafka_libs" >&2
+
 step "Java gateway (Maven; first run downloads dependencies into ~/.m2)"
 if [ ! -f java-gateway/target/tianshu-gateway.jar ] || \
    [ -n "$(find java-gateway/pom.xml java-gateway/src proto -newer java-gateway/target/tianshu-gateway.jar -print -quit)" ]; then
@@ -34,6 +38,7 @@ mkdir -p build
 cat > build/env <<ENV
 VENV=$venv
 BUF=$buf_dir/node_modules/.bin/buf
-PYTHONPATH=$here/build/gen/python:$here/python-common/src:$here/python-inference/src:$here/python-rag/src
+PYTHONPATH=$here/build/gen/python:$here/python-common/src:$here/python-inference/src:$here/python-rag/src:$here/python-batch/src
+KAFKA_LIBS=$kafka_libs
 ENV
 step "bootstrap done"

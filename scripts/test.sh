@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every suite after bootstrap; runs them all even if one fails, then exits non-zero
-# if any did. TIANSHU_TEST_ONLY=proto|inference|rag|gateway|cross runs only those named
-# (comma-separated: TIANSHU_TEST_ONLY=rag,cross).
+# if any did. TIANSHU_TEST_ONLY=proto|inference|rag|batch|gateway|cross runs only those
+# named (comma-separated: TIANSHU_TEST_ONLY=rag,cross).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -29,6 +29,7 @@ proto_checks() {
 suite proto proto_checks
 suite inference "$VENV/bin/python" -m pytest -q -p no:cacheprovider python-inference/tests
 suite rag "$VENV/bin/python" -m pytest -q -p no:cacheprovider python-rag/tests
+suite batch "$VENV/bin/python" -m pytest -q -p no:cacheprovider python-batch/tests
 suite gateway mvn -B -f java-gateway/pom.xml verify
 suite cross "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests
 

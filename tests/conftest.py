@@ -18,7 +18,9 @@ def stack(tmp_path_factory):
     stack = localstack.Stack(log_dir=tmp_path_factory.mktemp("logs"), inference_port=localstack.free_port(),
                              inference_metrics_port=localstack.free_port(), gateway_port=localstack.free_port(),
                              rag_port=localstack.free_port(), rag_metrics_port=localstack.free_port(),
-                             postgres_port=localstack.free_port())
+                             postgres_port=localstack.free_port(), kafka_port=localstack.free_port(),
+                             kafka_controller_port=localstack.free_port(), batch_port=localstack.free_port(),
+                             batch_metrics_port=localstack.free_port())
     try:
         stack.start_all()
         yield stack

@@ -1,8 +1,9 @@
 """Service errors, and ErrorInterceptor: the one place they become gRPC statuses.
 
 Code below a servicer raises ServiceError subclasses; the interceptor turns them into a
-status with a google.rpc detail (BadRequest naming the field, and whatever a service's own
-subclasses attach). Anything else becomes INTERNAL without the traceback reaching the caller.
+status with a google.rpc detail (BadRequest naming the field, ResourceInfo naming what is
+missing or already there, PreconditionFailure naming what is violated, and whatever a
+service's own subclasses attach). Anything else becomes INTERNAL without the traceback reaching the caller.
 A request that does not even parse is refused as INVALID_ARGUMENT, not INTERNAL.
 """
 from __future__ import annotations
@@ -44,6 +45,43 @@ class InvalidArgument(ServiceError):
 class Unavailable(ServiceError):
     """This service or one it depends on cannot serve right now; worth retrying elsewhere or later."""
     code = grpc.StatusCode.UNAVAILABLE
+
+
+class NotFound(ServiceError):
+    code = grpc.StatusCode.NOT_FOUND
+
+    def __init__(self, kind: str, name: str):
+        super().__init__(f"{kind} {name!r} not found")
+        self.kind, self.name = kind, name
+
+    def detail(self):
+        return error_details_pb2.ResourceInfo(resource_type=self.kind, resource_name=self.name,
+                                              description="not found")
+
+
+class AlreadyExists(ServiceError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+    def __init__(self, kind: str, name: str):
+        super().__init__(f"{kind} {name!r} already exists")
+        self.kind, self.name = kind, name
+
+    def detail(self):
+        return error_details_pb2.ResourceInfo(resource_type=self.kind, resource_name=self.name,
+                                              description="already exists")
+
+
+class FailedPrecondition(ServiceError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+    def __init__(self, kind: str, subject: str, description: str):
+        super().__init__(description)
+        self.kind, self.subject = kind, subject
+
+    def detail(self):
+        return error_details_pb2.PreconditionFailure(violations=[
+            error_details_pb2.PreconditionFailure.Violation(
+                type=self.kind, subject=self.subject, description=self.message)])
 
 
 def to_status(error: ServiceError) -> grpc.Status:

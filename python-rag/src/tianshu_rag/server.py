@@ -3,16 +3,14 @@ gRPC server together, with an orderly start and stop."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
-import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health_pb2
 from tianshu.rag.v1 import rag_pb2, rag_pb2_grpc
 from tianshu_grpc_server import json_logging
-from tianshu_grpc_server.errors import ErrorInterceptor
-from tianshu_grpc_server.serving import serve_until_signalled
-from tianshu_grpc_server.telemetry import TelemetryInterceptor
+from tianshu_grpc_server.serving import build_server, serve_until_signalled
+from tianshu_pg.embedded import start_embedded
 
 from . import metrics
 from .answering.answerer import Answerer, AnswerSettings
@@ -24,7 +22,7 @@ from .retrieval.search import Retriever, SearchLimits
 from .servicer import Components, RagServicer
 from .settings import RagSettings
 from .storage.collections import CollectionStore
-from .storage.database import Database, start_embedded
+from .storage.database import Database
 from .storage.job_events import JobEvents, JobWatcher
 from .storage.jobs import JobStore
 
@@ -36,15 +34,10 @@ class RagServer:
     def __init__(self, settings: RagSettings):
         self.settings = settings
         self.servicer = RagServicer(settings.default_embedding_model, settings.default_top_k, settings.answer_top_k)
-        self.health = health.aio.HealthServicer()
-        self.server = grpc.aio.server(
-            interceptors=[TelemetryInterceptor(metrics.REQUESTS), ErrorInterceptor()],
-            options=[("grpc.max_receive_message_length", settings.max_message_bytes),
-                     ("grpc.max_send_message_length", settings.max_message_bytes)])
-        rag_pb2_grpc.add_RagServiceServicer_to_server(self.servicer, self.server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection([SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
-        self.port = self.server.add_insecure_port(f"{settings.host}:{settings.port}")
+        add_servicer = functools.partial(rag_pb2_grpc.add_RagServiceServicer_to_server, self.servicer)
+        self.grpc = build_server(SERVICE_NAME, add_servicer, metrics.REQUESTS, f"{settings.host}:{settings.port}",
+                                 settings.max_message_bytes)
+        self.server, self.health, self.port = self.grpc.server, self.grpc.health, self.grpc.port
         self.db: Database | None = None
         self.inference: InferenceClient | None = None
         self.ingestor: Ingestor | None = None
@@ -55,9 +48,7 @@ class RagServer:
     async def start(self) -> None:
         """Answers health checks at once (NOT_SERVING), then opens and migrates the database."""
         s = self.settings
-        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
-        await self.server.start()
-        log.info("gRPC listening", extra={"port": self.port})
+        await self.grpc.start_not_serving()
         url = s.database_url or await asyncio.to_thread(start_embedded, s.embedded_data_dir)
         if not s.database_url:
             log.info("embedded PostgreSQL started", extra={"data_dir": str(s.embedded_data_dir)})
@@ -82,7 +73,7 @@ class RagServer:
                                         answerer))
         if s.metrics_port:
             metrics.serve_http(s.metrics_port)
-        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        await self.grpc.set_health(health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", extra={"port": self.port})
 
     async def stop(self) -> None:
@@ -91,7 +82,7 @@ class RagServer:
         if self._stopped:
             return
         self._stopped = True
-        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.grpc.set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(self.settings.shutdown_grace_seconds)
         if self.ingestor:
             await self.ingestor.stop()
@@ -103,10 +94,6 @@ class RagServer:
         if self.db:
             await self.db.close()
         log.info("stopped")
-
-    async def _set_health(self, status) -> None:
-        for name in ("", SERVICE_NAME):
-            await self.health.set(name, status)
 
 
 async def serve(settings: RagSettings) -> None:

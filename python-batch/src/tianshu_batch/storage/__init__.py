@@ -1,0 +1,1 @@
+"""PostgreSQL: the batches, their lines with results, and every status change."""

