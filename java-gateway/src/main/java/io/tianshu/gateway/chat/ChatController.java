@@ -54,23 +54,27 @@ class ChatController {
     @PostMapping("/v1/chat/completions")
     Mono<Void> complete(@RequestBody ChatCompletionRequest request, ServerWebExchange exchange) {
         String requestId = RequestId.of(exchange);
-        Generation generation = ChatRequestMapper.toGeneration(request, requestId);
+        Generation unattributed = ChatRequestMapper.toGeneration(request, requestId);
         String id = "chatcmpl-" + requestId;
         long created = Instant.now().getEpochSecond();
         ServerHttpResponse response = exchange.getResponse();
-        return Callers.current().flatMap(caller -> catalog.requireGenerationModel(request.model())
-                .doOnNext(model -> ChatRequestMapper.checkModelLimits(request, model))
-                .doOnNext(model -> Callers.checkModel(caller, request.model()))
-                .then(Mono.defer(() -> counter.generation(generation)))
-                .flatMap(estimate -> limiter.admit(caller, "chat.completions", request.model(), requestId, estimate,
-                        response.getHeaders()))
-                .flatMap(admission -> request.streaming()
-                        ? sse.write(response, chunks(request, generation, admission, id, created), "chat completion")
-                        : admission.meter(inference.generate(generation), GenerateResponse::getUsage)
-                                .doOnNext(r -> log.info("chat completion done: model={} usage={}",
-                                        r.getModel(), r.getUsage().getTotalTokens()))
-                                .map(r -> ChatCompletion.of(r, id, created, request.model(), request.wantsLogprobs()))
-                                .flatMap(completion -> json.write(response, MediaType.APPLICATION_JSON, completion))));
+        return Callers.current().flatMap(caller -> {
+            // The backends log and meter per tenant; only the gateway knows who is calling.
+            Generation generation = unattributed.toBuilder().setTenantId(caller.tenant()).build();
+            return catalog.requireGenerationModel(request.model())
+                    .doOnNext(model -> ChatRequestMapper.checkModelLimits(request, model))
+                    .doOnNext(model -> Callers.checkModel(caller, request.model()))
+                    .then(Mono.defer(() -> counter.generation(generation)))
+                    .flatMap(estimate -> limiter.admit(caller, "chat.completions", request.model(), requestId, estimate,
+                            response.getHeaders()))
+                    .flatMap(admission -> request.streaming()
+                            ? sse.write(response, chunks(request, generation, admission, id, created), "chat completion")
+                            : admission.meter(inference.generate(generation), GenerateResponse::getUsage)
+                                    .doOnNext(r -> log.info("chat completion done: model={} usage={}",
+                                            r.getModel(), r.getUsage().getTotalTokens()))
+                                    .map(r -> ChatCompletion.of(r, id, created, request.model(), request.wantsLogprobs()))
+                                    .flatMap(completion -> json.write(response, MediaType.APPLICATION_JSON, completion)));
+        });
     }
 
     private Flux<ChatCompletionChunk> chunks(ChatCompletionRequest request, Generation generation,

@@ -45,21 +45,25 @@ class CompletionsController {
     @PostMapping("/v1/completions")
     Mono<Void> complete(@RequestBody CompletionRequest request, ServerWebExchange exchange) {
         String requestId = RequestId.of(exchange);
-        Generation generation = CompletionRequestMapper.toGeneration(request, requestId);
+        Generation unattributed = CompletionRequestMapper.toGeneration(request, requestId);
         String id = "cmpl-" + requestId;
         long created = Instant.now().getEpochSecond();
         ServerHttpResponse response = exchange.getResponse();
-        return Callers.current().flatMap(caller -> catalog.requireGenerationModel(request.model())
-                .doOnNext(model -> CompletionRequestMapper.checkModelLimits(request, model))
-                .doOnNext(model -> Callers.checkModel(caller, request.model()))
-                .then(Mono.defer(() -> counter.generation(generation)))
-                .flatMap(estimate -> limiter.admit(caller, "completions", request.model(), requestId, estimate,
-                        response.getHeaders()))
-                .flatMap(admission -> request.streaming()
-                        ? sse.write(response, chunks(request, generation, admission, id, created), "completion")
-                        : admission.meter(inference.generate(generation), GenerateResponse::getUsage)
-                                .map(r -> Completion.of(r, id, created, request.model(), request.wantsLogprobs()))
-                                .flatMap(c -> json.write(response, MediaType.APPLICATION_JSON, c))));
+        return Callers.current().flatMap(caller -> {
+            // The backends log and meter per tenant; only the gateway knows who is calling.
+            Generation generation = unattributed.toBuilder().setTenantId(caller.tenant()).build();
+            return catalog.requireGenerationModel(request.model())
+                    .doOnNext(model -> CompletionRequestMapper.checkModelLimits(request, model))
+                    .doOnNext(model -> Callers.checkModel(caller, request.model()))
+                    .then(Mono.defer(() -> counter.generation(generation)))
+                    .flatMap(estimate -> limiter.admit(caller, "completions", request.model(), requestId, estimate,
+                            response.getHeaders()))
+                    .flatMap(admission -> request.streaming()
+                            ? sse.write(response, chunks(request, generation, admission, id, created), "completion")
+                            : admission.meter(inference.generate(generation), GenerateResponse::getUsage)
+                                    .map(r -> Completion.of(r, id, created, request.model(), request.wantsLogprobs()))
+                                    .flatMap(c -> json.write(response, MediaType.APPLICATION_JSON, c)));
+        });
     }
 
     private Flux<Completion> chunks(CompletionRequest request, Generation generation, Admission admission, String id,
