@@ -155,10 +155,6 @@ class AdminApiTest extends GatewayTest {
         return (body == null ? request : request.contentType(MediaType.APPLICATION_JSON).bodyValue(body)).exchange();
     }
 
-    private WebTestClient.ResponseSpec chatAs(String key) {
-        return web.post().uri("/v1/chat/completions").header("Authorization", "Bearer " + key)
-                .contentType(MediaType.APPLICATION_JSON).bodyValue(chat("Hi")).exchange();
-    }
 
     private JsonNode body(WebTestClient.ResponseSpec response) throws Exception {
         return json.readTree(response.expectBody(byte[].class).returnResult().getResponseBody());

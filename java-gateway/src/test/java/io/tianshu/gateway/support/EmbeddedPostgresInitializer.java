@@ -42,7 +42,7 @@ public class EmbeddedPostgresInitializer implements ApplicationContextInitialize
         properties.put("spring.datasource.username", "postgres");
         properties.put("spring.datasource.password", "");
         properties.put("tianshu.auth.admin-key-file", ADMIN_KEY_FILE.toString());
-        properties.put("tianshu.limits.window", "3650d");
+        properties.put("tianshu.dynamic.limits.window", "3650d");
         // Before application.yml and the environment, after @SpringBootTest(properties) and
         // command-line arguments, so a test can still override any of these.
         MutablePropertySources sources = context.getEnvironment().getPropertySources();

@@ -43,6 +43,8 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public static final String EMBED_MODEL = "tiny-embed";
     /** Stream one delta, then never finish: only a cancellation ends the call. */
     public static final String HANG = "hang";
+    /** Stream one delta, then wait until {@link #resume()} before finishing normally. */
+    public static final String PAUSE = "pause";
     /** Stream one delta, then fail with INTERNAL. */
     public static final String FAIL_MID_STREAM = "fail-mid-stream";
     /** Stream one delta, then fail with UNAVAILABLE, the code that fails over before a first token. */
@@ -66,6 +68,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public final AtomicReference<GetLoadResponse> load = new AtomicReference<>();
     private final List<Model> models = new CopyOnWriteArrayList<>();
     private volatile CountDownLatch cancelled = new CountDownLatch(1);
+    private volatile CountDownLatch resumed = new CountDownLatch(1);
 
     public FakeInferenceService() {
         reset();
@@ -81,6 +84,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         generateCalls.set(0);
         load.set(GetLoadResponse.newBuilder().setServing(true).setMaxWaitingRequests(512).build());
         cancelled = new CountDownLatch(1);
+        resumed = new CountDownLatch(1);
         models.clear();
         models.add(Model.newBuilder().setId(CHAT_MODEL).setKind(ModelKind.MODEL_KIND_GENERATE)
                 .setContextLength(2048).setMaxChoices(4).setMaxLogprobs(5).build());
@@ -94,6 +98,11 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
 
     public CountDownLatch cancelled() {
         return cancelled;
+    }
+
+    /** Lets paused streams finish. */
+    public void resume() {
+        resumed.countDown();
     }
 
     @Override
@@ -172,6 +181,22 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         if (prompt.equals(HANG)) {
             return;
         }
+        if (prompt.equals(PAUSE)) {
+            CountDownLatch resume = resumed;
+            // Off the server's thread, as a real engine's steps would be.
+            Thread finisher = new Thread(() -> {
+                try {
+                    resume.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                finish(generation, responses);
+            });
+            finisher.setDaemon(true);
+            finisher.start();
+            return;
+        }
         if (prompt.equals(FAIL_MID_STREAM)) {
             responses.onError(Status.INTERNAL.withDescription("engine crashed").asRuntimeException());
             return;
@@ -180,6 +205,10 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
             responses.onError(Status.UNAVAILABLE.withDescription("instance went away").asRuntimeException());
             return;
         }
+        finish(generation, responses);
+    }
+
+    private static void finish(Generation generation, StreamObserver<GenerateStreamResponse> responses) {
         responses.onNext(delta(generation, "lo").build());
         responses.onNext(delta(generation, "").setFinishReason(FinishReason.FINISH_REASON_STOP)
                 .setUsage(Usage.newBuilder().setPromptTokens(5).setCompletionTokens(2).setTotalTokens(7)).build());

@@ -9,6 +9,7 @@ import org.springframework.boot.test.autoconfigure.actuate.observability.AutoCon
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.annotation.Import;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 /** The whole gateway on a random port, its inference backend in-process. One shared context. */
@@ -37,6 +38,12 @@ public abstract class GatewayTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A minimal chat call with another key than the admin one. */
+    protected WebTestClient.ResponseSpec chatAs(String key) {
+        return web.post().uri("/v1/chat/completions").header(HttpHeaders.AUTHORIZATION, "Bearer " + key)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(chat("Hi")).exchange();
     }
 
     protected static String chat(String content) {
