@@ -58,6 +58,8 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
 
     public final AtomicReference<Generation> lastGeneration = new AtomicReference<>();
     public final AtomicReference<String> lastRequestIdHeader = new AtomicReference<>();
+    /** W3C trace context of the last Generate or GenerateStream call. */
+    public final AtomicReference<String> lastTraceparent = new AtomicReference<>();
     public final AtomicInteger listModelsCalls = new AtomicInteger();
     public final AtomicReference<EmbedRequest> lastEmbed = new AtomicReference<>();
     public final AtomicReference<TokenizeRequest> lastTokenize = new AtomicReference<>();
@@ -77,6 +79,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public void reset() {
         lastGeneration.set(null);
         lastRequestIdHeader.set(null);
+        lastTraceparent.set(null);
         listModelsCalls.set(0);
         lastEmbed.set(null);
         lastTokenize.set(null);
@@ -218,7 +221,8 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     private Generation record(Generation generation) {
         generateCalls.incrementAndGet();
         lastGeneration.set(generation);
-        lastRequestIdHeader.set(RequestIdCapture.CURRENT.get());
+        lastRequestIdHeader.set(MetadataCapture.REQUEST_ID.get());
+        lastTraceparent.set(MetadataCapture.TRACEPARENT.get());
         return generation;
     }
 
