@@ -27,3 +27,7 @@ lock:
 .PHONY: bench-inference
 bench-inference: bootstrap
 	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/inference_bench.py
+
+.PHONY: bench-gateway
+bench-gateway: bootstrap
+	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/gateway_bench.py
