@@ -32,3 +32,7 @@ bench-inference: bootstrap
 .PHONY: bench-rag
 bench-rag: bootstrap
 	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/rag_bench.py $(ARGS)
+
+.PHONY: bench-gateway
+bench-gateway: bootstrap
+	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/gateway_bench.py

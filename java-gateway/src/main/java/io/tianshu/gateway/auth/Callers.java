@@ -20,10 +20,13 @@ public final class Callers {
                 .defaultIfEmpty(Caller.anonymous());
     }
 
-    /** 403 unless both the key and its tenant allow the model. */
-    public static void checkModel(Caller caller, String model) {
-        if (!caller.mayUse(model)) {
-            throw ApiException.forbidden("This API key may not use the model '" + model + "'.", "model",
+    /**
+     * 403 unless both the key and its tenant allow the model, by the name the caller used or
+     * by the served id an alias stands for (allow-lists may name either).
+     */
+    public static void checkModel(Caller caller, String asked, String served) {
+        if (!caller.mayUse(asked) && !caller.mayUse(served)) {
+            throw ApiException.forbidden("This API key may not use the model '" + asked + "'.", "model",
                     "model_not_allowed");
         }
     }

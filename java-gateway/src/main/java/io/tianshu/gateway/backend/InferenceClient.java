@@ -1,8 +1,11 @@
 package io.tianshu.gateway.backend;
 
+import io.grpc.ClientInterceptor;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.binder.grpc.ObservationGrpcClientInterceptor;
+import io.micrometer.observation.ObservationRegistry;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.inference.v1.EmbedRequest;
@@ -21,13 +24,15 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
  * The gateway's only door to the inference service. Every call goes through {@link Failover}
- * (instance choice, breaker, bulkhead, failover) and gets a deadline and the request id as
+ * (instance choice, breaker, bulkhead, failover) and gets a deadline, the request id and the
+ * W3C trace context ({@code traceparent}, a client span of the HTTP request's trace) as
  * metadata; the stub is built per attempt so the deadline counts from when that attempt starts.
  */
 @Component
@@ -38,10 +43,20 @@ public class InferenceClient {
 
     private final Failover failover;
     private final TianshuProperties.Inference settings;
+    private final ClientInterceptor tracing;
 
+    /** Without observations: for tests that build the client outside Spring. */
     InferenceClient(Failover failover, TianshuProperties properties) {
+        this(failover, properties, ObservationRegistry.NOOP);
+    }
+
+    @Autowired
+    InferenceClient(Failover failover, TianshuProperties properties, ObservationRegistry observations) {
         this.failover = failover;
         this.settings = properties.inference();
+        // Micrometer's own: one observation (client span and grpc.client timer) per call, whose
+        // trace context the tracing bridge injects into the call's metadata.
+        this.tracing = new ObservationGrpcClientInterceptor(observations);
     }
 
     public Mono<GenerateResponse> generate(Generation generation) {
@@ -78,8 +93,9 @@ public class InferenceClient {
                 observer)).flux(), modelOf).singleOrEmpty();
     }
 
-    private static InferenceServiceStub stub(InferenceServiceStub stub, String requestId, Duration deadline) {
-        InferenceServiceStub withDeadline = stub.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
+    private InferenceServiceStub stub(InferenceServiceStub stub, String requestId, Duration deadline) {
+        InferenceServiceStub withDeadline = stub.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
+                .withInterceptors(tracing);
         if (requestId.isEmpty()) {
             return withDeadline;
         }

@@ -2,10 +2,6 @@ package io.tianshu.gateway.chat;
 
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.backend.InferenceClient;
-import io.tianshu.gateway.models.ModelCatalog;
-import io.tianshu.gateway.ratelimit.Admission;
-import io.tianshu.gateway.ratelimit.Limiter;
-import io.tianshu.gateway.ratelimit.PromptCounter;
 import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.gateway.web.JsonWriter;
 import io.tianshu.gateway.web.SseStream;
@@ -35,18 +31,13 @@ class ChatController {
     private static final Logger log = LoggerFactory.getLogger(ChatController.class);
 
     private final InferenceClient inference;
-    private final ModelCatalog catalog;
-    private final PromptCounter counter;
-    private final Limiter limiter;
+    private final GenerationGate gate;
     private final SseStream sse;
     private final JsonWriter json;
 
-    ChatController(InferenceClient inference, ModelCatalog catalog, PromptCounter counter, Limiter limiter,
-            SseStream sse, JsonWriter json) {
+    ChatController(InferenceClient inference, GenerationGate gate, SseStream sse, JsonWriter json) {
         this.inference = inference;
-        this.catalog = catalog;
-        this.counter = counter;
-        this.limiter = limiter;
+        this.gate = gate;
         this.sse = sse;
         this.json = json;
     }
@@ -54,29 +45,29 @@ class ChatController {
     @PostMapping("/v1/chat/completions")
     Mono<Void> complete(@RequestBody ChatCompletionRequest request, ServerWebExchange exchange) {
         String requestId = RequestId.of(exchange);
-        Generation generation = ChatRequestMapper.toGeneration(request, requestId);
+        Generation requested = ChatRequestMapper.toGeneration(request, requestId);
         String id = "chatcmpl-" + requestId;
         long created = Instant.now().getEpochSecond();
         ServerHttpResponse response = exchange.getResponse();
-        return Callers.current().flatMap(caller -> catalog.requireGenerationModel(request.model())
-                .doOnNext(model -> ChatRequestMapper.checkModelLimits(request, model))
-                .doOnNext(model -> Callers.checkModel(caller, request.model()))
-                .then(Mono.defer(() -> counter.generation(generation)))
-                .flatMap(estimate -> limiter.admit(caller, "chat.completions", request.model(), requestId, estimate,
-                        response.getHeaders()))
-                .flatMap(admission -> request.streaming()
-                        ? sse.write(response, chunks(request, generation, admission, id, created), "chat completion")
-                        : admission.meter(inference.generate(generation), GenerateResponse::getUsage)
+        return Callers.current()
+                .flatMap(caller -> gate.admit(caller, requested, request.streaming(), "chat.completions",
+                        model -> ChatRequestMapper.checkModelLimits(request, model), response.getHeaders()))
+                .flatMap(admitted -> request.streaming()
+                        ? sse.write(response, chunks(request, admitted, id, created), "chat completion")
+                        : admitted.admission().meter(inference.generate(admitted.generation()),
+                                        GenerateResponse::getUsage)
                                 .doOnNext(r -> log.info("chat completion done: model={} usage={}",
                                         r.getModel(), r.getUsage().getTotalTokens()))
-                                .map(r -> ChatCompletion.of(r, id, created, request.model(), request.wantsLogprobs()))
-                                .flatMap(completion -> json.write(response, MediaType.APPLICATION_JSON, completion))));
+                                .map(r -> ChatCompletion.of(r, id, created, admitted.generation().getModel(),
+                                        request.wantsLogprobs()))
+                                .flatMap(completion -> json.write(response, MediaType.APPLICATION_JSON, completion)));
     }
 
-    private Flux<ChatCompletionChunk> chunks(ChatCompletionRequest request, Generation generation,
-            Admission admission, String id, long created) {
-        ChunkAssembler assembler = new ChunkAssembler(id, created, request.model(), request.wantsLogprobs());
-        return admission.meter(inference.generateStream(generation))
+    private Flux<ChatCompletionChunk> chunks(ChatCompletionRequest request, GenerationGate.Admitted admitted,
+            String id, long created) {
+        ChunkAssembler assembler = new ChunkAssembler(id, created, admitted.generation().getModel(),
+                request.wantsLogprobs());
+        return admitted.admission().meter(inference.generateStream(admitted.generation()))
                 .concatMap(message -> Mono.justOrEmpty(assembler.onMessage(message)))
                 .concatWith(Mono.defer(() -> request.includeUsage()
                         ? Mono.justOrEmpty(assembler.usageChunk()) : Mono.empty()));

@@ -2,10 +2,7 @@ package io.tianshu.gateway.completions;
 
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.backend.InferenceClient;
-import io.tianshu.gateway.models.ModelCatalog;
-import io.tianshu.gateway.ratelimit.Admission;
-import io.tianshu.gateway.ratelimit.Limiter;
-import io.tianshu.gateway.ratelimit.PromptCounter;
+import io.tianshu.gateway.chat.GenerationGate;
 import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.gateway.web.JsonWriter;
 import io.tianshu.gateway.web.SseStream;
@@ -26,18 +23,13 @@ import reactor.core.publisher.Mono;
 class CompletionsController {
 
     private final InferenceClient inference;
-    private final ModelCatalog catalog;
-    private final PromptCounter counter;
-    private final Limiter limiter;
+    private final GenerationGate gate;
     private final SseStream sse;
     private final JsonWriter json;
 
-    CompletionsController(InferenceClient inference, ModelCatalog catalog, PromptCounter counter, Limiter limiter,
-            SseStream sse, JsonWriter json) {
+    CompletionsController(InferenceClient inference, GenerationGate gate, SseStream sse, JsonWriter json) {
         this.inference = inference;
-        this.catalog = catalog;
-        this.counter = counter;
-        this.limiter = limiter;
+        this.gate = gate;
         this.sse = sse;
         this.json = json;
     }
@@ -45,27 +37,27 @@ class CompletionsController {
     @PostMapping("/v1/completions")
     Mono<Void> complete(@RequestBody CompletionRequest request, ServerWebExchange exchange) {
         String requestId = RequestId.of(exchange);
-        Generation generation = CompletionRequestMapper.toGeneration(request, requestId);
+        Generation requested = CompletionRequestMapper.toGeneration(request, requestId);
         String id = "cmpl-" + requestId;
         long created = Instant.now().getEpochSecond();
         ServerHttpResponse response = exchange.getResponse();
-        return Callers.current().flatMap(caller -> catalog.requireGenerationModel(request.model())
-                .doOnNext(model -> CompletionRequestMapper.checkModelLimits(request, model))
-                .doOnNext(model -> Callers.checkModel(caller, request.model()))
-                .then(Mono.defer(() -> counter.generation(generation)))
-                .flatMap(estimate -> limiter.admit(caller, "completions", request.model(), requestId, estimate,
-                        response.getHeaders()))
-                .flatMap(admission -> request.streaming()
-                        ? sse.write(response, chunks(request, generation, admission, id, created), "completion")
-                        : admission.meter(inference.generate(generation), GenerateResponse::getUsage)
-                                .map(r -> Completion.of(r, id, created, request.model(), request.wantsLogprobs()))
-                                .flatMap(c -> json.write(response, MediaType.APPLICATION_JSON, c))));
+        return Callers.current()
+                .flatMap(caller -> gate.admit(caller, requested, request.streaming(), "completions",
+                        model -> CompletionRequestMapper.checkModelLimits(request, model), response.getHeaders()))
+                .flatMap(admitted -> request.streaming()
+                        ? sse.write(response, chunks(request, admitted, id, created), "completion")
+                        : admitted.admission().meter(inference.generate(admitted.generation()),
+                                        GenerateResponse::getUsage)
+                                .map(r -> Completion.of(r, id, created, admitted.generation().getModel(),
+                                        request.wantsLogprobs()))
+                                .flatMap(c -> json.write(response, MediaType.APPLICATION_JSON, c)));
     }
 
-    private Flux<Completion> chunks(CompletionRequest request, Generation generation, Admission admission, String id,
+    private Flux<Completion> chunks(CompletionRequest request, GenerationGate.Admitted admitted, String id,
             long created) {
-        CompletionChunks assembler = new CompletionChunks(id, created, request.model(), request.wantsLogprobs());
-        return admission.meter(inference.generateStream(generation))
+        CompletionChunks assembler = new CompletionChunks(id, created, admitted.generation().getModel(),
+                request.wantsLogprobs());
+        return admitted.admission().meter(inference.generateStream(admitted.generation()))
                 .concatMap(message -> Mono.justOrEmpty(assembler.onMessage(message)))
                 .concatWith(Mono.defer(() -> request.includeUsage()
                         ? Mono.justOrEmpty(assembler.usageChunk()) : Mono.empty()));

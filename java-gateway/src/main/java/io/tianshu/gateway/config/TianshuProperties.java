@@ -9,7 +9,9 @@ import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
@@ -24,7 +26,7 @@ import org.springframework.validation.annotation.Validated;
 public record TianshuProperties(
         @Valid @NotNull Inference inference,
         @Valid @NotNull Auth auth,
-        @Valid @NotNull Limits limits,
+        @Valid @NotNull Dynamic dynamic,
         @Valid @NotNull Http http,
         @Valid @NotNull Rag rag) {
 
@@ -123,10 +125,43 @@ public record TianshuProperties(
     }
 
     /**
+     * What operators may change while the gateway runs. At start-up it comes from application.yml
+     * and the environment; with Nacos, each published version of the gateway's document
+     * replaces it whole ({@link DynamicConfig}). Read it through DynamicConfig, never from here.
+     *
+     * @param limits rate-limit settings
+     * @param modelAliases model names callers may use, each mapped to the served model id it
+     *     stands for; resolved before the model is checked, admitted, metered and called
+     * @param features switches for parts of the API
+     */
+    public record Dynamic(
+            @Valid @NotNull Limits limits,
+            @DefaultValue @NotNull Map<@NotBlank String, @NotBlank String> modelAliases,
+            @Valid @NotNull Features features) {
+    }
+
+    /**
      * @param window the period a requests-per-minute or tokens-per-minute limit refills over;
      *     one minute, except in tests, which stretch it so no refill happens while they run
+     * @param tenants per tenant id, limits that replace the ones stored with the tenant; a
+     *     field left out keeps the stored value
      */
-    public record Limits(@NotNull Duration window) {
+    public record Limits(@NotNull Duration window, @DefaultValue @NotNull Map<String, @Valid TenantLimits> tenants) {
+    }
+
+    /**
+     * @param rpm requests per minute, or null to keep the tenant's stored value
+     * @param tpm tokens per minute, or null to keep the tenant's stored value
+     */
+    public record TenantLimits(@Min(1) Integer rpm, @Min(1) Integer tpm) {
+    }
+
+    /**
+     * @param streaming false refuses {@code "stream": true} with 400 {@code feature_disabled},
+     *     e.g. to shed long-lived connections during an incident
+     * @param embeddings false refuses {@code /v1/embeddings} with 400 {@code feature_disabled}
+     */
+    public record Features(@DefaultValue("true") boolean streaming, @DefaultValue("true") boolean embeddings) {
     }
 
     /**

@@ -2,6 +2,8 @@ package io.tianshu.gateway.embeddings;
 
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.backend.InferenceClient;
+import io.tianshu.gateway.config.DynamicConfig;
+import io.tianshu.gateway.error.ApiException;
 import io.tianshu.gateway.models.ModelCatalog;
 import io.tianshu.gateway.ratelimit.Limiter;
 import io.tianshu.gateway.ratelimit.PromptCounter;
@@ -21,24 +23,32 @@ class EmbeddingsController {
     private final InferenceClient inference;
     private final ModelCatalog catalog;
     private final Limiter limiter;
+    private final DynamicConfig dynamic;
 
-    EmbeddingsController(InferenceClient inference, ModelCatalog catalog, Limiter limiter) {
+    EmbeddingsController(InferenceClient inference, ModelCatalog catalog, Limiter limiter, DynamicConfig dynamic) {
         this.inference = inference;
         this.catalog = catalog;
         this.limiter = limiter;
+        this.dynamic = dynamic;
     }
 
     @PostMapping("/v1/embeddings")
     Mono<EmbeddingList> embed(@RequestBody EmbeddingsRequest request, ServerWebExchange exchange) {
+        if (!dynamic.current().features().embeddings()) {
+            throw ApiException.featureDisabled("The embeddings API", null);
+        }
         String requestId = RequestId.of(exchange);
-        EmbedRequest embed = EmbeddingsMapper.toEmbedRequest(request, requestId);
-        return Callers.current().flatMap(caller -> catalog.require(request.model())
-                .doOnNext(model -> EmbeddingsMapper.checkModel(request, embed, model))
-                .doOnNext(model -> Callers.checkModel(caller, request.model()))
-                .flatMap(model -> limiter.admit(caller, "embeddings", request.model(), requestId,
-                        PromptCounter.embedding(embed.getTextsList(), model), exchange.getResponse().getHeaders()))
-                .flatMap(admission -> admission.meter(inference.embed(embed.toBuilder().setTenantId(caller.tenant())
-                        .build()), EmbedResponse::getUsage))
-                .map(response -> EmbeddingList.of(response, request.model(), request.base64())));
+        EmbedRequest validated = EmbeddingsMapper.toEmbedRequest(request, requestId);
+        String served = dynamic.servedModel(request.model());
+        return Callers.current().flatMap(caller -> {
+            EmbedRequest embed = validated.toBuilder().setModel(served).setTenantId(caller.tenant()).build();
+            return catalog.require(served)
+                    .doOnNext(model -> EmbeddingsMapper.checkModel(request, embed, model))
+                    .doOnNext(model -> Callers.checkModel(caller, request.model(), served))
+                    .flatMap(model -> limiter.admit(caller, "embeddings", served, requestId,
+                            PromptCounter.embedding(embed.getTextsList(), model), exchange.getResponse().getHeaders()))
+                    .flatMap(admission -> admission.meter(inference.embed(embed), EmbedResponse::getUsage))
+                    .map(response -> EmbeddingList.of(response, served, request.base64()));
+        });
     }
 }

@@ -57,6 +57,12 @@ public class ApiException extends RuntimeException {
         return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", message, param, null);
     }
 
+    /** 400: an operator switched this part of the API off (tianshu.dynamic.features). */
+    public static ApiException featureDisabled(String what, String param) {
+        return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error",
+                what + " is switched off on this gateway.", param, "feature_disabled");
+    }
+
     /** 404 with OpenAI's code, so SDKs raise their NotFoundError. */
     public static ApiException modelNotFound(String model) {
         return new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error",

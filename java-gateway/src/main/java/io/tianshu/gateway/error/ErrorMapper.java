@@ -11,6 +11,8 @@ import io.tianshu.gateway.backend.NoInstanceAvailableException;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.TransientDataAccessException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -29,6 +31,10 @@ public final class ErrorMapper {
 
     private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
 
+    // Long enough for a database failover or restart to be worth waiting for, short enough
+    // that callers come back soon after it.
+    private static final long DATABASE_RETRY_AFTER_SECONDS = 5;
+
     private ErrorMapper() {
     }
 
@@ -43,6 +49,11 @@ public final class ErrorMapper {
         Throwable grpc = grpcCause(t);
         if (grpc != null) {
             return fromGrpc(Status.fromThrowable(grpc), grpc);
+        }
+        if (t instanceof DataAccessResourceFailureException || t instanceof TransientDataAccessException) {
+            // An outage, not a bug: one line without the trace, and the caller is told to retry.
+            log.warn("database unavailable: {}", t.toString());
+            return databaseUnavailable();
         }
         if (t instanceof ServerWebInputException input) {
             return JsonBodyErrors.fromInput(input);
@@ -78,6 +89,15 @@ public final class ErrorMapper {
         headers.set(HttpHeaders.RETRY_AFTER, Long.toString(refused.retryAfterSeconds()));
         return new ApiError(entry.status(), OpenAiError.of(entry.defaultMessage() + ".", entry.type(), null,
                 entry.code()), headers);
+    }
+
+    /** Keys, tenants and buckets live in PostgreSQL: without it no call can be authenticated or admitted. */
+    static ApiError databaseUnavailable() {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.RETRY_AFTER, Long.toString(DATABASE_RETRY_AFTER_SECONDS));
+        return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, OpenAiError.of(
+                "The gateway cannot reach its database; retry later.", "service_unavailable_error", null,
+                "database_unavailable"), headers);
     }
 
     private static Throwable grpcCause(Throwable t) {

@@ -1,6 +1,7 @@
 package io.tianshu.gateway.ratelimit;
 
 import io.tianshu.gateway.auth.Caller;
+import io.tianshu.gateway.config.DynamicConfig;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.db.Blocking;
 import io.tianshu.gateway.error.ApiException;
@@ -31,14 +32,14 @@ public class Limiter {
 
     private final BucketStore buckets;
     private final UsageStore usage;
-    private final Duration window;
+    private final DynamicConfig dynamic;
     // Settlements run after the response; this counts the ones still writing, for shutdown and tests.
     private final Phaser pending = new Phaser(1);
 
-    Limiter(BucketStore buckets, UsageStore usage, TianshuProperties properties) {
+    Limiter(BucketStore buckets, UsageStore usage, DynamicConfig dynamic) {
         this.buckets = buckets;
         this.usage = usage;
-        this.window = properties.limits().window();
+        this.dynamic = dynamic;
     }
 
     /**
@@ -52,9 +53,10 @@ public class Limiter {
         String key = caller.keyId() == null ? null : "key:" + caller.keyId();
         String tenant = "tenant:" + caller.tenant();
         addTake(requestTakes, key, ":requests", caller.keyLimits().rpm(), 1);
-        addTake(requestTakes, tenant, ":requests", caller.tenantLimits().rpm(), 1);
+        Caller.Limits tenantLimits = tenantLimits(caller);
+        addTake(requestTakes, tenant, ":requests", tenantLimits.rpm(), 1);
         addTake(tokenTakes, key, ":tokens", caller.keyLimits().tpm(), estimate.reserveTokens());
-        addTake(tokenTakes, tenant, ":tokens", caller.tenantLimits().tpm(), estimate.reserveTokens());
+        addTake(tokenTakes, tenant, ":tokens", tenantLimits.tpm(), estimate.reserveTokens());
         Admission admission = new Admission(this, caller, endpoint, model, requestId, estimate, tokenTakes);
         for (BucketStore.Take take : tokenTakes) {
             if (take.amount() > take.capacity()) {
@@ -66,14 +68,26 @@ public class Limiter {
         if (all.isEmpty()) {
             return Mono.just(admission);
         }
+        Duration window = dynamic.current().limits().window();
         return Blocking.call(() -> buckets.admit(all, window)).map(states -> {
-            HttpHeaders headers = headers(states);
+            HttpHeaders headers = headers(states, window);
             if (states.stream().allMatch(BucketStore.State::granted)) {
                 responseHeaders.addAll(headers);
                 return admission;
             }
-            throw rejected(states, all, headers);
+            throw rejected(states, all, headers, window);
         });
+    }
+
+    /** The tenant's stored limits, with whatever the dynamic config overrides for it. */
+    private Caller.Limits tenantLimits(Caller caller) {
+        TianshuProperties.TenantLimits override = dynamic.current().limits().tenants().get(caller.tenant());
+        Caller.Limits stored = caller.tenantLimits();
+        if (override == null) {
+            return stored;
+        }
+        return new Caller.Limits(override.rpm() != null ? override.rpm() : stored.rpm(),
+                override.tpm() != null ? override.tpm() : stored.tpm(), stored.allowedModels());
     }
 
     private static void addTake(List<BucketStore.Take> takes, String owner, String kind, Integer limit, double amount) {
@@ -91,7 +105,7 @@ public class Limiter {
                     .filter(t -> t.amount() != 0)
                     .toList();
             if (!deltas.isEmpty()) {
-                buckets.settle(deltas, window);
+                buckets.settle(deltas, dynamic.current().limits().window());
             }
             Caller caller = admission.caller();
             usage.record(new UsageStore.Call(caller.tenant(), caller.keyId(), caller.subject(), admission.endpoint(),
@@ -108,10 +122,10 @@ public class Limiter {
         pending.awaitAdvanceInterruptibly(phase, timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private HttpHeaders headers(List<BucketStore.State> states) {
+    private HttpHeaders headers(List<BucketStore.State> states, Duration window) {
         HttpHeaders headers = new HttpHeaders();
-        tightest(states, ":requests").ifPresent(s -> put(headers, "Requests", s));
-        tightest(states, ":tokens").ifPresent(s -> put(headers, "Tokens", s));
+        tightest(states, ":requests").ifPresent(s -> put(headers, "Requests", s, window));
+        tightest(states, ":tokens").ifPresent(s -> put(headers, "Tokens", s, window));
         return headers;
     }
 
@@ -120,14 +134,15 @@ public class Limiter {
                 .min(Comparator.comparingDouble(BucketStore.State::level));
     }
 
-    private void put(HttpHeaders headers, String kind, BucketStore.State state) {
+    private static void put(HttpHeaders headers, String kind, BucketStore.State state, Duration window) {
         TokenBucket bucket = new TokenBucket(state.capacity(), window);
         headers.set("X-RateLimit-Limit-" + kind, String.valueOf((long) state.capacity()));
         headers.set("X-RateLimit-Remaining-" + kind, String.valueOf((long) Math.max(0, Math.floor(state.level()))));
         headers.set("X-RateLimit-Reset-" + kind, RateLimitHeaders.format(bucket.untilFull(state.level())));
     }
 
-    private ApiException rejected(List<BucketStore.State> states, List<BucketStore.Take> takes, HttpHeaders headers) {
+    private static ApiException rejected(List<BucketStore.State> states, List<BucketStore.Take> takes,
+            HttpHeaders headers, Duration window) {
         Duration wait = Duration.ZERO;
         String which = null;
         for (BucketStore.State state : states) {

@@ -99,9 +99,4 @@ class AuthTest extends GatewayTest {
     private WebTestClient as(String token) {
         return web.mutate().defaultHeaders(h -> h.setBearerAuth(token)).build();
     }
-
-    private WebTestClient.ResponseSpec chatAs(String token) {
-        return as(token).post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
-                .bodyValue(chat("Hi")).exchange();
-    }
 }

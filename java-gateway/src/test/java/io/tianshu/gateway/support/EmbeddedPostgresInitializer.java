@@ -20,6 +20,7 @@ import org.springframework.core.env.MutablePropertySources;
 public class EmbeddedPostgresInitializer implements ApplicationContextInitializer<ConfigurableApplicationContext> {
 
     private static final String TEST_PROPERTIES = "Inlined Test Properties";
+    private static final String COMMAND_LINE = "commandLineArgs";
     private static final Path ADMIN_KEY_FILE;
 
     static {
@@ -41,13 +42,16 @@ public class EmbeddedPostgresInitializer implements ApplicationContextInitialize
         properties.put("spring.datasource.username", "postgres");
         properties.put("spring.datasource.password", "");
         properties.put("tianshu.auth.admin-key-file", ADMIN_KEY_FILE.toString());
-        properties.put("tianshu.limits.window", "3650d");
-        // Before application.yml and the environment, after @SpringBootTest(properties), so a
-        // test class can still override any of these.
+        properties.put("tianshu.dynamic.limits.window", "3650d");
+        // Before application.yml and the environment, after @SpringBootTest(properties) and
+        // command-line arguments, so a test can still override any of these.
         MutablePropertySources sources = context.getEnvironment().getPropertySources();
         MapPropertySource source = new MapPropertySource("embedded-postgres", properties);
         if (sources.contains(TEST_PROPERTIES)) {
             sources.addAfter(TEST_PROPERTIES, source);
+        } else if (sources.contains(COMMAND_LINE)) {
+            // A context a test starts itself (SpringApplicationBuilder.run(args)) overrides by arguments.
+            sources.addAfter(COMMAND_LINE, source);
         } else {
             sources.addFirst(source);
         }

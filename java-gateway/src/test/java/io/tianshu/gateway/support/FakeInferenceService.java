@@ -43,6 +43,8 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public static final String EMBED_MODEL = "tiny-embed";
     /** Stream one delta, then never finish: only a cancellation ends the call. */
     public static final String HANG = "hang";
+    /** Stream one delta, then wait until {@link #resume()} before finishing normally. */
+    public static final String PAUSE = "pause";
     /** Stream one delta, then fail with INTERNAL. */
     public static final String FAIL_MID_STREAM = "fail-mid-stream";
     /** Stream one delta, then fail with UNAVAILABLE, the code that fails over before a first token. */
@@ -56,6 +58,8 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
 
     public final AtomicReference<Generation> lastGeneration = new AtomicReference<>();
     public final AtomicReference<String> lastRequestIdHeader = new AtomicReference<>();
+    /** W3C trace context of the last Generate or GenerateStream call. */
+    public final AtomicReference<String> lastTraceparent = new AtomicReference<>();
     public final AtomicInteger listModelsCalls = new AtomicInteger();
     public final AtomicReference<EmbedRequest> lastEmbed = new AtomicReference<>();
     public final AtomicReference<TokenizeRequest> lastTokenize = new AtomicReference<>();
@@ -66,6 +70,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public final AtomicReference<GetLoadResponse> load = new AtomicReference<>();
     private final List<Model> models = new CopyOnWriteArrayList<>();
     private volatile CountDownLatch cancelled = new CountDownLatch(1);
+    private volatile CountDownLatch resumed = new CountDownLatch(1);
 
     public FakeInferenceService() {
         reset();
@@ -74,6 +79,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public void reset() {
         lastGeneration.set(null);
         lastRequestIdHeader.set(null);
+        lastTraceparent.set(null);
         listModelsCalls.set(0);
         lastEmbed.set(null);
         lastTokenize.set(null);
@@ -81,6 +87,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         generateCalls.set(0);
         load.set(GetLoadResponse.newBuilder().setServing(true).setMaxWaitingRequests(512).build());
         cancelled = new CountDownLatch(1);
+        resumed = new CountDownLatch(1);
         models.clear();
         models.add(Model.newBuilder().setId(CHAT_MODEL).setKind(ModelKind.MODEL_KIND_GENERATE)
                 .setContextLength(2048).setMaxChoices(4).setMaxLogprobs(5).build());
@@ -94,6 +101,11 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
 
     public CountDownLatch cancelled() {
         return cancelled;
+    }
+
+    /** Lets paused streams finish. */
+    public void resume() {
+        resumed.countDown();
     }
 
     @Override
@@ -172,6 +184,22 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         if (prompt.equals(HANG)) {
             return;
         }
+        if (prompt.equals(PAUSE)) {
+            CountDownLatch resume = resumed;
+            // Off the server's thread, as a real engine's steps would be.
+            Thread finisher = new Thread(() -> {
+                try {
+                    resume.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                finish(generation, responses);
+            });
+            finisher.setDaemon(true);
+            finisher.start();
+            return;
+        }
         if (prompt.equals(FAIL_MID_STREAM)) {
             responses.onError(Status.INTERNAL.withDescription("engine crashed").asRuntimeException());
             return;
@@ -180,6 +208,10 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
             responses.onError(Status.UNAVAILABLE.withDescription("instance went away").asRuntimeException());
             return;
         }
+        finish(generation, responses);
+    }
+
+    private static void finish(Generation generation, StreamObserver<GenerateStreamResponse> responses) {
         responses.onNext(delta(generation, "lo").build());
         responses.onNext(delta(generation, "").setFinishReason(FinishReason.FINISH_REASON_STOP)
                 .setUsage(Usage.newBuilder().setPromptTokens(5).setCompletionTokens(2).setTotalTokens(7)).build());
@@ -189,7 +221,8 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     private Generation record(Generation generation) {
         generateCalls.incrementAndGet();
         lastGeneration.set(generation);
-        lastRequestIdHeader.set(RequestIdCapture.CURRENT.get());
+        lastRequestIdHeader.set(MetadataCapture.REQUEST_ID.get());
+        lastTraceparent.set(MetadataCapture.TRACEPARENT.get());
         return generation;
     }
 

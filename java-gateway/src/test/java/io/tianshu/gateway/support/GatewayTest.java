@@ -3,19 +3,22 @@ package io.tianshu.gateway.support;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.autoconfigure.actuate.observability.AutoConfigureObservability;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.annotation.Import;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 /** The whole gateway on a random port, its inference backend in-process. One shared context. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @Import(InProcessInference.class)
-// Tests switch metrics export off by default; the prometheus endpoint is part of what is tested.
-@AutoConfigureObservability(tracing = false)
+// Tests switch metrics and tracing off by default; the prometheus endpoint and trace propagation
+// are part of what is tested (span export stays off, as in application.yml).
+@AutoConfigureObservability
 public abstract class GatewayTest {
 
     @Autowired
@@ -27,7 +30,10 @@ public abstract class GatewayTest {
     @BeforeEach
     void resetFake() {
         fake.reset();
-        web = web.mutate().defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + adminKey()).build();
+        // Above WebTestClient's 5 s: a first call that initializes something lazily (springdoc
+        // takes seconds) can pass that on two busy cores without anything being wrong.
+        web = web.mutate().responseTimeout(Duration.ofSeconds(30))
+                .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + adminKey()).build();
     }
 
     /** The key the gateway bootstrapped on first start: tenant "default", every scope, no limits. */
@@ -37,6 +43,12 @@ public abstract class GatewayTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A minimal chat call with another key than the admin one. */
+    protected WebTestClient.ResponseSpec chatAs(String key) {
+        return web.post().uri("/v1/chat/completions").header(HttpHeaders.AUTHORIZATION, "Bearer " + key)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(chat("Hi")).exchange();
     }
 
     protected static String chat(String content) {

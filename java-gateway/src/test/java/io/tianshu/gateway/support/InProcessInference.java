@@ -24,7 +24,7 @@ public class InProcessInference {
     @Bean(destroyMethod = "shutdownNow")
     Server fakeInferenceServer(FakeInferenceService service) throws IOException {
         return InProcessServerBuilder.forName(name)
-                .addService(ServerInterceptors.intercept(service, new RequestIdCapture()))
+                .addService(ServerInterceptors.intercept(service, new MetadataCapture()))
                 .build()
                 .start();
     }

@@ -1,0 +1,227 @@
+"""Gateway overhead: the same requests through the Java gateway and straight to the gRPC service.
+
+One inference service (the real engine, on CPU), one gateway in front of it, driven at once:
+  (a) grpc    - the inference service's GenerateStream/Generate, called directly
+  (b) gateway - POST /v1/chat/completions on the gateway, which authenticates the key, counts
+                the prompt (Tokenize), admits the call against rate limits in PostgreSQL, calls
+                the same service and writes a usage row
+Two requests: a small non-streaming one (one new token, so the engine's share is as small as it
+gets: latency and requests/s), and a streaming one (time to its first token). Each at
+concurrency 1 and 64. The paths take turns round by round, the order rotating, so a burst of
+CPU on this shared 2-core machine falls on both alike. The caller's key has rate limits set
+(far above what the benchmark reaches), so admission does its real database round trip.
+Writes its table into docs/benchmarks.md between its own markers.
+
+Run: make bench-gateway   (about 10 minutes on 2 CPU cores, most of it starting the engine)
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import localstack  # noqa: E402
+from inference_bench import MODEL, write_section  # noqa: E402
+
+PATHS = ("grpc", "gateway")
+PROMPT = "Say hello."
+UNARY_TOKENS = 1  # the least the engine can do: what is left is the cost of the path
+STREAM_TOKENS = 16
+
+
+@dataclass
+class Result:
+    """One request kind on one path at one concurrency, summed over its rounds."""
+
+    kind: str
+    path: str
+    concurrency: int
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # whole call, or to the first token
+
+    def ms(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies) / self.seconds
+
+
+def grpc_calls(stack: localstack.Stack):
+    import grpc
+    from tianshu.inference.v1 import inference_pb2 as pb
+    from tianshu.inference.v1 import inference_pb2_grpc as pb_grpc
+
+    channel = grpc.insecure_channel(stack.inference_target)
+    stub = pb_grpc.InferenceServiceStub(channel)
+
+    def generation(max_tokens: int):
+        return pb.Generation(model=MODEL, messages=[pb.ChatMessage(role="user", content=PROMPT)],
+                             sampling=pb.SamplingParams(max_tokens=max_tokens, temperature=0))
+
+    def unary() -> float:
+        started = time.perf_counter()
+        stub.Generate(pb.GenerateRequest(generation=generation(UNARY_TOKENS)), timeout=120)
+        return time.perf_counter() - started
+
+    def stream() -> float:
+        started, first = time.perf_counter(), None
+        for message in stub.GenerateStream(pb.GenerateStreamRequest(generation=generation(STREAM_TOKENS)),
+                                           timeout=120):
+            if first is None and message.text:
+                first = time.perf_counter() - started
+        return first
+
+    return {"unary": unary, "stream": stream}, channel
+
+
+def gateway_calls(stack: localstack.Stack, key: str):
+    import httpx
+
+    client = httpx.Client(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {key}"}, timeout=120,
+                          limits=httpx.Limits(max_connections=128, max_keepalive_connections=128))
+
+    def body(max_tokens: int, stream: bool) -> dict:
+        return {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": max_tokens,
+                "temperature": 0, "stream": stream}
+
+    def unary() -> float:
+        started = time.perf_counter()
+        client.post("/v1/chat/completions", json=body(UNARY_TOKENS, False)).raise_for_status()
+        return time.perf_counter() - started
+
+    def stream() -> float:
+        started, first = time.perf_counter(), None
+        with client.stream("POST", "/v1/chat/completions", json=body(STREAM_TOKENS, True)) as response:
+            response.raise_for_status()
+            for line in response.iter_lines():
+                if first is None and line.startswith("data: {"):
+                    choices = json.loads(line[6:])["choices"]
+                    if choices and choices[0]["delta"].get("content"):
+                        first = time.perf_counter() - started
+        return first
+
+    return {"unary": unary, "stream": stream}, client
+
+
+def benchmark_key(stack: localstack.Stack) -> str:
+    """A tenant and key of their own, with limits, so every call takes the admission round trip."""
+    import httpx
+
+    admin = httpx.Client(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {stack.admin_key()}"})
+    tenant = f"bench-{int(time.time())}"
+    admin.post("/v1/admin/tenants", json={"id": tenant, "rpm": 1_000_000, "tpm": 100_000_000}).raise_for_status()
+    created = admin.post("/v1/admin/keys", json={"tenant": tenant, "name": "gateway bench", "scopes": ["chat"],
+                                                 "rpm": 1_000_000, "tpm": 100_000_000})
+    created.raise_for_status()
+    return created.json()["key"]
+
+
+def run_round(result: Result, call, count: int, threads: ThreadPoolExecutor) -> None:
+    started = time.perf_counter()
+    batches = [count // result.concurrency + (1 if i < count % result.concurrency else 0)
+               for i in range(result.concurrency)]
+
+    def worker(n: int) -> list[float]:
+        return [call() for _ in range(n)]
+
+    for latencies in threads.map(worker, batches):
+        result.latencies += latencies
+    result.seconds += time.perf_counter() - started
+
+
+def report(results: list[Result]) -> str:
+    by = {(r.kind, r.path, r.concurrency): r for r in results}
+    lines = ["| request | concurrency | path | requests | requests/s | p50 (ms) | p99 (ms) | gateway adds (p50) |",
+             "|---|---:|---|---:|---:|---:|---:|---:|"]
+    for r in results:
+        what = "non-streaming, 1 token: latency" if r.kind == "unary" else \
+            f"stream of {STREAM_TOKENS} tokens: time to first token"
+        base = by[(r.kind, "grpc", r.concurrency)]
+        added = f"{r.ms(0.5) - base.ms(0.5):+.1f} ms" if r.path == "gateway" else "-"
+        lines.append(f"| {what} | {r.concurrency} | {r.path} | {len(r.latencies)} | {r.per_second:.1f} | "
+                     f"{r.ms(0.5):.1f} | {r.ms(0.99):.1f} | {added} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concurrency", default="1,64")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each path takes per kind and concurrency")
+    parser.add_argument("--requests", type=int, default=20, help="requests per round = max(this, 2 x concurrency)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
+    # The requests are a few dozen tokens each: 1 GiB of KV cache holds 64 of them many times over,
+    # and leaves memory to the other engines this shared machine may be running.
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+
+    stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench-gateway", with_rag=False,
+                             inference_port=localstack.free_port(), inference_metrics_port=0,
+                             gateway_port=localstack.free_port(), postgres_port=localstack.free_port())
+    results: list[Result] = []
+    failure: Exception | None = None
+    try:
+        stack.start_all()
+        with contextlib.ExitStack() as closing, ThreadPoolExecutor(max_workers=max(levels)) as threads:
+            grpc_side, channel = grpc_calls(stack)
+            gateway_side, client = gateway_calls(stack, benchmark_key(stack))
+            closing.callback(channel.close)
+            closing.callback(client.close)
+            calls = {"grpc": grpc_side, "gateway": gateway_side}
+            # The JVM compiles its hot paths over the first few hundred requests; the engine
+            # warms its caches too. Neither belongs in the figures.
+            for path in PATHS:
+                for kind, count in (("unary", 200), ("stream", 40)):
+                    run_round(Result(kind, path, 8), calls[path][kind], count, threads)
+            for kind in ("unary", "stream"):
+                for concurrency in levels:
+                    level = {path: Result(kind, path, concurrency) for path in PATHS}
+                    count = max(args.requests, 2 * concurrency)
+                    for turn in range(args.rounds):
+                        order = PATHS[turn % 2:] + PATHS[:turn % 2]
+                        for path in order:
+                            run_round(level[path], calls[path][kind], count, threads)
+                    for r in level.values():
+                        print(f"   {kind:<6} c={concurrency:<3} {r.path:<8} {r.per_second:7.1f} req/s  "
+                              f"p50 {r.ms(0.5):7.1f} ms  p99 {r.ms(0.99):7.1f} ms", file=sys.stderr, flush=True)
+                    results += level.values()
+    except Exception as e:  # noqa: BLE001 - the rows measured so far are still worth recording
+        failure = e
+    finally:
+        stack.stop_all()
+    if failure is not None and not results:
+        raise failure
+
+    table = report(results)
+    print(table)
+    if args.no_write:
+        if failure is not None:
+            raise failure
+        return
+    command = " ".join(["python benchmarks/gateway_bench.py", *sys.argv[1:]]) if sys.argv[1:] else "make bench-gateway"
+    body = (f"## Gateway overhead: through the gateway vs straight to the gRPC service\n\n"
+            f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores, "
+            f"{MODEL} float32 on CPU; gateway, inference service, PostgreSQL and the load generator on "
+            f"the same machine; {args.rounds} rounds per row of max({args.requests}, 2 x concurrency) "
+            f"requests, the two paths taking turns). The gateway path includes authentication, Tokenize, "
+            f"admission in PostgreSQL and the usage write; its figures are the whole HTTP call as an "
+            f"OpenAI client sees it.\n\n{table}\n")
+    if failure is not None:
+        body += f"\nIncomplete run: the rows above were measured, then it stopped on `{failure!r:.300}`.\n"
+    write_section(ROOT / "docs" / "benchmarks.md", "gateway-bench", body)
+    if failure is not None:
+        sys.exit(f"stopped early: {failure!r}")
+
+
+if __name__ == "__main__":
+    main()

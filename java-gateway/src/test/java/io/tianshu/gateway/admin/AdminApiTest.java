@@ -1,0 +1,162 @@
+package io.tianshu.gateway.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tianshu.gateway.auth.KeyStore;
+import io.tianshu.gateway.ratelimit.Limiter;
+import io.tianshu.gateway.support.GatewayTest;
+import io.tianshu.gateway.support.TestKeys;
+import io.tianshu.gateway.tenants.TenantStore;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.reactive.server.WebTestClient;
+
+/** The admin API end to end: the bootstrap admin key manages tenants and keys, and every change is audited. */
+class AdminApiTest extends GatewayTest {
+
+    @Autowired
+    KeyStore keys;
+    @Autowired
+    TenantStore tenants;
+    @Autowired
+    Limiter limiter;
+    @Autowired
+    ObjectMapper json;
+
+    // Request ids are the audit rows' handle on the call that wrote them; unique per test run.
+    private final String run = UUID.randomUUID().toString().substring(0, 8);
+
+    @Test
+    void tenantAndKeyLifecycleIsAuditedActionByAction() throws Exception {
+        String tenant = "acme-" + UUID.randomUUID().toString().substring(0, 8);
+
+        admin(HttpMethod.POST, "/v1/admin/tenants", "create-tenant",
+                "{\"id\": \"" + tenant + "\", \"name\": \"Acme\", \"rpm\": 100}")
+                .expectStatus().isCreated()
+                .expectBody().jsonPath("$.id").isEqualTo(tenant).jsonPath("$.rpm").isEqualTo(100)
+                .jsonPath("$.tpm").isEmpty();
+        admin(HttpMethod.PATCH, "/v1/admin/tenants/" + tenant, "patch-tenant",
+                "{\"rpm\": null, \"tpm\": 5000, \"allowed_models\": [\"tiny-chat\"]}")
+                .expectStatus().isOk()
+                .expectBody().jsonPath("$.rpm").isEmpty().jsonPath("$.tpm").isEqualTo(5000)
+                .jsonPath("$.allowed_models[0]").isEqualTo("tiny-chat");
+        web.get().uri("/v1/admin/tenants").exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.object").isEqualTo("list")
+                .jsonPath("$.data[?(@.id == '" + tenant + "')].tpm").isEqualTo(5000);
+
+        JsonNode created = body(admin(HttpMethod.POST, "/v1/admin/keys", "create-key",
+                "{\"tenant\": \"" + tenant + "\", \"name\": \"ci\", \"scopes\": [\"chat\"], \"rpm\": 10}")
+                .expectStatus().isCreated());
+        String key = created.get("key").asText();
+        String keyId = created.get("id").asText();
+        assertThat(key).startsWith("tsk_");
+        assertThat(created.get("prefix").asText()).isEqualTo(key.substring(0, 12));
+        assertThat(created.get("tenant").asText()).isEqualTo(tenant);
+
+        JsonNode listed = body(web.get().uri("/v1/admin/keys?tenant=" + tenant).exchange().expectStatus().isOk());
+        assertThat(listed.get("data")).singleElement().satisfies(k -> {
+            assertThat(k.get("id").asText()).isEqualTo(keyId);
+            assertThat(k.has("key")).isFalse();
+            assertThat(k.has("hash")).isFalse();
+            assertThat(k.get("revoked_at").isNull()).isTrue();
+        });
+
+        chatAs(key).expectStatus().isOk();
+        limiter.awaitSettled(Duration.ofMinutes(1));
+        web.get().uri("/v1/admin/usage?tenant=" + tenant).exchange().expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.data.length()").isEqualTo(1)
+                .jsonPath("$.data[0].key_id").isEqualTo(keyId)
+                .jsonPath("$.data[0].model").isEqualTo("tiny-chat")
+                .jsonPath("$.data[0].requests").isEqualTo(1)
+                .jsonPath("$.data[0].prompt_tokens").isEqualTo(5)
+                .jsonPath("$.data[0].completion_tokens").isEqualTo(3)
+                .jsonPath("$.data[0].total_tokens").isEqualTo(8);
+
+        admin(HttpMethod.DELETE, "/v1/admin/keys/" + keyId, "revoke-key", null)
+                .expectStatus().isOk()
+                .expectBody().jsonPath("$.revoked_at").isNotEmpty();
+        chatAs(key).expectStatus().isUnauthorized();
+
+        JsonNode audit = body(web.get().uri("/v1/admin/audit?limit=1000").exchange().expectStatus().isOk());
+        List<String> expected = List.of("create-tenant:tenant.create:" + tenant,
+                "patch-tenant:tenant.update_limits:" + tenant, "create-key:key.create:" + keyId,
+                "revoke-key:key.revoke:" + keyId);
+        for (String entry : expected) {
+            String[] parts = entry.split(":");
+            assertThat(audit.get("data")).filteredOn(e -> e.get("request_id").asText().equals(parts[0] + "-" + run))
+                    .singleElement().satisfies(e -> {
+                        assertThat(e.get("action").asText()).isEqualTo(parts[1]);
+                        assertThat(e.get("target").asText()).isEqualTo(parts[2]);
+                        assertThat(e.get("actor").asText()).startsWith("key:");
+                        assertThat(e.get("actor_tenant").asText()).isEqualTo("default");
+                    });
+        }
+        assertThat(audit.toString()).doesNotContain(key);
+    }
+
+    @Test
+    void refusalsNameTheProblem() {
+        admin(HttpMethod.POST, "/v1/admin/keys", "k1", "{\"tenant\": \"no-such-tenant\", \"scopes\": [\"chat\"]}")
+                .expectStatus().isNotFound();
+        admin(HttpMethod.POST, "/v1/admin/keys", "k2", "{\"tenant\": \"default\", \"scopes\": [\"root\"]}")
+                .expectStatus().isBadRequest().expectBody().jsonPath("$.error.param").isEqualTo("scopes");
+        admin(HttpMethod.POST, "/v1/admin/tenants", "t1", "{\"id\": \"default\"}")
+                .expectStatus().isEqualTo(409);
+        admin(HttpMethod.POST, "/v1/admin/tenants", "t2", "{\"id\": \"Not Valid\"}")
+                .expectStatus().isBadRequest().expectBody().jsonPath("$.error.param").isEqualTo("id");
+        admin(HttpMethod.PATCH, "/v1/admin/tenants/default", "t3", "{\"rpm\": 0}")
+                .expectStatus().isBadRequest().expectBody().jsonPath("$.error.param").isEqualTo("rpm");
+        admin(HttpMethod.DELETE, "/v1/admin/keys/" + UUID.randomUUID(), "k3", null).expectStatus().isNotFound();
+    }
+
+    @Test
+    void keyWithoutTheAdminScopeIs403OnEveryAdminRouteAndChangesNothing() throws Exception {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        String key = TestKeys.key(keys, tenant, List.of("chat", "embeddings"), null, null, null, null).plaintext();
+        KeyStore.Created victim = TestKeys.key(keys, tenant, List.of("chat"), null, null, null, null);
+        WebTestClient asUser = web.mutate().defaultHeader("Authorization", "Bearer " + key).build();
+        int auditBefore = body(web.get().uri("/v1/admin/audit?limit=1000").exchange()).get("data").size();
+
+        for (String[] call : new String[][] {
+            {"GET", "/v1/admin/keys", null},
+            {"POST", "/v1/admin/keys", "{\"tenant\": \"" + tenant + "\", \"scopes\": [\"admin\"]}"},
+            {"DELETE", "/v1/admin/keys/" + victim.info().id(), null},
+            {"GET", "/v1/admin/tenants", null},
+            {"POST", "/v1/admin/tenants", "{\"id\": \"sneaky\"}"},
+            {"PATCH", "/v1/admin/tenants/" + tenant, "{\"rpm\": 1}"},
+            {"GET", "/v1/admin/usage", null},
+            {"GET", "/v1/admin/audit", null},
+        }) {
+            var request = asUser.method(HttpMethod.valueOf(call[0])).uri(call[1]);
+            (call[2] == null ? request : request.contentType(MediaType.APPLICATION_JSON).bodyValue(call[2]))
+                    .exchange()
+                    .expectStatus().isForbidden()
+                    .expectBody().jsonPath("$.error.type").isEqualTo("permission_error")
+                    .jsonPath("$.error.code").isEqualTo("insufficient_scope");
+        }
+
+        assertThat(keys.find(victim.info().id()).orElseThrow().revokedAt()).isNull();
+        assertThat(tenants.find("sneaky")).isEmpty();
+        assertThat(keys.list(tenant)).hasSize(2);
+        assertThat(body(web.get().uri("/v1/admin/audit?limit=1000").exchange()).get("data").size())
+                .isEqualTo(auditBefore);
+    }
+
+    private WebTestClient.ResponseSpec admin(HttpMethod method, String uri, String requestId, String body) {
+        var request = web.method(method).uri(uri).header("X-Request-Id", requestId + "-" + run);
+        return (body == null ? request : request.contentType(MediaType.APPLICATION_JSON).bodyValue(body)).exchange();
+    }
+
+
+    private JsonNode body(WebTestClient.ResponseSpec response) throws Exception {
+        return json.readTree(response.expectBody(byte[].class).returnResult().getResponseBody());
+    }
+}
