@@ -46,6 +46,8 @@ class Result:
     concurrency: int
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)  # whole call, or to the first token
+    # The gateway's own account of each call (its Server-Timing header): step -> milliseconds.
+    steps: list[dict[str, float]] = field(default_factory=list)
 
     def ms(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -94,10 +96,11 @@ def gateway_calls(stack: localstack.Stack, key: str):
         return {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": max_tokens,
                 "temperature": 0, "stream": stream}
 
-    def unary() -> float:
+    def unary() -> tuple[float, dict[str, float]]:
         started = time.perf_counter()
-        client.post("/v1/chat/completions", json=body(UNARY_TOKENS, False)).raise_for_status()
-        return time.perf_counter() - started
+        response = client.post("/v1/chat/completions", json=body(UNARY_TOKENS, False))
+        response.raise_for_status()
+        return time.perf_counter() - started, server_timing(response.headers.get("server-timing", ""))
 
     def stream() -> float:
         started, first = time.perf_counter(), None
@@ -111,6 +114,15 @@ def gateway_calls(stack: localstack.Stack, key: str):
         return first
 
     return {"unary": unary, "stream": stream}, client
+
+
+def server_timing(header: str) -> dict[str, float]:
+    """'auth;dur=0.41, tokenize;dur=2.10' -> {'auth': 0.41, 'tokenize': 2.1}"""
+    steps = {}
+    for part in filter(None, (p.strip() for p in header.split(","))):
+        name, _, duration = part.partition(";dur=")
+        steps[name] = float(duration)
+    return steps
 
 
 def benchmark_key(stack: localstack.Stack) -> str:
@@ -131,11 +143,15 @@ def run_round(result: Result, call, count: int, threads: ThreadPoolExecutor) -> 
     batches = [count // result.concurrency + (1 if i < count % result.concurrency else 0)
                for i in range(result.concurrency)]
 
-    def worker(n: int) -> list[float]:
+    def worker(n: int) -> list:
         return [call() for _ in range(n)]
 
-    for latencies in threads.map(worker, batches):
-        result.latencies += latencies
+    for outcomes in threads.map(worker, batches):
+        for outcome in outcomes:
+            if isinstance(outcome, tuple):
+                outcome, steps = outcome
+                result.steps.append(steps)
+            result.latencies.append(outcome)
     result.seconds += time.perf_counter() - started
 
 
@@ -153,6 +169,22 @@ def report(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def report_steps(results: list[Result]) -> str:
+    """The gateway's own time per step, as its Server-Timing header reported it."""
+    rows = [r for r in results if r.steps]
+    names = ["auth", "tokenize", "admit", "gateway", "backend"]
+    lines = ["| request | concurrency | " + " | ".join(f"{n} p50 / p99 (ms)" for n in names) + " |",
+             "|---|---:|" + "---:|" * len(names)]
+    for r in rows:
+        cells = []
+        for name in names:
+            values = sorted(s[name] for s in r.steps if name in s)
+            cells.append(f"{values[len(values) // 2]:.2f} / {values[min(len(values) - 1, int(0.99 * len(values)))]:.2f}"
+                         if values else "-")
+        lines.append(f"| non-streaming, 1 token | {r.concurrency} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", default="1,64")
@@ -165,7 +197,7 @@ def main() -> None:
     # and leaves memory to the other engines this shared machine may be running.
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
-    stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench-gateway", with_rag=False,
+    stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench-gateway", with_rag=False, with_batch=False,
                              inference_port=localstack.free_port(), inference_metrics_port=0,
                              gateway_port=localstack.free_port(), postgres_port=localstack.free_port())
     results: list[Result] = []
@@ -203,7 +235,10 @@ def main() -> None:
         raise failure
 
     table = report(results)
+    steps = report_steps(results)
     print(table)
+    print()
+    print(steps)
     if args.no_write:
         if failure is not None:
             raise failure
@@ -215,7 +250,11 @@ def main() -> None:
             f"the same machine; {args.rounds} rounds per row of max({args.requests}, 2 x concurrency) "
             f"requests, the two paths taking turns). The gateway path includes authentication, Tokenize, "
             f"admission in PostgreSQL and the usage write; its figures are the whole HTTP call as an "
-            f"OpenAI client sees it.\n\n{table}\n")
+            f"OpenAI client sees it.\n\n{table}\n\n"
+            f"Where the gateway's time goes, as it reports it in each response's `Server-Timing` header "
+            f"(non-streaming calls above; `gateway` is all the gateway's own time, the steps included, "
+            f"`backend` the Generate call; `tokenize` is the Tokenize RPC to the inference service, "
+            f"`admit` the rate-limit transaction in PostgreSQL, `auth` the api-key check):\n\n{steps}\n")
     if failure is not None:
         body += f"\nIncomplete run: the rows above were measured, then it stopped on `{failure!r:.300}`.\n"
     write_section(ROOT / "docs" / "benchmarks.md", "gateway-bench", body)

@@ -1,6 +1,7 @@
 """Retriever: a query in, hits out, by vector search, full-text search, or both fused."""
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -77,14 +78,16 @@ class Retriever:
 
         started = time.perf_counter()
         pool_size = options.top_k if options.mode != HYBRID else options.top_k * self._limits.candidates_per_hit
-        lists: dict[str, list[Candidate]] = {}
+        retrievers = {}
         if options.mode in (VECTOR, HYBRID):
-            lists[VECTOR] = await self._vector(collection, query, pool_size, metadata_filter, options.min_similarity)
+            retrievers[VECTOR] = self._vector(collection, query, pool_size, metadata_filter, options.min_similarity)
         if options.mode in (FULL_TEXT, HYBRID):
-            english, chinese = query_terms(query)
-            async with self._db.pool.connection() as conn:
-                lists[FULL_TEXT] = await candidates.full_text(conn, collection, english, chinese, pool_size,
-                                                              metadata_filter)
+            retrievers[FULL_TEXT] = self._full_text(collection, query, pool_size, metadata_filter)
+        # Hybrid runs both at once, on two pooled connections: its latency is the slower
+        # retriever's, not the sum (the query's embedding alone is a round trip to the
+        # inference service).
+        found = await asyncio.gather(*retrievers.values())
+        lists: dict[str, list[Candidate]] = dict(zip(retrievers, found))
         hits = self._rank(options.mode, lists, options.top_k)
         metrics.SEARCH_LATENCY.labels(options.mode).observe(time.perf_counter() - started)
         return hits
@@ -96,6 +99,12 @@ class Retriever:
             found = await candidates.nearest(conn, collection, vector, limit, metadata_filter,
                                              self._limits.hnsw_ef_search)
         return [c for c in found if c.score >= min_similarity] if min_similarity else found
+
+    async def _full_text(self, collection: Collection, query: str, limit: int, metadata_filter: dict
+                         ) -> list[Candidate]:
+        english, chinese = query_terms(query)
+        async with self._db.pool.connection() as conn:
+            return await candidates.full_text(conn, collection, english, chinese, limit, metadata_filter)
 
     def _rank(self, mode: str, lists: dict[str, list[Candidate]], top_k: int) -> list[Hit]:
         by_pk = {c.chunk_pk: c for found in lists.values() for c in found}

@@ -4,6 +4,7 @@ import static io.tianshu.gateway.error.ApiException.invalidRequest;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.tianshu.gateway.auth.ApiKeyCache;
 import io.tianshu.gateway.auth.Caller;
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.auth.KeyStore;
@@ -45,12 +46,14 @@ class AdminController {
     private static final Pattern TENANT_ID = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
 
     private final KeyStore keys;
+    private final ApiKeyCache keyCache;
     private final TenantStore tenants;
     private final UsageStore usage;
     private final AuditLog audit;
 
-    AdminController(KeyStore keys, TenantStore tenants, UsageStore usage, AuditLog audit) {
+    AdminController(KeyStore keys, ApiKeyCache keyCache, TenantStore tenants, UsageStore usage, AuditLog audit) {
         this.keys = keys;
+        this.keyCache = keyCache;
         this.tenants = tenants;
         this.usage = usage;
         this.audit = audit;
@@ -105,6 +108,7 @@ class AdminController {
         return Callers.current().flatMap(admin -> Blocking.call(() -> {
             KeyStore.KeyInfo before = keys.find(keyId).orElseThrow(() -> ApiException.notFound("No key " + id + "."));
             keys.revoke(keyId);
+            keyCache.forgetAll();
             audit(admin, "key.revoke", id, Map.of("prefix", before.prefix(), "tenant", before.tenant()), exchange);
             return keys.find(keyId).orElseThrow();
         }));
@@ -145,6 +149,7 @@ class AdminController {
         return Callers.current().flatMap(admin -> Blocking.call(() -> {
             Tenant tenant = tenants.updateLimits(id, patch)
                     .orElseThrow(() -> ApiException.notFound("No tenant '" + id + "'."));
+            keyCache.forgetAll();
             audit(admin, "tenant.update_limits", id, body, exchange);
             return tenant;
         }));

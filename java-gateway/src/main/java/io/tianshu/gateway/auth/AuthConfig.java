@@ -42,7 +42,7 @@ class AuthConfig {
 
     @Bean
     SecurityWebFilterChain securityWebFilterChain(ServerHttpSecurity http, TianshuProperties properties,
-            KeyStore keys, TenantStore tenants) {
+            ApiKeyCache keys, TenantStore tenants) {
         http.csrf(ServerHttpSecurity.CsrfSpec::disable)
                 .httpBasic(ServerHttpSecurity.HttpBasicSpec::disable)
                 .formLogin(ServerHttpSecurity.FormLoginSpec::disable)

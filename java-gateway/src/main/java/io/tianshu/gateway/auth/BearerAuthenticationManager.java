@@ -1,5 +1,6 @@
 package io.tianshu.gateway.auth;
 
+import io.tianshu.gateway.backend.CallTrace;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.db.Blocking;
 import io.tianshu.gateway.tenants.Tenant;
@@ -24,12 +25,12 @@ import reactor.core.publisher.Mono;
  */
 final class BearerAuthenticationManager implements ReactiveAuthenticationManager {
 
-    private final KeyStore keys;
+    private final ApiKeyCache keys;
     private final TenantStore tenants;
     private final ReactiveJwtDecoder jwtDecoder; // null when JWTs are not configured
     private final String tenantClaim;
 
-    BearerAuthenticationManager(KeyStore keys, TenantStore tenants, ReactiveJwtDecoder jwtDecoder,
+    BearerAuthenticationManager(ApiKeyCache keys, TenantStore tenants, ReactiveJwtDecoder jwtDecoder,
             TianshuProperties.Jwt settings) {
         this.keys = keys;
         this.tenants = tenants;
@@ -39,9 +40,17 @@ final class BearerAuthenticationManager implements ReactiveAuthenticationManager
 
     @Override
     public Mono<Authentication> authenticate(Authentication authentication) {
+        return CallTrace.timed("auth", verify(authentication));
+    }
+
+    private Mono<Authentication> verify(Authentication authentication) {
         String token = ((BearerTokenAuthenticationToken) authentication).getToken();
         if (token.startsWith(ApiKeys.MARKER)) {
-            return Blocking.call(() -> keys.authenticate(token).orElse(null))
+            // A key seen in the last seconds is answered here, on the event loop; only a miss
+            // waits for a database thread.
+            Mono<Caller> caller = keys.cached(token).map(Mono::just)
+                    .orElseGet(() -> Blocking.call(() -> keys.authenticate(token).orElse(null)));
+            return caller
                     .switchIfEmpty(Mono.error(() -> new BadCredentialsException("invalid api key")))
                     .map(CallerAuthentication::new);
         }

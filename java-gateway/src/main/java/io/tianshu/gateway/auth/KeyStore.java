@@ -39,6 +39,10 @@ public class KeyStore {
     public record Created(KeyInfo info, String plaintext) {
     }
 
+    /** Who a presented key stands for, and until when (null: no expiry). */
+    public record Authenticated(Caller caller, Instant expiresAt) {
+    }
+
     public Created create(NewKey key) {
         String plaintext = ApiKeys.generate();
         UUID id = UUID.randomUUID();
@@ -65,7 +69,7 @@ public class KeyStore {
      * The caller a presented key stands for, or empty when no live key matches. Every row with
      * the key's prefix is compared in constant time; a revoked or expired key is as good as none.
      */
-    public Optional<Caller> authenticate(String presented) {
+    public Optional<Authenticated> authenticate(String presented) {
         if (!ApiKeys.wellFormed(presented)) {
             return Optional.empty();
         }
@@ -73,11 +77,12 @@ public class KeyStore {
                 SELECT k.*, t.rpm AS t_rpm, t.tpm AS t_tpm, t.allowed_models AS t_allowed_models
                 FROM api_key k JOIN tenant t ON t.id = k.tenant_id
                 WHERE k.prefix = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())""",
-                (rs, n) -> new Candidate(rs.getBytes("hash"), caller(rs)), ApiKeys.prefix(presented));
-        Caller match = null;
+                (rs, n) -> new Candidate(rs.getBytes("hash"), new Authenticated(caller(rs), instant(rs, "expires_at"))),
+                ApiKeys.prefix(presented));
+        Authenticated match = null;
         for (Candidate c : candidates) {
             if (ApiKeys.matches(c.hash(), presented)) {
-                match = c.caller();
+                match = c.authenticated();
             }
         }
         return Optional.ofNullable(match);
@@ -106,7 +111,7 @@ public class KeyStore {
                                AND (expires_at IS NULL OR expires_at > now()))""", Boolean.class));
     }
 
-    private record Candidate(byte[] hash, Caller caller) {
+    private record Candidate(byte[] hash, Authenticated authenticated) {
     }
 
     private static Caller caller(ResultSet rs) throws SQLException {

@@ -1,26 +1,50 @@
 package io.tianshu.gateway.backend;
 
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.springframework.http.HttpHeaders;
+import reactor.core.publisher.Mono;
 
 /**
- * Which instance and model answered a request, and how long that backend call took to its
- * first message. One per HTTP request, in the Reactor context; {@link CallTraceFilter} turns
- * it into response headers.
+ * Where one HTTP request spent its time: which instance and model answered it, how long that
+ * backend call took to its first message, and the gateway's own steps before it
+ * (authentication, counting the prompt, admission). One per HTTP request, in the Reactor
+ * context; {@link CallTraceFilter} turns it into response headers, the steps into a standard
+ * {@code Server-Timing} header that browsers' developer tools and HTTP clients can show.
  */
-final class CallTrace {
+public final class CallTrace {
 
     static final String INSTANCE_HEADER = "X-Tianshu-Instance";
     static final String MODEL_HEADER = "X-Tianshu-Model";
     static final String GATEWAY_MS_HEADER = "X-Tianshu-Gateway-Ms";
+    static final String SERVER_TIMING_HEADER = "Server-Timing";
 
     private final long receivedAt;
+    private final Map<String, Long> stepNanos = new ConcurrentHashMap<>();
     private volatile String instance;
     private volatile String model;
     private volatile long backendNanos;
 
     CallTrace(long receivedAt) {
         this.receivedAt = receivedAt;
+    }
+
+    /**
+     * Times {@code step} as one named step of the request it runs for (its time is added to
+     * the step's total if it runs more than once); outside a request it is {@code step} as is.
+     */
+    public static <T> Mono<T> timed(String name, Mono<T> step) {
+        return Mono.deferContextual(context -> {
+            CallTrace trace = context.getOrDefault(CallTrace.class, null);
+            if (trace == null) {
+                return step;
+            }
+            long start = System.nanoTime();
+            return step.doFinally(signal -> trace.stepNanos.merge(name, System.nanoTime() - start, Long::sum));
+        });
     }
 
     void served(String instance, String model, long backendNanos) {
@@ -36,11 +60,27 @@ final class CallTrace {
      */
     void writeTo(HttpHeaders headers, long committedAt) {
         if (instance == null) {
+            if (!stepNanos.isEmpty()) {
+                headers.set(SERVER_TIMING_HEADER, steps());
+            }
             return;
         }
         headers.set(INSTANCE_HEADER, instance);
         headers.set(MODEL_HEADER, model);
         long gatewayNanos = Math.max(0, committedAt - receivedAt - backendNanos);
         headers.set(GATEWAY_MS_HEADER, Long.toString(TimeUnit.NANOSECONDS.toMillis(gatewayNanos)));
+        String backend = "backend;dur=" + millis(backendNanos) + ", gateway;dur=" + millis(gatewayNanos);
+        headers.set(SERVER_TIMING_HEADER, stepNanos.isEmpty() ? backend : steps() + ", " + backend);
+    }
+
+    private String steps() {
+        return stepNanos.entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .map(e -> e.getKey() + ";dur=" + millis(e.getValue()))
+                .collect(Collectors.joining(", "));
+    }
+
+    private static String millis(long nanos) {
+        return String.format(Locale.ROOT, "%.2f", nanos / 1e6);
     }
 }

@@ -87,6 +87,7 @@ class Failover {
                         }
                         int left = refused ? callsLeft : callsLeft - 1;
                         if (next + 1 < order.size() && left > 0) {
+                            instances.failedOver(instance, refused ? "refused" : "unavailable");
                             log.info("inference instance {} {}; trying {}", instance.target(),
                                     refused ? "refused the call" : "unavailable", order.get(next + 1).target());
                             return from(next + 1, left);

@@ -32,9 +32,11 @@ class InferenceInstances implements DisposableBean {
 
     private final List<InferenceInstance> all;
     private final AtomicInteger rotation = new AtomicInteger();
+    private final MeterRegistry meters;
 
     InferenceInstances(TianshuProperties properties, ChannelFactory channels, CircuitBreakerRegistry breakers,
             BulkheadRegistry bulkheads, MeterRegistry meters) {
+        this.meters = meters;
         TianshuProperties.Inference settings = properties.inference();
         CircuitBreakerConfig breakerConfig = Resilience.breaker(settings.breaker());
         BulkheadConfig bulkheadConfig = Resilience.bulkhead(settings.bulkhead());
@@ -59,6 +61,15 @@ class InferenceInstances implements DisposableBean {
             ToDoubleFunction<InferenceInstance> value) {
         Gauge.builder(name, instance, value).description(description).tag("target", instance.target())
                 .register(meters);
+    }
+
+    /**
+     * Counts a call moved on from {@code from} to another instance.
+     *
+     * @param reason "refused" (its breaker or bulkhead said no before sending) or "unavailable"
+     */
+    void failedOver(InferenceInstance from, String reason) {
+        meters.counter("tianshu.gateway.failovers", "from", from.target(), "reason", reason).increment();
     }
 
     List<InferenceInstance> all() {

@@ -104,8 +104,11 @@ public record TianshuProperties(
      *     tenant "default" with every scope
      * @param adminKeyFile where the bootstrap admin key is written, once, mode 0600
      * @param jwt JWT bearer tokens; all of its fields empty means api keys only
+     * @param keyCacheTtl how long an authenticated api key is trusted without asking the
+     *     database again; how late other instances see a revocation. Zero turns the cache off
      */
-    public record Auth(boolean enabled, @NotNull Path adminKeyFile, @Valid @NotNull Jwt jwt) {
+    public record Auth(boolean enabled, @NotNull Path adminKeyFile, @Valid @NotNull Jwt jwt,
+            @NotNull Duration keyCacheTtl) {
     }
 
     /**

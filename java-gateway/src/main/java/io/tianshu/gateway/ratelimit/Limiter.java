@@ -1,6 +1,8 @@
 package io.tianshu.gateway.ratelimit;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.tianshu.gateway.auth.Caller;
+import io.tianshu.gateway.backend.CallTrace;
 import io.tianshu.gateway.config.DynamicConfig;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.db.Blocking;
@@ -33,13 +35,15 @@ public class Limiter {
     private final BucketStore buckets;
     private final UsageStore usage;
     private final DynamicConfig dynamic;
+    private final MeterRegistry meters;
     // Settlements run after the response; this counts the ones still writing, for shutdown and tests.
     private final Phaser pending = new Phaser(1);
 
-    Limiter(BucketStore buckets, UsageStore usage, DynamicConfig dynamic) {
+    Limiter(BucketStore buckets, UsageStore usage, DynamicConfig dynamic, MeterRegistry meters) {
         this.buckets = buckets;
         this.usage = usage;
         this.dynamic = dynamic;
+        this.meters = meters;
     }
 
     /**
@@ -60,6 +64,7 @@ public class Limiter {
         Admission admission = new Admission(this, caller, endpoint, model, requestId, estimate, tokenTakes);
         for (BucketStore.Take take : tokenTakes) {
             if (take.amount() > take.capacity()) {
+                countRejection(take.bucket(), endpoint);
                 return Mono.error(tooLarge(take));
             }
         }
@@ -69,13 +74,16 @@ public class Limiter {
             return Mono.just(admission);
         }
         Duration window = dynamic.current().limits().window();
-        return Blocking.call(() -> buckets.admit(all, window)).map(states -> {
+        return CallTrace.timed("admit", Blocking.call(() -> buckets.admit(all, window))).map(states -> {
             HttpHeaders headers = headers(states, window);
             if (states.stream().allMatch(BucketStore.State::granted)) {
                 responseHeaders.addAll(headers);
                 return admission;
             }
-            throw rejected(states, all, headers, window);
+            ApiException rejection = rejected(states, all, headers, window);
+            states.stream().filter(state -> !state.granted())
+                    .forEach(state -> countRejection(state.bucket(), endpoint));
+            throw rejection;
         });
     }
 
@@ -96,7 +104,22 @@ public class Limiter {
         }
     }
 
+    /** Rejections by whose limit (key or tenant) and which (requests or tokens) refused the call. */
+    private void countRejection(String bucket, String endpoint) {
+        meters.counter("tianshu.gateway.rate.limit.rejections",
+                "scope", bucket.startsWith("key:") ? "key" : "tenant",
+                "limit", bucket.endsWith(":tokens") ? "tokens" : "requests",
+                "endpoint", endpoint).increment();
+    }
+
     void settle(Admission admission, int promptTokens, int completionTokens) {
+        // Counted here, once per call whatever its end, as the usage row is; tenants are
+        // created by an admin, so they are a bounded label.
+        Caller payer = admission.caller();
+        meters.counter("tianshu.gateway.tokens", "kind", "prompt", "tenant", payer.tenant(),
+                "model", admission.model(), "endpoint", admission.endpoint()).increment(promptTokens);
+        meters.counter("tianshu.gateway.tokens", "kind", "completion", "tenant", payer.tenant(),
+                "model", admission.model(), "endpoint", admission.endpoint()).increment(completionTokens);
         pending.register();
         Blocking.call(() -> {
             List<BucketStore.Take> deltas = admission.tokenTakes().stream()

@@ -1,5 +1,6 @@
 package io.tianshu.gateway.ratelimit;
 
+import io.tianshu.gateway.backend.CallTrace;
 import io.tianshu.gateway.backend.InferenceClient;
 import io.tianshu.inference.v1.Generation;
 import io.tianshu.inference.v1.Model;
@@ -32,7 +33,7 @@ public class PromptCounter {
         }
         Integer maxTokens = generation.getSampling().hasMaxTokens() ? generation.getSampling().getMaxTokens() : null;
         int choices = generation.getSampling().hasN() ? generation.getSampling().getN() : 1;
-        return inference.tokenize(request.build(), generation.getRequestId())
+        return CallTrace.timed("tokenize", inference.tokenize(request.build(), generation.getRequestId()))
                 .map(r -> Estimate.generation(r.getTokenCount(), r.getContextLength(), maxTokens, choices));
     }
 

@@ -53,6 +53,26 @@ class AuthTest extends GatewayTest {
     }
 
     @Test
+    void revokingAKeyThroughTheAdminApiRefusesItAtOnceThoughItWasCached() {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        KeyStore.Created created = TestKeys.key(keys, tenant, List.of("chat"), null, null, null, null);
+        chatAs(created.plaintext()).expectStatus().isOk();
+        web.delete().uri("/v1/admin/keys/" + created.info().id()).exchange().expectStatus().isOk();
+        chatAs(created.plaintext()).expectStatus().isUnauthorized();
+    }
+
+    @Test
+    void aCachedKeyIsNotTrustedPastItsOwnExpiry() throws InterruptedException {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        Instant expiry = Instant.now().plusSeconds(2);
+        String key = TestKeys.key(keys, tenant, List.of("chat"), null, null, null, expiry).plaintext();
+        chatAs(key).expectStatus().isOk();
+        // The cache TTL (5 s by default) outlives the key: expiry must still win.
+        Thread.sleep(Math.max(0, Duration.between(Instant.now(), expiry).toMillis()) + 200);
+        chatAs(key).expectStatus().isUnauthorized();
+    }
+
+    @Test
     void keyWithoutTheRoutesScopeIs403() {
         String tenant = TestKeys.tenant(tenants, null, null, null);
         String key = TestKeys.key(keys, tenant, List.of("embeddings"), null, null, null, null).plaintext();

@@ -12,6 +12,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.error.ApiError;
 import io.tianshu.gateway.error.ErrorMapper;
@@ -42,6 +43,7 @@ class FailoverTest {
     private final Outage outageB = new Outage();
     private final List<Server> servers = new ArrayList<>();
     private final List<ManagedChannel> channels = new ArrayList<>();
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private InferenceInstances instances;
     private InferenceClient client;
 
@@ -49,7 +51,7 @@ class FailoverTest {
         Map<String, ManagedChannel> byTarget = Map.of("a", serve(fakeA, outageA), "b", serve(fakeB, outageB));
         TianshuProperties properties = TestInferenceClients.properties(List.of("a", "b"), breakerWindow,
                 maxConcurrentCalls);
-        instances = TestInferenceClients.instances(properties, byTarget::get);
+        instances = TestInferenceClients.instances(properties, byTarget::get, meters);
         client = new InferenceClient(new Failover(instances, properties), properties);
     }
 
@@ -89,6 +91,8 @@ class FailoverTest {
 
         assertThat(outageA.calls).hasValue(1);
         assertThat(fakeB.generateCalls).hasValue(2);
+        assertThat(meters.counter("tianshu.gateway.failovers", "from", "a", "reason", "unavailable").count())
+                .isEqualTo(1.0);
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.tianshu.gateway.backend;
 import io.github.resilience4j.bulkhead.BulkheadRegistry;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.grpc.ManagedChannel;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tianshu.gateway.config.TianshuProperties;
 import java.time.Duration;
@@ -31,7 +32,11 @@ public final class TestInferenceClients {
     }
 
     static InferenceInstances instances(TianshuProperties properties, ChannelFactory channels) {
+        return instances(properties, channels, new SimpleMeterRegistry());
+    }
+
+    static InferenceInstances instances(TianshuProperties properties, ChannelFactory channels, MeterRegistry meters) {
         return new InferenceInstances(properties, channels, CircuitBreakerRegistry.ofDefaults(),
-                BulkheadRegistry.ofDefaults(), new SimpleMeterRegistry());
+                BulkheadRegistry.ofDefaults(), meters);
     }
 }

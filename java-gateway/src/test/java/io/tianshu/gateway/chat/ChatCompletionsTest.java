@@ -2,13 +2,24 @@ package io.tianshu.gateway.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tianshu.gateway.auth.KeyStore;
 import io.tianshu.gateway.support.FakeInferenceService;
 import io.tianshu.gateway.support.GatewayTest;
+import io.tianshu.gateway.support.TestKeys;
+import io.tianshu.gateway.tenants.TenantStore;
 import io.tianshu.inference.v1.Generation;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.http.MediaType;
 
 class ChatCompletionsTest extends GatewayTest {
+
+    @Autowired
+    KeyStore keys;
+    @Autowired
+    TenantStore tenants;
 
     @Test
     void nonStreamingAnswerHasOpenAiShape() {
@@ -32,6 +43,18 @@ class ChatCompletionsTest extends GatewayTest {
                 .jsonPath("$.usage.prompt_tokens").isEqualTo(5)
                 .jsonPath("$.usage.completion_tokens").isEqualTo(3)
                 .jsonPath("$.usage.total_tokens").isEqualTo(8);
+    }
+
+    @Test
+    void serverTimingNamesEachStepTheGatewayTook() {
+        String tenant = TestKeys.tenant(tenants, 1000, 1_000_000, null);
+        String key = TestKeys.key(keys, tenant, List.of("chat"), 1000, 1_000_000, null, null).plaintext();
+        String timing = chatAs(key).expectStatus().isOk().returnResult(String.class).getResponseHeaders()
+                .getFirst("Server-Timing");
+        assertThat(timing).isNotNull();
+        List<String> steps = Arrays.stream(timing.split(",\\s*")).map(step -> step.split(";dur=")[0]).toList();
+        assertThat(steps).containsExactlyInAnyOrder("admit", "auth", "tokenize", "backend", "gateway");
+        assertThat(timing).matches("(\\w+;dur=\\d+\\.\\d{2}(, )?)+");
     }
 
     @Test

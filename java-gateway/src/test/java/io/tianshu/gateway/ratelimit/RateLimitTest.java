@@ -22,6 +22,8 @@ import org.springframework.boot.web.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.http.MediaType;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -41,6 +43,8 @@ class RateLimitTest extends GatewayTest {
     UsageStore usage;
     @Autowired
     JdbcTemplate jdbc;
+    @Autowired
+    PlatformTransactionManager transactions;
     @LocalServerPort
     int port;
 
@@ -113,6 +117,36 @@ class RateLimitTest extends GatewayTest {
         assertThat(level("key:" + created.info().id() + ":tokens")).isCloseTo(30.0 - 8 - 8, within(0.01));
         // 14 left after the refunds: a call reserving 5 + 9 fits, which it would not have without them.
         call(key, "\"max_tokens\": 9").expectStatus().isOk();
+    }
+
+    @Test
+    void admissionsCommitWithoutWaitingForTheDisk() {
+        String inAdmission = new TransactionTemplate(transactions).execute(status -> {
+            // As a production server has it (the test server runs with it off for speed).
+            jdbc.execute("SET LOCAL synchronous_commit = on");
+            jdbc.query("SELECT * FROM rate_admit(ARRAY['test:sync-commit'], ARRAY[10.0::float8], ARRAY[1.0::float8], 60)",
+                    rs -> { });
+            return jdbc.queryForObject("SHOW synchronous_commit", String.class);
+        });
+        assertThat(inAdmission).isEqualTo("off");
+    }
+
+    @Test
+    void prometheusCountsTokensByTenantAndRejectionsByLimit() throws Exception {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        String key = TestKeys.key(keys, tenant, ALL, 1, null, null, null).plaintext();
+        call(key, "\"max_tokens\": 10").expectStatus().isOk();
+        call(key, "\"max_tokens\": 10").expectStatus().isEqualTo(429);
+        limiter.awaitSettled(Duration.ofMinutes(1));
+        String metrics = web.get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+        // The fake backend reports 5 prompt and 3 completion tokens per call.
+        assertThat(metrics).containsPattern("tianshu_gateway_tokens_total\\{[^}]*kind=\"prompt\"[^}]*tenant=\""
+                + tenant + "\"[^}]*} 5\\.0");
+        assertThat(metrics).containsPattern("tianshu_gateway_tokens_total\\{[^}]*kind=\"completion\"[^}]*tenant=\""
+                + tenant + "\"[^}]*} 3\\.0");
+        assertThat(metrics).containsPattern("tianshu_gateway_rate_limit_rejections_total\\{endpoint=\"chat.completions\","
+                + "limit=\"requests\",scope=\"key\"} \\d+\\.0");
     }
 
     @Test
