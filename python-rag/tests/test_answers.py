@@ -1,7 +1,18 @@
 """Answers: retrieval, a streamed generation from the real model, and citations."""
+import grpc
+import pytest
 import pytest_asyncio
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from prometheus_client import REGISTRY
+from tianshu.inference.v1 import inference_pb2_grpc
 from tianshu.rag.v1 import rag_pb2 as pb
+from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
+
+from tianshu_rag.server import RagServer
+
+GENERATION_MODEL = "smollm2-135m-instruct"
+MAX_TOKENS = 48
 
 
 @pytest_asyncio.fixture
@@ -14,15 +25,54 @@ async def facts(new_collection, ingest):
     return "facts"
 
 
-async def _answer(stub, tenant, collection, question, **options):
-    request = pb.AnswerRequest(tenant_id=tenant, collection_id=collection, question=question, max_tokens=48,
-                               options=pb.RetrievalOptions(**options))
+class RecordingInference:
+    """The session's real inference servicer, keeping what the last message of each
+    GenerateStream reported (model and usage) before passing it on."""
+
+    def __init__(self, real):
+        self._real, self.reported = real, []
+
+    async def GenerateStream(self, request, context):
+        async for message in self._real.GenerateStream(request, context):
+            if message.HasField("usage"):
+                self.reported.append((message.model, message.usage))
+            yield message
+
+    def __getattr__(self, name):
+        # Tokenize, Embed, ListModels: exactly the real ones.
+        return getattr(self._real, name)
+
+
+@pytest_asyncio.fixture
+async def recording_rag(inference_server, pg_url, make_rag_settings):
+    """(stub, recorder): a RAG server of its own, on the session's database, whose inference
+    calls go through a RecordingInference."""
+    recorder = RecordingInference(inference_server.servicer)
+    backend = grpc.aio.server()
+    inference_pb2_grpc.add_InferenceServiceServicer_to_server(recorder, backend)
+    port = backend.add_insecure_port("127.0.0.1:0")
+    await backend.start()
+    server = RagServer(make_rag_settings(pg_url, port))
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            yield pb_grpc.RagServiceStub(channel), recorder
+    finally:
+        await server.stop()
+        await backend.stop(0)
+
+
+async def _answer(stub, tenant, collection, question, model="", **options):
+    request = pb.AnswerRequest(tenant_id=tenant, collection_id=collection, question=question, max_tokens=MAX_TOKENS,
+                               model=model, options=pb.RetrievalOptions(**options))
     return [message async for message in stub.Answer(request)]
 
 
-def _generate_calls() -> float:
-    return sum(REGISTRY.get_sample_value("tianshu_inference_requests_total", {"method": "GenerateStream", "code": c})
-               or 0 for c in ("OK", "CANCELLED", "UNKNOWN", "INTERNAL"))
+def _inference_calls(method: str) -> float:
+    """Calls of one inference RPC so far, whatever their status."""
+    return sum(sample.value for metric in REGISTRY.collect() if metric.name == "tianshu_inference_requests"
+               for sample in metric.samples
+               if sample.name == "tianshu_inference_requests_total" and sample.labels["method"] == method)
 
 
 async def test_an_answer_streams_text_then_ends_with_citations_of_retrieved_chunks(stub, tenant, facts):
@@ -38,10 +88,53 @@ async def test_an_answer_streams_text_then_ends_with_citations_of_retrieved_chun
         assert citation.text and list(citation.heading_path)
 
 
+async def test_an_answer_names_its_model_and_reports_exactly_the_usage_the_inference_service_measured(
+        recording_rag, tenant, facts):
+    stub, recorder = recording_rag
+    *deltas, last = await _answer(stub, tenant, facts, "What is the capital of France?", model=GENERATION_MODEL)
+
+    [(served_by, reported)] = recorder.reported
+    assert last.outcome == pb.ANSWER_OUTCOME_ANSWERED
+    assert last.model == served_by == GENERATION_MODEL
+    assert (last.usage.prompt_tokens, last.usage.completion_tokens) == (reported.prompt_tokens,
+                                                                        reported.completion_tokens)
+    assert last.usage.prompt_tokens > 0 and 0 < last.usage.completion_tokens <= MAX_TOKENS
+    assert not any(m.HasField("usage") or m.model for m in deltas)
+
+
 async def test_with_nothing_relevant_it_says_it_does_not_know_without_calling_the_model(stub, tenant, facts):
-    calls_before = _generate_calls()
+    calls_before = _inference_calls("GenerateStream")
     messages = await _answer(stub, tenant, facts, "How do I descale an espresso machine?")
     assert messages[-1].outcome == pb.ANSWER_OUTCOME_NO_RELEVANT_CONTEXT
     assert "don't know" in "".join(m.text for m in messages)
     assert not messages[-1].citations
-    assert _generate_calls() == calls_before
+    assert _inference_calls("GenerateStream") == calls_before
+    # Present and zero: nothing to bill. The model is the service's default, as none was asked for.
+    assert messages[-1].HasField("usage")
+    assert (messages[-1].usage.prompt_tokens, messages[-1].usage.completion_tokens) == (0, 0)
+    assert messages[-1].model == GENERATION_MODEL
+
+
+async def test_an_unknown_model_is_not_found_as_the_inference_service_says_and_nothing_is_spent(
+        stub, tenant, facts):
+    before = _inference_calls("GenerateStream"), _inference_calls("Embed")
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _answer(stub, tenant, facts, "What is the capital of France?", model="no-such-model")
+
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+    assert refused.value.details().startswith("model 'no-such-model' is not served here; served: [")
+    assert (_inference_calls("GenerateStream"), _inference_calls("Embed")) == before
+
+
+async def test_an_embedding_model_is_invalid_argument_naming_the_model_field(stub, tenant, facts):
+    before = _inference_calls("GenerateStream"), _inference_calls("Embed")
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _answer(stub, tenant, facts, "What is the capital of France?", model="all-minilm-l6-v2")
+
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details() == "model: model 'all-minilm-l6-v2' is an embedding model; it cannot generate"
+    [detail] = rpc_status.from_call(refused.value).details
+    bad_request = error_details_pb2.BadRequest()
+    assert detail.Unpack(bad_request)
+    assert bad_request.field_violations[0].field == "model"
+    assert (_inference_calls("GenerateStream"), _inference_calls("Embed")) == before

@@ -10,7 +10,7 @@ import numpy as np
 from tianshu.inference.v1 import inference_pb2 as pb
 from tianshu.inference.v1 import inference_pb2_grpc as pb_grpc
 
-from .errors import FailedPrecondition, InvalidArgument, ServiceError, Unavailable
+from .errors import FailedPrecondition, InvalidArgument, Relayed, ServiceError, Unavailable
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,39 @@ class EmbeddingModel:
     max_batch_size: int
 
 
+@dataclass(frozen=True)
+class GenerationUsage:
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class GeneratedText:
+    """One message of a streamed generation: new text, and on the last one the usage."""
+    text: str
+    model: str
+    usage: GenerationUsage | None = None
+
+
+_REFUSALS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
+
+
 def _translate(error: grpc.aio.AioRpcError, what: str) -> ServiceError:
+    """For calls whose arguments this service chose (the collection's embedding model): a
+    refusal means the collection no longer fits the inference service."""
     code = error.code()
-    if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND):
+    if code in _REFUSALS:
         return FailedPrecondition("INFERENCE", what, f"inference service refused {what}: {error.details()}")
     return Unavailable(f"inference service failed during {what}: {code.name}: {error.details()}")
+
+
+def _translate_generation(error: grpc.aio.AioRpcError, what: str) -> ServiceError:
+    """For generation calls, whose model the caller chose: an unknown model (NOT_FOUND) or an
+    embedding model (INVALID_ARGUMENT) is the caller's mistake, so the inference service's own
+    status reaches the caller as it is."""
+    if error.code() in _REFUSALS:
+        return Relayed.of(error)
+    return _translate(error, what)
 
 
 class InferenceClient:
@@ -65,11 +93,11 @@ class InferenceClient:
                 model=model_id, messages=[pb.ChatMessage(role=r, content=c) for r, c in messages]),
                 timeout=self._timeout)
         except grpc.aio.AioRpcError as error:
-            raise _translate(error, "Tokenize") from error
+            raise _translate_generation(error, "Tokenize") from error
         return response.token_count, response.context_length
 
     async def generate_stream(self, model_id: str, messages: Sequence[tuple[str, str]], max_tokens: int,
-                              tenant_id: str = "", request_id: str = "") -> AsyncIterator[str]:
+                              tenant_id: str = "", request_id: str = "") -> AsyncIterator[GeneratedText]:
         generation = pb.Generation(
             model=model_id, messages=[pb.ChatMessage(role=r, content=c) for r, c in messages],
             # Greedy: answers over the same context should not vary from call to call.
@@ -78,9 +106,11 @@ class InferenceClient:
         call = self._stub.GenerateStream(pb.GenerateStreamRequest(generation=generation), timeout=self._timeout)
         try:
             async for delta in call:
-                if delta.text:
-                    yield delta.text
+                usage = GenerationUsage(delta.usage.prompt_tokens, delta.usage.completion_tokens) \
+                    if delta.HasField("usage") else None
+                if delta.text or usage:
+                    yield GeneratedText(delta.text, delta.model, usage)
         except grpc.aio.AioRpcError as error:
-            raise _translate(error, "GenerateStream") from error
+            raise _translate_generation(error, "GenerateStream") from error
         finally:
             call.cancel()

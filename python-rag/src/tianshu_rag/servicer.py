@@ -167,11 +167,18 @@ class RagServicer(pb_grpc.RagServiceServicer):
             raise InvalidArgument("question", "must not be empty")
         events = self._c.answerer.answer(_tenant(request.tenant_id), request.collection_id, request.question,
                                          _options(request.options, self._answer_top_k), request.max_tokens,
-                                         request_id=json_logging.request_id.get())
+                                         model=request.model, request_id=json_logging.request_id.get())
         async for event in events:
-            yield pb.AnswerResponse(
+            response = pb.AnswerResponse(
                 text=event.text, outcome=_OUTCOMES.get(event.outcome, pb.ANSWER_OUTCOME_UNSPECIFIED),
                 citations=[pb.Citation(marker=c.marker, document_id=c.hit.candidate.document_id,
                                        chunk_id=c.hit.candidate.chunk_id,
                                        heading_path=list(c.hit.candidate.heading_path), text=c.hit.candidate.text)
-                           for c in event.citations])
+                           for c in event.citations],
+                model=event.model)
+            if event.usage is not None:
+                # Present even when zero, so the caller can tell "nothing used" from "not reported".
+                response.usage.SetInParent()
+                response.usage.prompt_tokens = event.usage.prompt_tokens
+                response.usage.completion_tokens = event.usage.completion_tokens
+            yield response

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .. import metrics
-from ..errors import InvalidArgument
-from ..inference import InferenceClient
+from ..errors import InvalidArgument, Unavailable
+from ..inference import GenerationUsage, InferenceClient
 from ..retrieval.search import FULL_TEXT, Hit, Retriever, SearchOptions
 from .citations import CitationFilter
 from .prompt import Source, build_messages
@@ -26,16 +26,22 @@ class Citation:
     hit: Hit
 
 
+NO_USAGE = GenerationUsage(0, 0)
+
+
 @dataclass(frozen=True)
 class AnswerEvent:
     text: str = ""
     citations: tuple[Citation, ...] = ()
-    outcome: str = ""  # set on the last event only
+    # Set on the last event only.
+    outcome: str = ""
+    usage: GenerationUsage | None = None
+    model: str = ""
 
 
 @dataclass(frozen=True)
 class AnswerSettings:
-    model: str
+    model: str  # when the request names none
     top_k: int
     min_similarity: float
     max_tokens: int
@@ -46,38 +52,47 @@ class Answerer:
         self._retriever, self._inference, self._settings = retriever, inference, settings
 
     async def answer(self, tenant_id: str, collection: str, question: str, options: SearchOptions,
-                     max_tokens: int = 0, request_id: str = "") -> AsyncIterator[AnswerEvent]:
+                     max_tokens: int = 0, model: str = "", request_id: str = "") -> AsyncIterator[AnswerEvent]:
         max_tokens = max_tokens or self._settings.max_tokens
         if max_tokens < 0:
             raise InvalidArgument("max_tokens", "must not be negative")
+        model = model or self._settings.model
+        # Before anything is spent, the question's embedding included: the inference service
+        # refuses an unknown model (NOT_FOUND) or an embedding model (INVALID_ARGUMENT) itself.
+        await self._inference.count_tokens(model, build_messages(question, []))
         options = dataclasses.replace(options, min_similarity=options.min_similarity or self._settings.min_similarity)
         hits = await self._retriever.search(tenant_id, collection, question, options)
         if not _relevant(hits, options.mode):
             metrics.ANSWERS.labels(NO_RELEVANT_CONTEXT).inc()
             yield AnswerEvent(text=DO_NOT_KNOW)
-            yield AnswerEvent(outcome=NO_RELEVANT_CONTEXT)
+            yield AnswerEvent(outcome=NO_RELEVANT_CONTEXT, usage=NO_USAGE, model=model)
             return
 
         sources = [Source(h.rank, h.candidate.heading_path, h.candidate.text) for h in hits]
-        messages, sources = await self._fit(question, sources, max_tokens)
+        messages, sources = await self._fit(model, question, sources, max_tokens)
         markers = CitationFilter({s.number for s in sources})
-        async for delta in self._inference.generate_stream(self._settings.model, messages, max_tokens,
+        usage, answered_by = None, model
+        async for delta in self._inference.generate_stream(model, messages, max_tokens,
                                                            tenant_id=tenant_id, request_id=request_id):
-            text = markers.feed(delta)
+            text = markers.feed(delta.text)
             if text:
                 yield AnswerEvent(text=text)
+            usage, answered_by = delta.usage or usage, delta.model or answered_by
+        if usage is None:
+            # The callers bill from this usage; an answer that cannot be billed exactly is not given.
+            raise Unavailable("the inference service ended the generation without reporting its usage")
         rest = markers.finish()
         by_number = {h.rank: h for h in hits}
         metrics.ANSWERS.labels(ANSWERED).inc()
         yield AnswerEvent(text=rest, citations=tuple(Citation(n, by_number[n]) for n in markers.used),
-                          outcome=ANSWERED)
+                          outcome=ANSWERED, usage=usage, model=answered_by)
 
-    async def _fit(self, question: str, sources: list[Source], max_tokens: int
+    async def _fit(self, model: str, question: str, sources: list[Source], max_tokens: int
                    ) -> tuple[list[tuple[str, str]], list[Source]]:
         """Drops the lowest-ranked sources until prompt + answer fit the model's context."""
         while True:
             messages = build_messages(question, sources)
-            count, context = await self._inference.count_tokens(self._settings.model, messages)
+            count, context = await self._inference.count_tokens(model, messages)
             if count + max_tokens <= context or len(sources) == 1:
                 return messages, sources
             sources = sources[:-1]

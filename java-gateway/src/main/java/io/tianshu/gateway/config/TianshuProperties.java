@@ -177,13 +177,16 @@ public record TianshuProperties(
      *     document before it answers (embedding runs afterwards, in the job)
      * @param streamDeadline deadline of an Answer or WatchIngestJob stream
      * @param healthDeadline deadline of the health check behind the "rag" health component
+     * @param answerModel model (or alias) of an answer whose request names none; the gateway
+     *     must know it to check and meter the answer, so it always sends one
      */
     public record Rag(
             @NotBlank String target,
             @NotNull Duration deadline,
             @NotNull Duration ingestDeadline,
             @NotNull Duration streamDeadline,
-            @NotNull Duration healthDeadline) {
+            @NotNull Duration healthDeadline,
+            @NotBlank String answerModel) {
     }
 
     /** @param maxBodyBytes largest request body; larger ones get 413 */

@@ -88,13 +88,8 @@ final class RagMapper {
                 .build();
     }
 
+    /** Without the model: it is set once the gateway has checked and admitted it. */
     static AnswerRequest answer(RagRequests.Answer body, String tenant, String collection) {
-        if (body.model() != null) {
-            // The contract has no model field yet: the RAG service answers with its own
-            // configured model. Ignoring the field would let callers believe they chose one.
-            throw invalidRequest("Choosing the model of an answer is not supported; omit 'model' and the RAG "
-                    + "service's configured generation model answers.", "model");
-        }
         return AnswerRequest.newBuilder()
                 .setTenantId(tenant)
                 .setCollectionId(collection)

@@ -69,7 +69,8 @@ final class RagRequests {
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Answer(
             String question,
-            @Schema(description = "Not supported yet: the RAG service answers with its configured model")
+            @Schema(description = "Generation model or alias, as for chat; absent = the gateway's configured "
+                    + "answer model")
             String model,
             Integer topK,
             @Schema(allowableValues = {"vector", "full_text", "hybrid"}, defaultValue = "hybrid") String mode,

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import com.google.protobuf.Timestamp;
 import io.tianshu.rag.v1.AnswerOutcome;
+import io.tianshu.rag.v1.AnswerResponse;
+import io.tianshu.rag.v1.AnswerUsage;
 import io.tianshu.rag.v1.Citation;
 import io.tianshu.rag.v1.Collection;
 import io.tianshu.rag.v1.Hit;
@@ -85,7 +87,21 @@ final class RagViews {
     }
 
     /** The non-streaming answer. */
-    record AnswerView(String object, String answer, String outcome, List<CitationView> citations) {
+    record AnswerView(String object, String model, String answer, String outcome, List<CitationView> citations,
+            UsageView usage) {
+    }
+
+    /** Tokens an answer used, as OpenAI's usage object; null when the service did not report them. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record UsageView(int promptTokens, int completionTokens, int totalTokens) {
+        static UsageView of(AnswerResponse last) {
+            if (!last.hasUsage()) {
+                return null;
+            }
+            AnswerUsage u = last.getUsage();
+            return new UsageView(u.getPromptTokens(), u.getCompletionTokens(),
+                    u.getPromptTokens() + u.getCompletionTokens());
+        }
     }
 
     /** A streamed answer's text since the previous event. */
@@ -95,10 +111,13 @@ final class RagViews {
         }
     }
 
-    /** The last event of a streamed answer: the [n] markers used and the chunks they cite. */
-    record AnswerCitations(String type, String outcome, List<CitationView> citations) {
-        AnswerCitations(String outcome, List<CitationView> citations) {
-            this("answer.citations", outcome, citations);
+    /**
+     * The last event of a streamed answer: the [n] markers used and the chunks they cite, the
+     * model that answered and the tokens it used.
+     */
+    record AnswerCitations(String type, String outcome, List<CitationView> citations, String model, UsageView usage) {
+        AnswerCitations(String outcome, List<CitationView> citations, String model, UsageView usage) {
+            this("answer.citations", outcome, citations, model, usage);
         }
     }
 

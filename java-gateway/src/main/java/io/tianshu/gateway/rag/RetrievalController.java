@@ -7,11 +7,14 @@ import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.gateway.web.JsonWriter;
 import io.tianshu.gateway.web.SseStream;
 import io.tianshu.rag.v1.AnswerOutcome;
+import io.tianshu.rag.v1.AnswerRequest;
 import io.tianshu.rag.v1.AnswerResponse;
 import io.tianshu.rag.v1.Citation;
+import io.tianshu.rag.v1.SearchRequest;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
@@ -20,17 +23,22 @@ import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
-/** Search and grounded answers over one of the caller's collections. */
+/**
+ * Search and grounded answers over one of the caller's collections, each admitted against the
+ * caller's rate limits first (RagAdmission); answers are settled to the usage they report.
+ */
 @RestController
 @Tag(name = "RAG")
 class RetrievalController {
 
     private final RagClient rag;
+    private final RagAdmission admission;
     private final SseStream sse;
     private final JsonWriter json;
 
-    RetrievalController(RagClient rag, SseStream sse, JsonWriter json) {
+    RetrievalController(RagClient rag, RagAdmission admission, SseStream sse, JsonWriter json) {
         this.rag = rag;
+        this.admission = admission;
         this.sse = sse;
         this.json = json;
     }
@@ -39,8 +47,13 @@ class RetrievalController {
     @Operation(summary = "Retrieve the chunks most relevant to a query (scope rag:read)")
     Mono<RagViews.ListView<RagViews.HitView>> search(@PathVariable String name,
             @RequestBody RagRequests.Search body, ServerWebExchange exchange) {
+        String requestId = RequestId.of(exchange);
         return Callers.current()
-                .flatMap(caller -> rag.search(RagMapper.search(body, caller.tenant(), name), RequestId.of(exchange)))
+                .flatMap(caller -> {
+                    SearchRequest request = RagMapper.search(body, caller.tenant(), name);
+                    return admission.search(caller, requestId, exchange.getResponse().getHeaders())
+                            .then(rag.search(request, requestId));
+                })
                 .map(response -> RagViews.ListView.of(response.getHitsList().stream().map(RagViews.HitView::of)
                         .toList()));
     }
@@ -53,16 +66,22 @@ class RetrievalController {
     @PostMapping("/v1/rag/collections/{name}/answers")
     @Operation(summary = "Answer a question from the collection, with citations (scope rag:read)",
             description = "stream=true: server-sent events, each data line a JSON object: {type: answer.delta, "
-                    + "text} as the answer is generated, then {type: answer.citations, outcome, citations}, "
-                    + "then [DONE].")
+                    + "text} as the answer is generated, then {type: answer.citations, outcome, citations, model, "
+                    + "usage}, then [DONE]. Admitted against the caller's limits with the model's context length "
+                    + "reserved, settled to the reported usage.")
     Mono<Void> answer(@PathVariable String name, @RequestBody RagRequests.Answer body, ServerWebExchange exchange) {
         String requestId = RequestId.of(exchange);
+        ServerHttpResponse response = exchange.getResponse();
         return Callers.current().flatMap(caller -> {
-            Flux<AnswerResponse> answer = rag.answer(RagMapper.answer(body, caller.tenant(), name), requestId);
-            return body.streaming()
-                    ? sse.write(exchange.getResponse(), answer.concatMap(RetrievalController::events), "answer")
-                    : answer.collectList().flatMap(messages -> json.write(exchange.getResponse(),
-                            MediaType.APPLICATION_JSON, whole(messages)));
+            AnswerRequest request = RagMapper.answer(body, caller.tenant(), name);
+            return admission.answer(caller, body.model(), requestId, response.getHeaders()).flatMap(admitted -> {
+                Flux<AnswerResponse> answer = RagAdmission.meter(admitted.admission(),
+                        rag.answer(request.toBuilder().setModel(admitted.model()).build(), requestId));
+                return body.streaming()
+                        ? sse.write(response, answer.concatMap(RetrievalController::events), "answer")
+                        : answer.collectList().flatMap(messages -> json.write(response,
+                                MediaType.APPLICATION_JSON, whole(messages)));
+            });
         });
     }
 
@@ -73,7 +92,8 @@ class RetrievalController {
         }
         if (message.getOutcome() != AnswerOutcome.ANSWER_OUTCOME_UNSPECIFIED) {
             events.add(new RagViews.AnswerCitations(RagViews.outcome(message.getOutcome()),
-                    RagViews.CitationView.all(message.getCitationsList())));
+                    RagViews.CitationView.all(message.getCitationsList()), message.getModel(),
+                    RagViews.UsageView.of(message)));
         }
         return Flux.fromIterable(events);
     }
@@ -81,15 +101,15 @@ class RetrievalController {
     private static RagViews.AnswerView whole(List<AnswerResponse> messages) {
         StringBuilder text = new StringBuilder();
         List<Citation> citations = new ArrayList<>();
-        AnswerOutcome outcome = AnswerOutcome.ANSWER_OUTCOME_UNSPECIFIED;
+        AnswerResponse last = AnswerResponse.getDefaultInstance();
         for (AnswerResponse message : messages) {
             text.append(message.getText());
             citations.addAll(message.getCitationsList());
             if (message.getOutcome() != AnswerOutcome.ANSWER_OUTCOME_UNSPECIFIED) {
-                outcome = message.getOutcome();
+                last = message;
             }
         }
-        return new RagViews.AnswerView("rag.answer", text.toString(), RagViews.outcome(outcome),
-                RagViews.CitationView.all(citations));
+        return new RagViews.AnswerView("rag.answer", last.getModel(), text.toString(),
+                RagViews.outcome(last.getOutcome()), RagViews.CitationView.all(citations), RagViews.UsageView.of(last));
     }
 }

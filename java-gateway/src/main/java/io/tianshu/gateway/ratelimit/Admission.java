@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.function.ToIntFunction;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -37,7 +39,7 @@ public final class Admission {
     }
 
     /** Settles a unary call with its reported usage; a call that failed costs nothing. */
-    public <T> Mono<T> meter(Mono<T> call, java.util.function.Function<T, Usage> usageOf) {
+    public <T> Mono<T> meter(Mono<T> call, Function<T, Usage> usageOf) {
         return call.doOnNext(result -> {
             Usage usage = usageOf.apply(result);
             settle(usage.getPromptTokens(), usage.getCompletionTokens());
@@ -45,20 +47,33 @@ public final class Admission {
     }
 
     /**
-     * Settles a stream when it ends, completed, failed or cancelled. The final message's usage
-     * is exact; without it (a client hung up, the backend failed) the tokens generated so far
-     * are counted from the deltas: one per token log-probability when there are some, else one
-     * per non-empty text delta, which is what the engine sends per step.
+     * Settles a generation stream: one token per token log-probability when there are some,
+     * else one per non-empty text delta, which is what the engine sends per step.
      */
     public Flux<GenerateStreamResponse> meter(Flux<GenerateStreamResponse> stream) {
+        return meter(stream, message -> message.hasUsage() ? message.getUsage() : null,
+                message -> message.getLogprobsCount() > 0 ? message.getLogprobsCount()
+                        : message.getText().isEmpty() ? 0 : 1);
+    }
+
+    /**
+     * Settles a stream when it ends, completed, failed or cancelled. The usage a message
+     * reports (the last one) is exact; without it (a client hung up, the backend failed) the
+     * tokens delivered so far are counted message by message, plus the estimate's prompt
+     * tokens once anything was delivered.
+     *
+     * @param reportedUsage the usage a message reports, or null
+     * @param deliveredTokens the tokens one message delivered
+     */
+    public <T> Flux<T> meter(Flux<T> stream, Function<T, Usage> reportedUsage, ToIntFunction<T> deliveredTokens) {
         AtomicInteger generated = new AtomicInteger();
         AtomicReference<Usage> reported = new AtomicReference<>();
         return stream.doOnNext(message -> {
-            if (message.hasUsage()) {
-                reported.set(message.getUsage());
+            Usage usage = reportedUsage.apply(message);
+            if (usage != null) {
+                reported.set(usage);
             }
-            int tokens = message.getLogprobsCount() > 0 ? message.getLogprobsCount() : message.getText().isEmpty() ? 0 : 1;
-            generated.addAndGet(tokens);
+            generated.addAndGet(deliveredTokens.applyAsInt(message));
         }).doFinally(signal -> {
             Usage usage = reported.get();
             if (usage != null) {

@@ -10,6 +10,7 @@ import io.grpc.stub.StreamObserver;
 import io.tianshu.rag.v1.AnswerOutcome;
 import io.tianshu.rag.v1.AnswerRequest;
 import io.tianshu.rag.v1.AnswerResponse;
+import io.tianshu.rag.v1.AnswerUsage;
 import io.tianshu.rag.v1.Citation;
 import io.tianshu.rag.v1.Collection;
 import io.tianshu.rag.v1.CreateCollectionRequest;
@@ -37,6 +38,7 @@ import io.tianshu.rag.v1.WatchIngestJobResponse;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -52,11 +54,17 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
     static final String BAD_TOP_K = "bad-top-k";
     /** A question whose answer stream fails after its first text. */
     static final String FAIL_MID_ANSWER = "fail-mid-answer";
+    /** Tokens every completed answer reports on its last message. */
+    static final int PROMPT_TOKENS = 120;
+    static final int COMPLETION_TOKENS = 3;
 
     final AtomicReference<CreateCollectionRequest> lastCreate = new AtomicReference<>();
     final AtomicReference<IngestDocumentsRequest> lastIngest = new AtomicReference<>();
     final AtomicReference<SearchRequest> lastSearch = new AtomicReference<>();
     final AtomicReference<AnswerRequest> lastAnswer = new AtomicReference<>();
+    /** Every Search and Answer call, to tell which tenant's calls reached the service. */
+    final List<SearchRequest> searches = new CopyOnWriteArrayList<>();
+    final List<AnswerRequest> answers = new CopyOnWriteArrayList<>();
     private final Map<String, Collection> collections = new ConcurrentHashMap<>();
     private final Map<String, IngestJob> jobs = new ConcurrentHashMap<>();
 
@@ -139,6 +147,7 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
     @Override
     public void search(SearchRequest request, StreamObserver<SearchResponse> out) {
         lastSearch.set(request);
+        searches.add(request);
         if (failed(request.getQuery(), out)) {
             return;
         }
@@ -152,10 +161,11 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
                 .build());
     }
 
-    /** "Drain first [1]." in two pieces, then the citation of [1]. */
+    /** "Drain first [1]." in two pieces, then the citation of [1] with the model asked for and the usage. */
     @Override
     public void answer(AnswerRequest request, StreamObserver<AnswerResponse> out) {
         lastAnswer.set(request);
+        answers.add(request);
         if (failed(request.getQuestion(), out)) {
             return;
         }
@@ -168,6 +178,9 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         out.onNext(AnswerResponse.newBuilder().setOutcome(AnswerOutcome.ANSWER_OUTCOME_ANSWERED)
                 .addCitations(Citation.newBuilder().setMarker(1).setDocumentId("runbook").setChunkId("runbook#1")
                         .addHeadingPath("Ops").setText("Drain traffic first."))
+                .setModel(request.getModel())
+                .setUsage(AnswerUsage.newBuilder().setPromptTokens(PROMPT_TOKENS)
+                        .setCompletionTokens(COMPLETION_TOKENS))
                 .build());
         out.onCompleted();
     }
@@ -218,6 +231,14 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
 
     private static String key(String tenant, String collection) {
         return tenant + "/" + collection;
+    }
+
+    List<AnswerRequest> answersOf(String tenant) {
+        return answers.stream().filter(a -> a.getTenantId().equals(tenant)).toList();
+    }
+
+    List<SearchRequest> searchesOf(String tenant) {
+        return searches.stream().filter(a -> a.getTenantId().equals(tenant)).toList();
     }
 
     List<Collection> collectionsOf(String tenant) {

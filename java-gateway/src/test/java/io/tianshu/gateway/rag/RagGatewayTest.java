@@ -1,6 +1,7 @@
 package io.tianshu.gateway.rag;
 
 import io.tianshu.gateway.auth.KeyStore;
+import io.tianshu.gateway.support.FakeInferenceService;
 import io.tianshu.gateway.support.GatewayTest;
 import io.tianshu.gateway.support.TestKeys;
 import io.tianshu.gateway.tenants.TenantStore;
@@ -8,10 +9,15 @@ import java.util.List;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.context.annotation.Import;
 import org.springframework.http.HttpHeaders;
+import org.springframework.test.context.TestPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
-/** The gateway with its RAG backend in-process; each test makes its own tenant and keys. */
+/**
+ * The gateway with its RAG backend in-process; each test makes its own tenant and keys.
+ * Answers naming no model use the fake inference service's chat model.
+ */
 @Import(InProcessRag.class)
+@TestPropertySource(properties = "tianshu.rag.answer-model=" + FakeInferenceService.CHAT_MODEL)
 abstract class RagGatewayTest extends GatewayTest {
 
     @Autowired
