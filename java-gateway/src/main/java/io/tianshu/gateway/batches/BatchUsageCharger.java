@@ -16,7 +16,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -48,7 +48,8 @@ class BatchUsageCharger extends PeriodicRounds {
     private final TransactionTemplate transactions;
     private final TianshuProperties.Batch settings;
     private final Counter chargedTokens;
-    private final AtomicBoolean ledgerMissingLogged = new AtomicBoolean();
+    // The failure last logged, so that one lasting outage is one warning, not one per round.
+    private final AtomicReference<String> lastFailure = new AtomicReference<>();
 
     BatchUsageCharger(JobsClient jobs, UsageCursor cursor, Limiter limiter, UsageStore usage, TenantStore tenants,
             PlatformTransactionManager transactionManager, TianshuProperties properties, MeterRegistry meters) {
@@ -80,16 +81,19 @@ class BatchUsageCharger extends PeriodicRounds {
                 .expand(charged -> charged == settings.charge().pageSize()
                         ? Blocking.call(this::chargePage) : Mono.<Integer>empty())
                 .filter(charged -> charged > 0).reduce(0, Integer::sum)
+                .doOnSuccess(charged -> {
+                    if (lastFailure.getAndSet(null) != null) {
+                        log.info("charging batch usage works again");
+                    }
+                })
                 .onErrorResume(failure -> {
-                    if (Status.fromThrowable(failure).getCode() == Status.Code.UNIMPLEMENTED) {
-                        // Until the batch service serves its ledger: wait for it, loudly once.
-                        if (ledgerMissingLogged.compareAndSet(false, true)) {
-                            log.warn("the batch service does not serve ListUsage yet; batch tokens are charged "
-                                    + "once it does");
-                        }
-                    } else {
-                        log.warn("charging batch usage failed; retrying in {}: {}", settings.charge().interval(),
-                                failure.toString());
+                    // A batch service without a ledger yet (UNIMPLEMENTED) is waited for like an outage.
+                    String what = Status.fromThrowable(failure).getCode() == Status.Code.UNIMPLEMENTED
+                            ? "the batch service does not serve ListUsage yet; batch tokens are charged once it does"
+                            : "charging batch usage failed: " + failure;
+                    if (!what.equals(lastFailure.getAndSet(what))) {
+                        log.warn("{}; retrying every {} (logged again when the failure changes)", what,
+                                settings.charge().interval());
                     }
                     return Mono.just(0);
                 });

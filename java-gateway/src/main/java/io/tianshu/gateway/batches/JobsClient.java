@@ -84,12 +84,19 @@ class JobsClient {
         return unary(requestId, settings.deadline(), (s, o) -> s.getBatchResults(request, o));
     }
 
-    /** The usage ledger after a sequence, for the charger; not scoped to a tenant. */
+    /**
+     * The usage ledger after a sequence, for the charger; not scoped to a tenant. Outside the
+     * breaker: a background reader retrying on its own schedule must not open the breaker
+     * that answers callers (nor be refused by it while the callers' calls fail).
+     */
     Mono<List<UsageRecord>> usage(long afterSequence, int pageSize) {
         ListUsageRequest request = ListUsageRequest.newBuilder().setAfterSequence(afterSequence)
                 .setPageSize(pageSize).build();
-        return this.<ListUsageResponse>unary("batch-usage-charger", settings.deadline(),
-                (s, o) -> s.listUsage(request, o)).map(ListUsageResponse::getRecordsList);
+        if (stub == null) {
+            return Mono.error(ApiException.batchUnavailable());
+        }
+        return GrpcReactive.<ListUsageResponse>unary(observer -> stub("batch-usage-charger", settings.deadline())
+                .listUsage(request, observer)).map(ListUsageResponse::getRecordsList);
     }
 
     private <T> Mono<T> unary(String requestId, Duration deadline, BiConsumer<JobsServiceStub, StreamObserver<T>> rpc) {

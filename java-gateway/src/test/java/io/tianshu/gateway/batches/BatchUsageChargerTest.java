@@ -3,6 +3,7 @@ package io.tianshu.gateway.batches;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.grpc.Status;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.ratelimit.Limiter;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.web.reactive.server.WebTestClient;
 import org.springframework.transaction.PlatformTransactionManager;
 
 class BatchUsageChargerTest extends BatchGatewayTest {
@@ -49,7 +51,7 @@ class BatchUsageChargerTest extends BatchGatewayTest {
 
     @AfterEach
     void answerUsageAgain() {
-        jobs.usageUnimplemented = false;
+        jobs.usageFailure = null;
         jobs.usageEntered = null;
     }
 
@@ -138,15 +140,26 @@ class BatchUsageChargerTest extends BatchGatewayTest {
     void ledgerNotServedYetIsRetriedLaterWithoutLosingRecords() {
         String tenant = newTenant();
         jobs.addUsage(tenant, "batch_later", "a", 10, 5);
-        jobs.usageUnimplemented = true;
+        jobs.usageFailure = Status.UNIMPLEMENTED.withDescription("Method not found!");
         long before = cursor.current();
         assertThat(charger.round().block(Duration.ofMinutes(1))).isZero();
         assertThat(cursor.current()).isEqualTo(before);
         assertThat(batchRows(tenant)).isZero();
 
-        jobs.usageUnimplemented = false;
+        jobs.usageFailure = null;
         assertThat(charger.round().block(Duration.ofMinutes(1))).isEqualTo(1);
         assertThat(batchRows(tenant)).isEqualTo(1);
+    }
+
+    @Test
+    void failingLedgerNeverRefusesCallersThroughTheBreaker() {
+        WebTestClient owner = as(newTenant(), "batch");
+        jobs.usageFailure = Status.INTERNAL.withDescription("internal error; see the service log");
+        // More failures than the breaker's window: were they counted, it would be open now.
+        for (int i = 0; i < 2 * properties.batch().breaker().window(); i++) {
+            assertThat(charger.round().block(Duration.ofMinutes(1))).isZero();
+        }
+        owner.get().uri("/v1/batches").exchange().expectStatus().isOk();
     }
 
     @Test

@@ -49,7 +49,8 @@ class FakeJobsService extends JobsServiceGrpc.JobsServiceImplBase {
     final AtomicReference<CreateBatchRequest> lastCreate = new AtomicReference<>();
     final AtomicInteger creates = new AtomicInteger();
     final AtomicInteger resultPages = new AtomicInteger();
-    volatile boolean usageUnimplemented;
+    /** When set, ListUsage fails with it. */
+    volatile Status usageFailure;
     /** When set, ListUsage counts it down on entry and waits for {@link #releaseUsage} before answering. */
     volatile CountDownLatch usageEntered;
     volatile CountDownLatch releaseUsage;
@@ -155,8 +156,9 @@ class FakeJobsService extends JobsServiceGrpc.JobsServiceImplBase {
 
     @Override
     public void listUsage(ListUsageRequest request, StreamObserver<ListUsageResponse> out) {
-        if (usageUnimplemented) {
-            out.onError(Status.UNIMPLEMENTED.withDescription("Method not found!").asRuntimeException());
+        Status failure = usageFailure;
+        if (failure != null) {
+            out.onError(failure.asRuntimeException());
             return;
         }
         CountDownLatch entered = usageEntered;
