@@ -244,6 +244,8 @@ class Stack:
                "TIANSHU_DB_URL": f"jdbc:postgresql://127.0.0.1:{self.postgres_port}/tianshu",
                "TIANSHU_DB_USER": "postgres", "TIANSHU_DB_PASSWORD": "",
                "TIANSHU_ADMIN_KEY_FILE": str(self.admin_key_file), "TIANSHU_RAG_TARGET": self.rag_target}
+        if self.with_batch:  # /v1/files and /v1/batches, and charging batch tokens to quotas
+            env["TIANSHU_BATCH_TARGET"] = self.batch_target
         return self._spawn("gateway", ["java", "-jar", str(GATEWAY_JAR)], env)
 
     def start_rag(self) -> Service:

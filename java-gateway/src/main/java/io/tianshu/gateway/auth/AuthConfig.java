@@ -72,6 +72,8 @@ class AuthConfig {
                                 .hasAuthority(Scope.RAG_READ.authority())
                         .pathMatchers(HttpMethod.GET, "/v1/rag/**").hasAuthority(Scope.RAG_READ.authority())
                         .pathMatchers("/v1/rag/**").hasAuthority(Scope.RAG_WRITE.authority())
+                        .pathMatchers("/v1/files", "/v1/files/**", "/v1/batches", "/v1/batches/**")
+                                .hasAuthority(Scope.BATCH.authority())
                         .anyExchange().authenticated())
                 .build();
     }

@@ -1,15 +1,14 @@
 package io.tianshu.gateway.backend;
 
 import io.tianshu.gateway.config.TianshuProperties;
+import io.tianshu.gateway.lifecycle.PeriodicRounds;
 import io.tianshu.inference.v1.GetLoadRequest;
 import io.tianshu.inference.v1.GetLoadResponse;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
-import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -19,14 +18,13 @@ import reactor.core.publisher.Mono;
  * round runs before the gateway starts serving, so readiness and routing never start blind.
  */
 @Component
-class LoadPoller implements SmartLifecycle {
+class LoadPoller extends PeriodicRounds {
 
     private static final Logger log = LoggerFactory.getLogger(LoadPoller.class);
 
     private final InferenceInstances instances;
     private final Duration interval;
     private final Duration deadline;
-    private volatile Disposable rounds;
 
     LoadPoller(InferenceInstances instances, TianshuProperties properties) {
         this.instances = instances;
@@ -35,24 +33,18 @@ class LoadPoller implements SmartLifecycle {
     }
 
     @Override
-    public void start() {
+    protected Duration interval() {
+        return interval;
+    }
+
+    @Override
+    protected void beforeFirstRound() {
         pollAll().block();
-        // A round that outlasts the interval makes the next tick drop, never overlap.
-        rounds = Flux.interval(interval, interval).onBackpressureDrop().flatMap(tick -> pollAll(), 1).subscribe();
     }
 
     @Override
-    public void stop() {
-        Disposable running = rounds;
-        if (running != null) {
-            running.dispose();
-        }
-        rounds = null;
-    }
-
-    @Override
-    public boolean isRunning() {
-        return rounds != null;
+    protected Mono<Void> round() {
+        return pollAll();
     }
 
     /** One round over every instance, in parallel; completes when all answered or timed out. */

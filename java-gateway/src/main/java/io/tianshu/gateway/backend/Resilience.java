@@ -14,7 +14,7 @@ import java.util.Set;
  * may move on to the next instance, and the resilience4j configurations built from
  * {@code tianshu.inference.breaker} and {@code .bulkhead}.
  */
-final class Resilience {
+public final class Resilience {
 
     // What a broken or overwhelmed instance answers. The rest (INVALID_ARGUMENT, NOT_FOUND,
     // RESOURCE_EXHAUSTED from the engine's own queue bound, ...) is a working instance's answer.
@@ -24,7 +24,7 @@ final class Resilience {
     private Resilience() {
     }
 
-    static CircuitBreakerConfig breaker(TianshuProperties.Breaker settings) {
+    public static CircuitBreakerConfig breaker(TianshuProperties.Breaker settings) {
         return CircuitBreakerConfig.custom()
                 .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
                 .slidingWindowSize(settings.window())

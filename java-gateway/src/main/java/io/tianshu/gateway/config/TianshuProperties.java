@@ -28,7 +28,9 @@ public record TianshuProperties(
         @Valid @NotNull Auth auth,
         @Valid @NotNull Dynamic dynamic,
         @Valid @NotNull Http http,
-        @Valid @NotNull Rag rag) {
+        @Valid @NotNull Rag rag,
+        @Valid @NotNull Batch batch,
+        @Valid @NotNull Files files) {
 
     /**
      * The inference service: one or more instances serving the same models.
@@ -187,6 +189,52 @@ public record TianshuProperties(
             @NotNull Duration streamDeadline,
             @NotNull Duration healthDeadline,
             @NotBlank String answerModel) {
+    }
+
+    /**
+     * The batch service (JobsService). One target, like RAG: its state is in its database, so
+     * replicas sit behind one address.
+     *
+     * @param target gRPC target (host:port or any grpc-java target URI), plaintext; empty means
+     *     the gateway runs without batch jobs and /v1/files and /v1/batches answer 503
+     * @param deadline deadline of one call other than CreateBatch
+     * @param createDeadline deadline of CreateBatch, which stores every line and queues them on
+     *     Kafka before it answers
+     * @param healthDeadline deadline of the health check behind the "batch" health component
+     * @param maxMessageBytes largest gRPC message taken from the service: a page of results
+     *     holds whole chat completions
+     * @param breaker the circuit breaker in front of the service
+     * @param charge how batch token usage is charged to tenants' quotas
+     */
+    public record Batch(
+            String target,
+            @NotNull Duration deadline,
+            @NotNull Duration createDeadline,
+            @NotNull Duration healthDeadline,
+            @NotNull DataSize maxMessageBytes,
+            @Valid @NotNull Breaker breaker,
+            @Valid @NotNull Charge charge) {
+
+        public boolean configured() {
+            return target != null && !target.isBlank();
+        }
+    }
+
+    /**
+     * @param interval time between two rounds of reading the batch service's usage ledger
+     * @param pageSize ledger records read and charged per database transaction
+     */
+    public record Charge(@NotNull Duration interval, @Min(1) @Max(5000) int pageSize) {
+    }
+
+    /**
+     * Uploaded files (purpose batch), kept in the gateway's database.
+     *
+     * @param maxBytes largest file accepted; larger uploads get 413. A batch is sent to the
+     *     batch service as one gRPC message, so the gateway holds a whole file in memory while
+     *     it creates the batch: this bounds that.
+     */
+    public record Files(@NotNull DataSize maxBytes) {
     }
 
     /** @param maxBodyBytes largest request body; larger ones get 413 */

@@ -46,10 +46,35 @@ public class ApiException extends RuntimeException {
         return new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", message, null, "not_found");
     }
 
+    /** 404 for a file; another tenant's file answers exactly like one that does not exist. */
+    public static ApiException fileNotFound(String id) {
+        return fileNotFound(id, "id");
+    }
+
+    /** @param param the request field that named the file */
+    public static ApiException fileNotFound(String id, String param) {
+        return new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", "No such File object: " + id, param,
+                "not_found");
+    }
+
     /** 413: the body is larger than the gateway accepts. */
     public static ApiException bodyTooLarge(long limit) {
         return new ApiException(HttpStatus.PAYLOAD_TOO_LARGE, "invalid_request_error",
                 "The request body is larger than " + limit + " bytes.", null, "request_too_large");
+    }
+
+    /** 413 for an uploaded file over the files limit, naming the setting that sets it. */
+    public static ApiException fileTooLarge(long limit) {
+        return new ApiException(HttpStatus.PAYLOAD_TOO_LARGE, "invalid_request_error",
+                "The file is larger than " + limit + " bytes, the most this gateway accepts "
+                        + "(tianshu.files.max-bytes, TIANSHU_FILES_MAX_BYTES).", "file", "file_too_large");
+    }
+
+    /** 503: this gateway has no batch service configured. */
+    public static ApiException batchUnavailable() {
+        return new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "service_unavailable_error",
+                "Batch jobs are not configured on this gateway: set tianshu.batch.target (TIANSHU_BATCH_TARGET) "
+                        + "to the batch service's gRPC address.", null, "batch_unavailable");
     }
 
     /** 400 naming the offending parameter, as OpenAI does. */

@@ -1,12 +1,10 @@
 package io.tianshu.gateway.rag;
 
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
-import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import io.tianshu.gateway.backend.CallStubs;
 import io.tianshu.gateway.backend.GrpcReactive;
 import io.tianshu.gateway.config.TianshuProperties;
-import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.rag.v1.AnswerRequest;
 import io.tianshu.rag.v1.AnswerResponse;
 import io.tianshu.rag.v1.Collection;
@@ -31,7 +29,6 @@ import io.tianshu.rag.v1.WatchIngestJobRequest;
 import io.tianshu.rag.v1.WatchIngestJobResponse;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -44,9 +41,6 @@ import reactor.core.publisher.Mono;
  */
 @Component
 class RagClient {
-
-    private static final Metadata.Key<String> REQUEST_ID =
-            Metadata.Key.of(RequestId.METADATA_KEY, Metadata.ASCII_STRING_MARSHALLER);
 
     private final RagServiceStub stub;
     private final TianshuProperties.Rag settings;
@@ -105,9 +99,6 @@ class RagClient {
     }
 
     private RagServiceStub stub(String requestId, Duration deadline) {
-        Metadata headers = new Metadata();
-        headers.put(REQUEST_ID, requestId);
-        return stub.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
-                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+        return CallStubs.forCall(stub, requestId, deadline);
     }
 }

@@ -1,12 +1,9 @@
 package io.tianshu.gateway.rag;
 
 import io.grpc.ManagedChannel;
-import io.grpc.health.v1.HealthCheckRequest;
-import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
-import io.tianshu.gateway.backend.GrpcReactive;
+import io.tianshu.gateway.backend.GrpcHealthCheck;
 import io.tianshu.gateway.config.TianshuProperties;
-import java.util.concurrent.TimeUnit;
 import org.springframework.boot.actuate.health.Health;
 import org.springframework.boot.actuate.health.ReactiveHealthIndicator;
 import org.springframework.stereotype.Component;
@@ -31,12 +28,6 @@ class RagHealthIndicator implements ReactiveHealthIndicator {
 
     @Override
     public Mono<Health> health() {
-        return GrpcReactive.<HealthCheckResponse>unary(observer -> health
-                        .withDeadlineAfter(settings.healthDeadline().toNanos(), TimeUnit.NANOSECONDS)
-                        .check(HealthCheckRequest.getDefaultInstance(), observer))
-                .map(response -> (response.getStatus() == HealthCheckResponse.ServingStatus.SERVING
-                        ? Health.up() : Health.unknown()).withDetail("serving", response.getStatus().name()))
-                .onErrorResume(failure -> Mono.just(Health.unknown().withDetail("error", failure.getMessage())))
-                .map(builder -> builder.withDetail("target", settings.target()).build());
+        return GrpcHealthCheck.check(health, settings.healthDeadline(), settings.target(), Health::unknown);
     }
 }

@@ -36,6 +36,19 @@ class BucketStore {
                 rs.getBoolean("granted")));
     }
 
+    /**
+     * Takes the amounts whatever the buckets' levels, even below zero: for usage that already
+     * happened elsewhere. Creates buckets not used yet, full, first.
+     */
+    void charge(List<Take> takes, Duration window) {
+        jdbc.query("SELECT rate_charge(?, ?, ?, ?)", ps -> {
+            SqlArrays.setText(ps, 1, takes.stream().map(Take::bucket).toList());
+            SqlArrays.setDouble(ps, 2, takes.stream().mapToDouble(Take::capacity).toArray());
+            SqlArrays.setDouble(ps, 3, takes.stream().mapToDouble(Take::amount).toArray());
+            ps.setDouble(4, window.toNanos() / 1e9);
+        }, rs -> null);
+    }
+
     /** Gives back (positive amounts) or takes more (negative) once real usage is known. */
     void settle(List<Take> deltas, Duration window) {
         jdbc.query("SELECT rate_settle(?, ?, ?, ?)", ps -> {

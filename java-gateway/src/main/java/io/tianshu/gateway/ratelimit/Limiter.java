@@ -87,10 +87,30 @@ public class Limiter {
         });
     }
 
+    /**
+     * Charges tokens a tenant used outside any request (batch lines) to its tokens-per-minute
+     * bucket, even below zero, so its next interactive calls wait until the bucket refills.
+     * Nothing to charge when the tenant has no token limit. Blocking, and joins the caller's
+     * database transaction, so a charge commits or rolls back with whatever it belongs to.
+     *
+     * @param storedLimits the tenant's limits from its tenant row (NONE when it has none)
+     */
+    public void chargeTenant(String tenant, Caller.Limits storedLimits, long tokens) {
+        Integer tpm = tenantLimits(tenant, storedLimits).tpm();
+        if (tpm == null || tokens <= 0) {
+            return;
+        }
+        buckets.charge(List.of(new BucketStore.Take("tenant:" + tenant + ":tokens", tpm, tokens)),
+                dynamic.current().limits().window());
+    }
+
     /** The tenant's stored limits, with whatever the dynamic config overrides for it. */
     private Caller.Limits tenantLimits(Caller caller) {
-        TianshuProperties.TenantLimits override = dynamic.current().limits().tenants().get(caller.tenant());
-        Caller.Limits stored = caller.tenantLimits();
+        return tenantLimits(caller.tenant(), caller.tenantLimits());
+    }
+
+    private Caller.Limits tenantLimits(String tenant, Caller.Limits stored) {
+        TianshuProperties.TenantLimits override = dynamic.current().limits().tenants().get(tenant);
         if (override == null) {
             return stored;
         }

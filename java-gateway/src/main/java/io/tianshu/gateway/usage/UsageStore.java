@@ -17,7 +17,7 @@ public class UsageStore {
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Summary(String tenant, UUID keyId, String model, long requests, long promptTokens,
+    public record Summary(String tenant, UUID keyId, String endpoint, String model, long requests, long promptTokens,
             long completionTokens, long totalTokens) {
     }
 
@@ -35,10 +35,13 @@ public class UsageStore {
                 call.model(), call.promptTokens(), call.completionTokens(), call.requestId());
     }
 
-    /** Totals per tenant, key and model; each filter is optional. */
+    /**
+     * Totals per tenant, key, endpoint and model; each filter is optional. Batch lines are
+     * rows of endpoint /v1/batches without a key, so a tenant's batch tokens show apart.
+     */
     public List<Summary> summarize(String tenant, UUID keyId) {
         StringBuilder sql = new StringBuilder("""
-                SELECT tenant_id, key_id, model, count(*) AS requests, sum(prompt_tokens) AS prompt,
+                SELECT tenant_id, key_id, endpoint, model, count(*) AS requests, sum(prompt_tokens) AS prompt,
                        sum(completion_tokens) AS completion
                 FROM usage_record WHERE true""");
         List<Object> args = new ArrayList<>();
@@ -50,9 +53,9 @@ public class UsageStore {
             sql.append(" AND key_id = ?");
             args.add(keyId);
         }
-        sql.append(" GROUP BY tenant_id, key_id, model ORDER BY tenant_id, model");
+        sql.append(" GROUP BY tenant_id, key_id, endpoint, model ORDER BY tenant_id, endpoint, model");
         return jdbc.query(sql.toString(), (rs, n) -> new Summary(rs.getString("tenant_id"),
-                rs.getObject("key_id", UUID.class), rs.getString("model"), rs.getLong("requests"),
+                rs.getObject("key_id", UUID.class), rs.getString("endpoint"), rs.getString("model"), rs.getLong("requests"),
                 rs.getLong("prompt"), rs.getLong("completion"), rs.getLong("prompt") + rs.getLong("completion")),
                 args.toArray());
     }

@@ -1,0 +1,121 @@
+package io.tianshu.gateway.batches;
+
+import static io.tianshu.gateway.error.ApiException.invalidRequest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.tianshu.jobs.v1.Endpoint;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/** The body of {@code POST /v1/batches} and the checks on it and on its Idempotency-Key header. */
+final class BatchRequests {
+
+    // OpenAI's limits on metadata.
+    private static final int MAX_METADATA_PAIRS = 16;
+    private static final int MAX_METADATA_KEY = 64;
+    private static final int MAX_METADATA_VALUE = 512;
+    private static final Pattern WINDOW = Pattern.compile("[1-9][0-9]{0,3}h");
+    // Wide enough for UUIDs and the SDKs' own retry keys ("stainless-python-retry-<uuid>");
+    // narrow enough to be safe in logs and metadata.
+    private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[A-Za-z0-9._~:-]{1,128}");
+    private static final int MAX_URL = 2048;
+
+    private BatchRequests() {
+    }
+
+    /**
+     * OpenAI's batch creation body. {@code webhook_url} is Tianshu's extension (the SDKs send
+     * it as an extra body field): called once the batch is final. {@code output_expires_after}
+     * is accepted and ignored: results stay as long as the batch service keeps the batch.
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record NewBatch(String inputFileId, String endpoint, String completionWindow, Map<String, String> metadata,
+            String webhookUrl, JsonNode outputExpiresAfter) {
+
+        /** The endpoint every line must call; 400 naming it otherwise. */
+        Endpoint checkedEndpoint() {
+            if (inputFileId == null || inputFileId.isBlank()) {
+                throw invalidRequest("'input_file_id' is required: the id of a file uploaded with purpose "
+                        + "\"batch\".", "input_file_id");
+            }
+            if (endpoint == null) {
+                throw invalidRequest("'endpoint' is required: \"/v1/chat/completions\" or \"/v1/embeddings\".",
+                        "endpoint");
+            }
+            return switch (endpoint) {
+                case "/v1/chat/completions" -> Endpoint.ENDPOINT_CHAT_COMPLETIONS;
+                case "/v1/embeddings" -> Endpoint.ENDPOINT_EMBEDDINGS;
+                default -> throw invalidRequest("endpoint '" + endpoint + "' is not supported; this gateway runs "
+                        + "batches of \"/v1/chat/completions\" or \"/v1/embeddings\".", "endpoint");
+            };
+        }
+
+        /** "" for the service's default (24h), else "<hours>h"; OpenAI only knows "24h". */
+        String checkedWindow() {
+            if (completionWindow == null) {
+                return "";
+            }
+            if (!WINDOW.matcher(completionWindow).matches()) {
+                throw invalidRequest("completion_window must be hours as \"<n>h\", e.g. \"24h\".",
+                        "completion_window");
+            }
+            return completionWindow;
+        }
+
+        Map<String, String> checkedMetadata() {
+            if (metadata == null) {
+                return Map.of();
+            }
+            if (metadata.size() > MAX_METADATA_PAIRS) {
+                throw invalidRequest("metadata holds at most " + MAX_METADATA_PAIRS + " pairs.", "metadata");
+            }
+            metadata.forEach((key, value) -> {
+                if (key.length() > MAX_METADATA_KEY) {
+                    throw invalidRequest("metadata keys are at most " + MAX_METADATA_KEY + " characters.",
+                            "metadata");
+                }
+                if (value == null || value.length() > MAX_METADATA_VALUE) {
+                    throw invalidRequest("metadata values are strings of at most " + MAX_METADATA_VALUE
+                            + " characters ('" + key + "').", "metadata");
+                }
+            });
+            return metadata;
+        }
+
+        /** "" for none, else an absolute http(s) URL. */
+        String checkedWebhookUrl() {
+            if (webhookUrl == null || webhookUrl.isEmpty()) {
+                return "";
+            }
+            String problem = "webhook_url must be an absolute http or https URL of at most " + MAX_URL + " characters.";
+            if (webhookUrl.length() > MAX_URL) {
+                throw invalidRequest(problem, "webhook_url");
+            }
+            try {
+                URI uri = new URI(webhookUrl);
+                if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+                    throw invalidRequest(problem, "webhook_url");
+                }
+            } catch (URISyntaxException e) {
+                throw invalidRequest(problem, "webhook_url");
+            }
+            return webhookUrl;
+        }
+    }
+
+    /** "" without the header; 400 naming the header when it is malformed. */
+    static String checkedIdempotencyKey(String header) {
+        if (header == null) {
+            return "";
+        }
+        if (!IDEMPOTENCY_KEY.matcher(header).matches()) {
+            throw invalidRequest("The Idempotency-Key header must be 1 to 128 characters of letters, digits and "
+                    + "._~:- only.", "Idempotency-Key");
+        }
+        return header;
+    }
+}
