@@ -26,3 +26,10 @@ def test_prometheus_config_is_valid(tools, tmp_path):
 def test_alert_rules_are_valid(tools, rules):
     result = run([tools["PROMTOOL"], "check", "rules", str(rules)])
     assert result.returncode == 0, report(result)
+
+
+def test_alert_rules_fire_on_trouble_and_stay_quiet_otherwise(tools):
+    tests = sorted((ROOT / "deploy/prometheus/tests").glob("*.test.yml"))
+    assert tests
+    result = run([tools["PROMTOOL"], "test", "rules", *map(str, tests)])
+    assert result.returncode == 0, report(result)
