@@ -15,10 +15,12 @@ WORKDIR /src
 COPY requirements/ requirements/
 COPY python-common/pyproject.toml python-common/pyproject.toml
 COPY python-${SERVICE}/pyproject.toml python-${SERVICE}/pyproject.toml
+COPY deploy/docker/tracing.txt /tmp/tracing.txt
 RUN python -c 'import sys, tomllib; print("\n".join(d for f in sys.argv[1:] for d in tomllib.load(open(f, "rb"))["project"]["dependencies"] if not d.startswith("tianshu-")))' \
       python-common/pyproject.toml "python-${SERVICE}/pyproject.toml" > /tmp/requirements.in && \
     uv venv /opt/venv && \
-    uv pip install --no-cache --python /opt/venv/bin/python -c requirements/python.lock -r /tmp/requirements.in grpcio-tools
+    uv pip install --no-cache --python /opt/venv/bin/python -c requirements/python.lock \
+      -r /tmp/requirements.in -r /tmp/tracing.txt grpcio-tools
 COPY proto/ proto/
 WORKDIR /src/proto
 RUN mkdir -p /opt/gen && \
@@ -38,11 +40,19 @@ COPY --from=build /opt/app /opt/app
 USER 10001
 # Each service reads only its own TIANSHU_<SERVICE>_HOST; ports come from its settings
 # (RAG 50052 + metrics 9465, batch 50053 + metrics 9466).
+# Spans are made but exported nowhere until OTEL_TRACES_EXPORTER=otlp and
+# OTEL_EXPORTER_OTLP_ENDPOINT are set (docs/operations.md, "Traces").
 ENV PYTHONPATH=/opt/gen:/opt/app \
     PYTHON_SERVICE=${SERVICE} \
     TIANSHU_RAG_HOST=0.0.0.0 \
-    TIANSHU_BATCH_HOST=0.0.0.0
+    TIANSHU_BATCH_HOST=0.0.0.0 \
+    OTEL_SERVICE_NAME=tianshu-${SERVICE} \
+    OTEL_PYTHON_GRPC_EXCLUDED_SERVICES=grpc.health.v1.Health,grpc.reflection.v1alpha.ServerReflection \
+    OTEL_TRACES_EXPORTER=none \
+    OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+    OTEL_METRICS_EXPORTER=none \
+    OTEL_LOGS_EXPORTER=none
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["sh", "-c", "exec /opt/venv/bin/python /opt/app/grpc_health_check.py \"$PYTHON_SERVICE\""]
 # exec: the service, not the shell, is PID 1 and receives SIGTERM.
-ENTRYPOINT ["sh", "-c", "exec /opt/venv/bin/python -m \"tianshu_$PYTHON_SERVICE\""]
+ENTRYPOINT ["sh", "-c", "exec /opt/venv/bin/opentelemetry-instrument /opt/venv/bin/python -m \"tianshu_$PYTHON_SERVICE\""]

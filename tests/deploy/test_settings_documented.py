@@ -126,8 +126,10 @@ def _k8s_settings(doc: dict):
     """(service or None, variable) for every environment variable a manifest sets."""
     kind, name = doc.get("kind"), doc["metadata"]["name"]
     if kind == "ConfigMap":
+        # Other keys (OTEL_*, read by OpenTelemetry in the images) are not Tianshu settings.
         for variable in doc.get("data") or {}:
-            yield name, variable
+            if variable.startswith(("TIANSHU_", "NACOS_")):
+                yield name, variable
     elif kind == "Secret":
         for variable in {**(doc.get("stringData") or {}), **(doc.get("data") or {})}:
             yield None, variable
