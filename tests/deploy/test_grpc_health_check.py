@@ -29,7 +29,9 @@ def health_server():
 
 
 def _check(port: int) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TIANSHU_RAG_PORT": str(port)}
+    # As in the image: the service's package beside the script (/opt/app there).
+    path = os.pathsep.join([str(ROOT / "python-common/src"), str(ROOT / "python-rag/src"), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "TIANSHU_RAG_PORT": str(port), "PYTHONPATH": path}
     return subprocess.run([sys.executable, str(SCRIPT), "rag"], env=env,
                           capture_output=True, text=True, timeout=30)
 
