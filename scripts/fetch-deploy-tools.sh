@@ -67,7 +67,8 @@ prometheus_operator_models() {
 }
 
 # promtool from Debian's package, unpacked into the cache (no root, nothing installed):
-# a download of seconds, where building it from the Go module takes minutes on two cores.
+# a download of seconds, where a build from the Prometheus Go module ran past 27 minutes here
+# (docs/operations.md, "Validation").
 promtool() {
   local dir="$tools/promtool-$PROMTOOL_DEBIAN_VERSION"
   if fresh "$dir"; then
