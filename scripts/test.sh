@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every suite after bootstrap; runs them all even if one fails, then exits non-zero
-# if any did. TIANSHU_TEST_ONLY=proto|inference|rag|batch|gateway|cross runs only those
-# named (comma-separated: TIANSHU_TEST_ONLY=rag,cross).
+# if any did. TIANSHU_TEST_ONLY=proto|inference|rag|batch|gateway|cross|deploy runs only
+# those named (comma-separated: TIANSHU_TEST_ONLY=rag,cross).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -26,12 +26,20 @@ proto_checks() {
   echo "buf lint and breaking checks passed"
 }
 
+# Deployment files (compose, Dockerfiles, Kubernetes, Prometheus, Grafana) checked with their
+# own validators, fetched once into the cache; no service is started.
+deploy_checks() {
+  scripts/fetch-deploy-tools.sh || return 1
+  "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/deploy
+}
+
 suite proto proto_checks
 suite inference "$VENV/bin/python" -m pytest -q -p no:cacheprovider python-inference/tests
 suite rag "$VENV/bin/python" -m pytest -q -p no:cacheprovider python-rag/tests
 suite batch "$VENV/bin/python" -m pytest -q -p no:cacheprovider python-batch/tests
 suite gateway mvn -B -f java-gateway/pom.xml verify
-suite cross "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests
+suite cross "$VENV/bin/python" -m pytest -q -p no:cacheprovider --ignore=tests/deploy tests
+suite deploy deploy_checks
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then
