@@ -21,6 +21,7 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * Admission before a model call: requests per minute and tokens per minute, per key and per
@@ -36,6 +37,11 @@ public class Limiter {
     private final UsageStore usage;
     private final DynamicConfig dynamic;
     private final MeterRegistry meters;
+    // A call answered while the database blinks (a cached key needs none until here) is
+    // still billed: its settlement is tried again for about five minutes before it is logged
+    // as lost.
+    private static final Retry SETTLEMENT_RETRIES = Retry.backoff(12, Duration.ofMillis(500))
+            .maxBackoff(Duration.ofSeconds(30));
     // Settlements run after the response; this counts the ones still writing, for shutdown and tests.
     private final Phaser pending = new Phaser(1);
 
@@ -141,20 +147,26 @@ public class Limiter {
         meters.counter("tianshu.gateway.tokens", "kind", "completion", "tenant", payer.tenant(),
                 "model", admission.model(), "endpoint", admission.endpoint()).increment(completionTokens);
         pending.register();
-        Blocking.call(() -> {
-            List<BucketStore.Take> deltas = admission.tokenTakes().stream()
-                    .map(t -> new BucketStore.Take(t.bucket(), t.capacity(),
-                            admission.estimate().reserveTokens() - (promptTokens + completionTokens)))
-                    .filter(t -> t.amount() != 0)
-                    .toList();
-            if (!deltas.isEmpty()) {
-                buckets.settle(deltas, dynamic.current().limits().window());
-            }
-            Caller caller = admission.caller();
-            usage.record(new UsageStore.Call(caller.tenant(), caller.keyId(), caller.subject(), admission.endpoint(),
+        List<BucketStore.Take> deltas = admission.tokenTakes().stream()
+                .map(t -> new BucketStore.Take(t.bucket(), t.capacity(),
+                        admission.estimate().reserveTokens() - (promptTokens + completionTokens)))
+                .filter(t -> t.amount() != 0)
+                .toList();
+        // Two steps retried apart, so that a usage row that failed never repeats a refund.
+        Mono<Boolean> refund = deltas.isEmpty() ? Mono.just(true) : Blocking.call(() -> {
+            buckets.settle(deltas, dynamic.current().limits().window());
+            return true;
+        }).retryWhen(SETTLEMENT_RETRIES).onErrorResume(e -> {
+            log.error("returning the unused tokens of request {} failed", admission.requestId(), e);
+            return Mono.just(false);
+        });
+        Mono<Boolean> record = Blocking.call(() -> {
+            usage.record(new UsageStore.Call(payer.tenant(), payer.keyId(), payer.subject(), admission.endpoint(),
                     admission.model(), promptTokens, completionTokens, admission.requestId()));
             return true;
-        }).doOnError(e -> log.error("settling usage of request {} failed", admission.requestId(), e))
+        }).retryWhen(SETTLEMENT_RETRIES)
+                .doOnError(e -> log.error("recording the usage of request {} failed", admission.requestId(), e));
+        refund.then(record)
                 .doFinally(signal -> pending.arriveAndDeregister())
                 .subscribe(ok -> { }, e -> { });
     }

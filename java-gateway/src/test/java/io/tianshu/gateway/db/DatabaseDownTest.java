@@ -29,7 +29,10 @@ class DatabaseDownTest {
                 InProcessInference.class).run("--server.port=0",
                         "--spring.datasource.url=" + database.getJdbcUrl("postgres", "postgres"),
                         "--tianshu.auth.admin-key-file=" + keyFile,
-                        "--spring.datasource.hikari.connection-timeout=1000")) {
+                        "--spring.datasource.hikari.connection-timeout=1000",
+                        // Every call must reach the database here; a cached key of a caller
+                        // without limits would be served from memory during the outage.
+                        "--tianshu.auth.key-cache-ttl=0s")) {
             int port = ((WebServerApplicationContext) gateway).getWebServer().getPort();
             WebTestClient web = WebTestClient.bindToServer().baseUrl("http://localhost:" + port)
                     .defaultHeader("Authorization", "Bearer " + Files.readString(keyFile).trim()).build();
