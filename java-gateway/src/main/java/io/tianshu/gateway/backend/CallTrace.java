@@ -4,6 +4,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.springframework.http.HttpHeaders;
 import reactor.core.publisher.Mono;
@@ -43,7 +44,15 @@ public final class CallTrace {
                 return step;
             }
             long start = System.nanoTime();
-            return step.doFinally(signal -> trace.stepNanos.merge(name, System.nanoTime() - start, Long::sum));
+            AtomicBoolean ended = new AtomicBoolean();
+            Runnable end = () -> {
+                if (ended.compareAndSet(false, true)) {
+                    trace.stepNanos.merge(name, System.nanoTime() - start, Long::sum);
+                }
+            };
+            // Stopped as the step's result arrives, before it is handed on: doFinally would
+            // also count whatever the rest of the request does on the same thread.
+            return step.doOnSuccess(result -> end.run()).doOnError(error -> end.run()).doOnCancel(end);
         });
     }
 
