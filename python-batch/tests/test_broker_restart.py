@@ -1,5 +1,5 @@
-"""The Kafka broker killed in the middle of a batch (SIGKILL: no clean shutdown) and started
-again on the same port and data: the worker and the producer reconnect on their own, every
+"""The Kafka broker stopped in the middle of a batch (SIGTERM: a clean shutdown; SIGKILL: a
+crash) and started again on the same port and data: the worker and the producer reconnect on their own, every
 line ends up in the output or the errors exactly once, and a CreateBatch during the outage
 answers UNAVAILABLE (leaving nothing behind) instead of hanging. Runs on a broker of its own,
 so that the other tests' broker is never disturbed."""
@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import grpc
+import pytest
 import pytest_asyncio
 from conftest import all_results, batch_settings, chat_line, wait_final
 from tianshu.jobs.v1 import jobs_pb2 as pb
@@ -44,7 +45,9 @@ async def own_broker_service(pg_url, inference_server):
         await asyncio.to_thread(stack.stop_all)
 
 
-async def test_a_broker_killed_mid_batch_and_restarted_leaves_every_line_exactly_once(own_broker_service, tenant):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+async def test_a_broker_stopped_mid_batch_and_restarted_leaves_every_line_exactly_once(own_broker_service, tenant,
+                                                                                      stop_signal):
     stack, stub = own_broker_service
     lines = [chat_line(f"k{i}", f"Name a city that starts with the letter {chr(65 + i % 26)}.", max_tokens=24)
              for i in range(30)]
@@ -53,7 +56,7 @@ async def test_a_broker_killed_mid_batch_and_restarted_leaves_every_line_exactly
            ).batch.request_counts.completed < 3:
         await asyncio.sleep(0.1)
 
-    await asyncio.to_thread(stack.stop_kafka, signal.SIGKILL)
+    await asyncio.to_thread(stack.stop_kafka, stop_signal)
     at_kill = (await stub.GetBatch(pb.GetBatchRequest(tenant_id=tenant, batch_id=created.batch_id))).batch
     assert at_kill.request_counts.completed < 30, "the batch finished before the kill; make it longer"
     try:  # bounded by kafka_send_timeout_seconds; the deadline only keeps a regression from hanging
