@@ -40,9 +40,11 @@ async def own_broker_service(pg_url, inference_server):
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             yield stack, pb_grpc.JobsServiceStub(channel)
     finally:
-        if server:
-            await server.stop()
-        await asyncio.to_thread(stack.stop_all)
+        try:
+            if server:
+                await server.stop()
+        finally:  # the broker is stopped even when the server's stop fails
+            await asyncio.to_thread(stack.stop_all)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
