@@ -271,8 +271,31 @@ class Stack:
         log4j.write_text(_KAFKA_LOG4J)
         subprocess.run(["java", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", KAFKA_CLUSTER_ID,
                         "-c", str(properties)], check=True, stdout=subprocess.DEVNULL)
-        return self._spawn("kafka", ["java", "-Xms128m", "-Xmx512m", f"-Dlog4j2.configurationFile={log4j}",
-                                     "-cp", classpath, "kafka.Kafka", str(properties)], {})
+        return self._spawn_kafka("kafka")
+
+    def _spawn_kafka(self, name: str) -> Service:
+        assert self._kafka_data is not None
+        properties, log4j = self._kafka_data / "server.properties", self._kafka_data / "log4j2.yaml"
+        return self._spawn(name, ["java", "-Xms128m", "-Xmx512m", f"-Dlog4j2.configurationFile={log4j}",
+                                  "-cp", f"{kafka_libs()}/*", "kafka.Kafka", str(properties)], {})
+
+    def stop_kafka(self, sig: int = signal.SIGTERM, grace: float = 60.0) -> None:
+        """Stops the broker, keeping its ports and data folder for restart_kafka(): SIGTERM is a
+        clean shutdown, SIGKILL a crash (the broker recovers its logs when it starts again)."""
+        service = next(s for s in self.services if s.name.startswith("kafka"))
+        _kill_group(service.process.pid, sig)
+        try:
+            service.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            _kill_group(service.process.pid, signal.SIGKILL)
+            service.process.wait()
+        self.services.remove(service)
+
+    def restart_kafka(self) -> Service:
+        """Starts the broker stopped by stop_kafka() again, on the same ports and data (its log
+        goes to a new file, so that the first run's stays readable)."""
+        runs = sum(1 for p in self.log_dir.glob("kafka*.log"))
+        return self._spawn_kafka(f"kafka-{runs + 1}")
 
     def wait_kafka(self, service: Service, timeout: float = 90) -> None:
         """Ready once the broker answers a metadata request (which needs the controller)."""

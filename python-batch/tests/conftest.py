@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import localstack  # noqa: E402
 
 CHAT_MODEL = "smollm2-135m-instruct"
+WEBHOOK_SECRET = "webhook-secret-of-the-tests"
 FINAL = {pb.BATCH_STATUS_COMPLETED, pb.BATCH_STATUS_FAILED, pb.BATCH_STATUS_CANCELLED, pb.BATCH_STATUS_EXPIRED}
 
 
@@ -67,7 +68,9 @@ async def inference_server():
 def batch_settings(pg_url: str, kafka: str, inference_port: int, **overrides) -> BatchSettings:
     values = dict(port=0, metrics_port=0, database_url=pg_url, kafka_bootstrap_servers=kafka,
                   inference_target=f"127.0.0.1:{inference_port}", item_partitions=4, worker_concurrency=4,
-                  retry_base_seconds=0.05, expiry_sweep_seconds=0.5, shutdown_grace_seconds=1)
+                  retry_base_seconds=0.05, expiry_sweep_seconds=0.5, shutdown_grace_seconds=1,
+                  webhook_secret=WEBHOOK_SECRET, webhook_max_attempts=5, webhook_retry_base_seconds=0.05,
+                  webhook_retry_max_seconds=0.2, webhook_timeout_seconds=1, webhook_poll_seconds=0.1)
     values.update(overrides)
     return BatchSettings(**values)
 

@@ -9,25 +9,27 @@ import logging
 import re
 
 from tianshu.jobs.v1 import jobs_pb2 as pb
-from tianshu_grpc_server.errors import InvalidArgument
+from tianshu_grpc_server.errors import FailedPrecondition, InvalidArgument, Unavailable
 
 from . import states
 from .lines import ENDPOINTS, RawLine, check_lines
 from .publisher import Publisher
 from .settings import BatchSettings
 from .storage.batches import ERROR_OUTCOMES, SUCCEEDED, Batch, BatchStore, Line, NewBatch, Transition
+from .storage.ledger import UsageLedger, UsageRecord
 from .topics import item_key
+from .webhooks.target import check_url
 
 log = logging.getLogger(__name__)
 _WINDOW = re.compile(r"^([1-9][0-9]*)h$")
 
 
 class Jobs:
-    def __init__(self, settings: BatchSettings, store: BatchStore, publisher: Publisher):
-        self._settings, self._store, self._publisher = settings, store, publisher
+    def __init__(self, settings: BatchSettings, store: BatchStore, publisher: Publisher, ledger: UsageLedger):
+        self._settings, self._store, self._publisher, self._ledger = settings, store, publisher, ledger
 
     async def create(self, tenant_id: str, endpoint: str, lines: list[RawLine], metadata: dict[str, str],
-                     completion_window: str, idempotency_key: str) -> Batch:
+                     completion_window: str, idempotency_key: str, webhook_url: str = "") -> Batch:
         s = self._settings
         if not tenant_id:
             raise InvalidArgument("tenant_id", "required")
@@ -39,10 +41,17 @@ class Jobs:
         match = _WINDOW.match(window)
         if not match or int(match[1]) > s.max_completion_window_hours:
             raise InvalidArgument("completion_window", f"hours as '<n>h', at most {s.max_completion_window_hours}h")
+        if webhook_url:
+            check_url(webhook_url)
+            if not s.webhook_secret.get_secret_value():
+                raise FailedPrecondition("SETTING", "TIANSHU_BATCH_WEBHOOK_SECRET",
+                                         "webhook_url needs TIANSHU_BATCH_WEBHOOK_SECRET, the key that signs "
+                                         "completion webhooks, to be set on the batch service")
         checked = check_lines(endpoint, lines, s.max_lines_per_batch, s.max_line_bytes)
         expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=int(match[1]))
         batch, created = await self._store.create(
-            NewBatch(tenant_id, endpoint, window, expires_at, dict(metadata), idempotency_key or None), checked)
+            NewBatch(tenant_id, endpoint, window, expires_at, dict(metadata), idempotency_key or None,
+                     webhook_url or None), checked)
         if batch.status == states.VALIDATING:
             # Also resumes a batch whose first CreateBatch died before its lines were queued.
             batch = await self._queue(batch)
@@ -60,9 +69,13 @@ class Jobs:
                 body=_json(body), tenant_id=batch.tenant_id)) for custom_id, body in pending]
             try:
                 await self._publisher.send_all(self._publisher.topics.items, items)
-            except Exception as error:  # noqa: BLE001 - any Kafka failure fails the batch, with its reason
+            except Exception as error:  # noqa: BLE001 - any Kafka failure refuses the call, with its reason
+                # Nothing is kept: the caller retries the whole call. Lines already on Kafka then
+                # belong to no batch and are skipped.
                 log.exception("could not queue batch lines", extra={"batch_id": batch.id})
-                return await self._store.transition(batch.id, states.FAILED, f"could not queue lines: {error}")
+                await self._store.discard(batch.id)
+                raise Unavailable(f"could not queue the batch's lines on Kafka ({error or type(error).__name__}); "
+                                  "nothing was kept, try again") from error
             return await self._store.transition(batch.id, states.IN_PROGRESS, f"{len(items)} lines queued")
         except states.IllegalTransition:
             return await self._store.find(batch.id)  # a concurrent retry queued it first
@@ -96,6 +109,13 @@ class Jobs:
 
     async def transitions(self, tenant_id: str, batch_id: str) -> list[Transition]:
         return await self._store.transitions(tenant_id, batch_id)
+
+    async def usage(self, after_sequence: int, page_size: int) -> list[UsageRecord]:
+        if after_sequence < 0:
+            raise InvalidArgument("after_sequence", "must not be negative")
+        if page_size < 0 or page_size > 5000:
+            raise InvalidArgument("page_size", "0 (meaning 500) up to 5000")
+        return await self._ledger.after(after_sequence, page_size or 500)
 
     async def expire_overdue(self) -> None:
         for batch_id in await self._store.overdue():

@@ -8,6 +8,9 @@ LINES = Counter("tianshu_batch_lines_total", "Lines finished by this process's w
 TOKENS = Counter("tianshu_batch_tokens_total", "Prompt plus completion tokens of finished lines")
 RETRIES = Counter("tianshu_batch_retries_total", "Transient inference failures of lines")
 DEAD_LETTERS = Counter("tianshu_batch_dead_letters_total", "Lines sent to the dead-letter topic")
+WEBHOOK_DELIVERIES = Counter("tianshu_batch_webhook_deliveries_total",
+                             "Completion webhook attempts by outcome: delivered, retried, failed (after the last)",
+                             ["outcome"])
 
 
 def serve_http(port: int) -> None:

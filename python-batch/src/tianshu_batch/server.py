@@ -17,12 +17,15 @@ from . import metrics
 from .inference import InferenceClient
 from .jobs import Jobs
 from .publisher import Publisher
-from .servicer import JobsServicer
+from .servicer import JobsServicer, completion_payload
 from .settings import BatchSettings
 from .storage.batches import BatchStore
 from .storage.database import Database
+from .storage.ledger import UsageLedger
+from .storage.webhooks import WebhookStore
 from .submissions import SubmissionReader
 from .topics import ensure_topics
+from .webhooks.delivery import WebhookSender
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -52,14 +55,16 @@ class BatchServer:
         url = s.database_url or await asyncio.to_thread(start_embedded, s.embedded_data_dir)
         self.db = await Database.open(url, s.pool_min_size, s.pool_max_size)
         topics = await asyncio.to_thread(ensure_topics, s)
-        self.publisher = await asyncio.to_thread(Publisher, s.kafka_bootstrap_servers, topics, s.max_message_bytes)
+        self.publisher = await asyncio.to_thread(Publisher, s, topics)
         store = BatchStore(self.db, listener=self._announce)
-        self.jobs = Jobs(s, store, self.publisher)
+        self.jobs = Jobs(s, store, self.publisher, UsageLedger(self.db))
         self.inference = InferenceClient(s.inference_target, s.inference_timeout_seconds, s.max_message_bytes)
         if s.run_api:
             self.servicer.attach(self.jobs)
             self._spawn(SubmissionReader(s, self.jobs, topics))
             self._spawn(_ExpirySweep(self.jobs, s.expiry_sweep_seconds))
+            if s.webhook_secret.get_secret_value():  # without it no batch can have a webhook
+                self._spawn(WebhookSender(s, WebhookStore(self.db), completion_payload))
         if s.run_worker:
             self.worker = Worker(s, store, self.inference, self.publisher)
             self._spawn(self.worker)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,12 @@ class BatchSettings(BaseSettings):
     # Dead letters are kept for people to look at and replay.
     dead_letter_retention_hours: int = Field(30 * 24, gt=0)
     consumer_group: str = "tianshu-batch-workers"
+    # Longest a send to Kafka (queueing a batch's lines, a dead letter) may wait for the broker;
+    # CreateBatch answers UNAVAILABLE after it instead of hanging while the broker is away.
+    kafka_send_timeout_seconds: float = Field(30.0, ge=1)
+    # Longest wait between reconnection attempts to a broker that went away (the client's
+    # default is 30 s, which would leave a restarted broker idle that long).
+    kafka_reconnect_backoff_max_seconds: float = Field(5.0, gt=0)
 
     # The inference service; this service loads no model.
     inference_target: str = "127.0.0.1:50051"
@@ -62,6 +68,20 @@ class BatchSettings(BaseSettings):
     default_completion_window: str = "24h"
     max_completion_window_hours: int = Field(7 * 24, gt=0)
     max_message_bytes: int = Field(256 * 1024 * 1024, gt=0)
+
+    # Completion webhooks: the final Batch is POSTed to the batch's webhook_url, signed with
+    # HMAC-SHA256 of this secret. Unset = webhook_url is refused (FAILED_PRECONDITION).
+    webhook_secret: SecretStr = SecretStr("")
+    # Tries of one delivery (timeouts, connection errors, non-2xx answers) before it is FAILED;
+    # the wait doubles from webhook_retry_base_seconds up to webhook_retry_max_seconds, with jitter.
+    webhook_max_attempts: int = Field(8, gt=0)
+    webhook_retry_base_seconds: float = Field(5.0, gt=0)
+    webhook_retry_max_seconds: float = Field(15 * 60.0, gt=0)
+    # One attempt, connection included; a receiver slower than this is tried again later.
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    # How often the delivery loop looks for due deliveries, and how many it sends at once.
+    webhook_poll_seconds: float = Field(1.0, gt=0)
+    webhook_concurrency: int = Field(4, gt=0)
 
     # How often the expiry sweep looks for batches past their completion window.
     expiry_sweep_seconds: float = Field(10.0, gt=0)

@@ -1,7 +1,8 @@
 """The worker: consumes BatchItem from Kafka in a consumer group, runs each line through the
-inference service at batch priority with bounded concurrency, retries transient failures
-with backoff, sends lines that keep failing to the dead-letter topic, and records every
-result in PostgreSQL before its offset is committed."""
+inference service at batch priority with bounded concurrency (pipelined: a new line
+starts as soon as one finishes), retries transient failures with backoff, sends lines that
+keep failing to the dead-letter topic, and records every result in PostgreSQL before its
+offset can be committed."""
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,7 @@ from google.protobuf.message import DecodeError
 from tianshu.jobs.v1 import jobs_pb2 as pb
 
 from . import metrics, openai_format
-from .consuming import consume, consumer
+from .consuming import Pipeline, consumer
 from .inference import InferenceClient, InferenceFailure
 from .publisher import Publisher
 from .settings import BatchSettings
@@ -28,24 +29,21 @@ _CLIENT_ERRORS = {"NOT_FOUND": (404, "model_not_found")}
 class Worker:
     def __init__(self, settings: BatchSettings, store: BatchStore, inference: InferenceClient, publisher: Publisher):
         self._s, self._store, self._inference, self._publisher = settings, store, inference, publisher
-        self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._stopping = asyncio.Event()
-        self._kafka = None
 
     async def run(self) -> None:
         s = self._s
-        self._kafka = await asyncio.to_thread(consumer, s.kafka_bootstrap_servers, self._publisher.topics.items,
-                                              s.consumer_group, s.worker_concurrency * 2)
+        kafka = await asyncio.to_thread(consumer, s.kafka_bootstrap_servers, s.consumer_group,
+                                        s.kafka_reconnect_backoff_max_seconds)
         try:
-            await consume(self._kafka, self._round, self._stopping, s.retry_base_seconds)
+            # Up to worker_concurrency lines run at once; a slow line holds only its own slot.
+            await Pipeline(kafka, self._publisher.topics.items, self._handle, s.worker_concurrency,
+                           s.retry_base_seconds, s.kafka_send_timeout_seconds).run(self._stopping)
         finally:
-            await asyncio.to_thread(self._kafka.close, False)  # False: never commit on the way out
+            await asyncio.to_thread(kafka.close, False)  # False: only the finished prefix is ever committed
 
     def stop(self) -> None:
         self._stopping.set()
-
-    async def _round(self, records: list) -> None:
-        await asyncio.gather(*(self._handle(record) for record in records))
 
     async def _handle(self, record) -> None:
         try:
@@ -53,10 +51,9 @@ class Worker:
         except DecodeError as error:
             await self._dead_letter(record.key or b"", pb.BatchItem(error=f"not a BatchItem: {error}"))
             return
-        async with self._slots:
-            if await self._store.start_line(item.batch_id, item.custom_id) != RUN:
-                return
-            result = await self._run(item)
+        if await self._store.start_line(item.batch_id, item.custom_id) != RUN:
+            return
+        result = await self._run(item)
         if await self._store.finish_line(item.batch_id, item.custom_id, result):
             metrics.LINES.labels(result.outcome).inc()
             metrics.TOKENS.inc(result.total_tokens)

@@ -16,9 +16,12 @@ from tianshu_grpc_server.errors import NotFound
 
 from .. import states
 from ..lines import CheckedLine
+from . import ledger
 from .database import Database
 
 PENDING, SUCCEEDED, FAILED, CANCELLED, EXPIRED = "pending", "succeeded", "failed", "cancelled", "expired"
+# A batch's completion webhook: pending (also before the batch is final), then delivered or failed.
+WEBHOOK_PENDING, WEBHOOK_DELIVERED, WEBHOOK_FAILED = "pending", "delivered", "failed"
 # Outcomes that put a line in the error file; cancelled lines are in neither file.
 ERROR_OUTCOMES = (FAILED, EXPIRED)
 
@@ -49,6 +52,13 @@ class Batch:
     cancelling_at: dt.datetime | None
     cancelled_at: dt.datetime | None
     expired_at: dt.datetime | None
+    webhook_url: str | None
+    webhook_status: str | None  # None without a webhook; pending, delivered, failed
+    webhook_attempts: int
+    webhook_next_attempt_at: dt.datetime | None
+    webhook_last_status_code: int
+    webhook_last_error: str
+    webhook_delivered_at: dt.datetime | None
 
     @property
     def pending(self) -> int:
@@ -63,6 +73,7 @@ class NewBatch:
     expires_at: dt.datetime
     metadata: dict = field(default_factory=dict)
     idempotency_key: str | None = None
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,10 +147,11 @@ class BatchStore:
                 async with conn.transaction():
                     await conn.execute(
                         "INSERT INTO batches (id, tenant_id, endpoint, status, completion_window, metadata, "
-                        "idempotency_key, request_total, request_failed, expires_at) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        "idempotency_key, request_total, request_failed, expires_at, webhook_url, webhook_status) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                         (batch_id, new.tenant_id, new.endpoint, states.VALIDATING, new.completion_window,
-                         Jsonb(new.metadata), new.idempotency_key, len(lines), invalid, new.expires_at))
+                         Jsonb(new.metadata), new.idempotency_key, len(lines), invalid, new.expires_at,
+                         new.webhook_url, WEBHOOK_PENDING if new.webhook_url else None))
                     made.append(await _record(conn, batch_id, new.tenant_id, None, states.VALIDATING,
                                               f"created with {len(lines)} lines, {invalid} invalid"))
                     async with conn.cursor().copy(
@@ -165,15 +177,21 @@ class BatchStore:
     async def _by_idempotency_key(self, tenant_id: str, key: str) -> Batch | None:
         async with self._db.pool.connection() as conn:
             cur = conn.cursor(row_factory=class_row(Batch))
-            await cur.execute(_SELECT + " WHERE tenant_id = %s AND idempotency_key = %s", (tenant_id, key))
+            await cur.execute(SELECT_BATCHES + " WHERE tenant_id = %s AND idempotency_key = %s", (tenant_id, key))
             return await cur.fetchone()
+
+    async def discard(self, batch_id: str) -> None:
+        """Removes a batch that never got past validating (its lines could not be queued), so
+        that a refused CreateBatch leaves nothing behind."""
+        async with self._db.pool.connection() as conn:
+            await conn.execute("DELETE FROM batches WHERE id = %s AND status = %s", (batch_id, states.VALIDATING))
 
     # --- reading --------------------------------------------------------------------------
 
     async def find(self, batch_id: str) -> Batch | None:
         async with self._db.pool.connection() as conn:
             cur = conn.cursor(row_factory=class_row(Batch))
-            await cur.execute(_SELECT + " WHERE id = %s", (batch_id,))
+            await cur.execute(SELECT_BATCHES + " WHERE id = %s", (batch_id,))
             return await cur.fetchone()
 
     async def get(self, tenant_id: str, batch_id: str) -> Batch:
@@ -184,7 +202,7 @@ class BatchStore:
 
     async def list(self, tenant_id: str, limit: int, after_id: str = "") -> list[Batch]:
         """Newest first; after_id continues after that batch (keyset pagination)."""
-        query, params = _SELECT + " WHERE tenant_id = %s", [tenant_id]
+        query, params = SELECT_BATCHES + " WHERE tenant_id = %s", [tenant_id]
         if after_id:
             query += (" AND (created_at, id) < (SELECT created_at, id FROM batches "
                       "WHERE id = %s AND tenant_id = %s)")
@@ -288,12 +306,12 @@ class BatchStore:
             await self._listener(made)
 
 
-_SELECT = "SELECT * FROM batches"
+SELECT_BATCHES = "SELECT * FROM batches"
 
 
 async def _lock(conn: psycopg.AsyncConnection, batch_id: str) -> Batch:
     cur = conn.cursor(row_factory=class_row(Batch))
-    await cur.execute(_SELECT + " WHERE id = %s FOR UPDATE", (batch_id,))
+    await cur.execute(SELECT_BATCHES + " WHERE id = %s FOR UPDATE", (batch_id,))
     batch = await cur.fetchone()
     if batch is None:
         raise NotFound("batch", batch_id)
@@ -312,6 +330,10 @@ async def _move(conn, batch: Batch, target: str, reason: str) -> Transition:
     error = reason if target == states.FAILED else batch.error
     await conn.execute(f"UPDATE batches SET status = %s, {target}_at = clock_timestamp(), error = %s WHERE id = %s",
                        (target, error, batch.id))
+    if target in states.FINAL:
+        # The completion webhook becomes due with the final status, in the same transaction.
+        await conn.execute("UPDATE batches SET webhook_next_attempt_at = clock_timestamp() "
+                           "WHERE id = %s AND webhook_status = %s", (batch.id, WEBHOOK_PENDING))
     return await _record(conn, batch.id, batch.tenant_id, batch.status, target, reason)
 
 
@@ -339,16 +361,23 @@ async def _finish(conn, batch_id: str, custom_id: str, r: LineResult) -> bool:
     cur = await conn.execute(
         "UPDATE batch_lines SET outcome = %s, status_code = %s, response = %s, error_code = %s, error_message = %s, "
         "prompt_tokens = %s, completion_tokens = %s, total_tokens = %s, finished_at = clock_timestamp() "
-        "WHERE batch_id = %s AND custom_id = %s AND outcome = 'pending'",
-        (r.outcome, r.status_code, Jsonb(r.response) if r.response is not None else None, r.error_code,
-         r.error_message, r.prompt_tokens, r.completion_tokens, r.total_tokens, batch_id, custom_id))
-    if cur.rowcount == 0:
+        "WHERE batch_id = %s AND custom_id = %s AND outcome = 'pending' RETURNING coalesce(body->>'model', ''), "
+        "finished_at", (r.outcome, r.status_code, Jsonb(r.response) if r.response is not None else None,
+                        r.error_code, r.error_message, r.prompt_tokens, r.completion_tokens, r.total_tokens,
+                        batch_id, custom_id))
+    finished = await cur.fetchone()
+    if finished is None:
         return False
     counter = _COUNTER[r.outcome]
-    await conn.execute(
+    cur = await conn.execute(
         f"UPDATE batches SET {counter} = {counter} + 1, prompt_tokens = prompt_tokens + %s, "
-        "completion_tokens = completion_tokens + %s, total_tokens = total_tokens + %s WHERE id = %s",
-        (r.prompt_tokens, r.completion_tokens, r.total_tokens, batch_id))
+        "completion_tokens = completion_tokens + %s, total_tokens = total_tokens + %s WHERE id = %s "
+        "RETURNING tenant_id, endpoint", (r.prompt_tokens, r.completion_tokens, r.total_tokens, batch_id))
+    tenant_id, endpoint = await cur.fetchone()
+    if r.total_tokens:
+        # Charged once: in the transaction that takes the line out of 'pending'.
+        await ledger.record(conn, ledger.Usage(tenant_id, batch_id, custom_id, endpoint, finished[0],
+                                               r.prompt_tokens, r.completion_tokens, finished[1]))
     return True
 
 
