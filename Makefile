@@ -30,6 +30,10 @@ lock:
 bench-inference: bootstrap
 	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/inference_bench.py
 
+.PHONY: bench-batch
+bench-batch: bootstrap
+	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/batch_bench.py $(ARGS)
+
 .PHONY: bench-rag
 bench-rag: bootstrap
 	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/rag_bench.py $(ARGS)

@@ -2,6 +2,9 @@
 benchmark rewrites only its section and the rest of the file (prose, other sections) stays."""
 from __future__ import annotations
 
+import os
+import sys
+import time
 from pathlib import Path
 
 
@@ -15,3 +18,13 @@ def write_section(markdown: Path, name: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     markdown.write_text(text)
+
+
+def rerun_command(script: str, make_target: str) -> str:
+    """How to run this benchmark again exactly: the make target, or the script with its arguments."""
+    return " ".join([f"python benchmarks/{script}", *sys.argv[1:]]) if sys.argv[1:] else f"make {make_target}"
+
+
+def run_context(command: str, model: str) -> str:
+    """The opening every section shares: the command, the day, the machine and the model."""
+    return f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores, {model} float32 on CPU"

@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import localstack  # noqa: E402
+from docs_section import run_context  # noqa: E402
 from inference_bench import MODEL, write_section  # noqa: E402
 
 PATHS = ("grpc", "gateway")
@@ -245,8 +246,7 @@ def main() -> None:
         return
     command = " ".join(["python benchmarks/gateway_bench.py", *sys.argv[1:]]) if sys.argv[1:] else "make bench-gateway"
     body = (f"## Gateway overhead: through the gateway vs straight to the gRPC service\n\n"
-            f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores, "
-            f"{MODEL} float32 on CPU; gateway, inference service, PostgreSQL and the load generator on "
+            f"{run_context(command, MODEL)}; gateway, inference service, PostgreSQL and the load generator on "
             f"the same machine; {args.rounds} rounds per row of max({args.requests}, 2 x concurrency) "
             f"requests, the two paths taking turns). The gateway path includes authentication, Tokenize, "
             f"admission in PostgreSQL and the usage write; its figures are the whole HTTP call as an "

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import localstack  # noqa: E402
 
-from docs_section import write_section  # noqa: E402
+from docs_section import run_context, write_section  # noqa: E402
 
 from tianshu_inference import model_store  # noqa: E402
 from tianshu_inference.settings import InferenceSettings  # noqa: E402
@@ -286,8 +286,7 @@ async def main() -> None:
     image = ROOT / "docs" / "img" / "inference-bench.png"
     plot(results, image)
     body = (f"## Inference service: engine vs gRPC service vs vLLM's OpenAI server\n\n"
-            f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores, "
-            f"{MODEL} float32 on CPU, {args.max_tokens} new tokens per request, greedy, ignore_eos; "
+            f"{run_context(command, MODEL)}, {args.max_tokens} new tokens per request, greedy, ignore_eos; "
             f"all three modes running at once and taking turns, {args.rounds} rounds per concurrency of "
             f"max(3, concurrency x {args.requests_per_stream}) requests each, the order rotating every "
             f"round).\n\n{table}\n\n![throughput and TTFT](img/inference-bench.png)\n")
