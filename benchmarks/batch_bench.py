@@ -49,6 +49,7 @@ def lines(count: int) -> list[dict]:
 
 
 MAX_TOKENS = 32
+OFFLINE_RESULT = "offline result: "
 
 
 # --- (a) offline, in a process of its own so that its engine's memory is gone afterwards ------
@@ -156,23 +157,27 @@ def report(count: int, off: dict, pipe: dict, concurrency: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=1000)
-    parser.add_argument("--worker-concurrency", type=int, default=64,
-                        help="lines a batch worker keeps running (TIANSHU_BATCH_WORKER_CONCURRENCY)")
+    parser.add_argument("--worker-concurrency", type=int, default=None,
+                        help="lines a batch worker keeps running (TIANSHU_BATCH_WORKER_CONCURRENCY); "
+                             "default: the service's own default")
     parser.add_argument("--idle-samples", type=int, default=20)
     parser.add_argument("--offline-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args()
     if args.offline_only:
-        print(json.dumps(offline(args.items)))
+        # vLLM logs to stdout too, also after this line: the caller looks for the marker.
+        print(OFFLINE_RESULT + json.dumps(offline(args.items)), flush=True)
         return
 
     print(">> (a) offline LLM.generate", file=sys.stderr, flush=True)
     result = subprocess.run([sys.executable, __file__, "--offline-only", "--items", str(args.items)],
                             stdout=subprocess.PIPE, check=True, text=True)
-    off = json.loads(result.stdout.strip().splitlines()[-1])
+    off = json.loads(next(line for line in result.stdout.splitlines() if line.startswith(OFFLINE_RESULT))
+                     [len(OFFLINE_RESULT):])
     print(f"   offline {off}", file=sys.stderr, flush=True)
 
-    os.environ["TIANSHU_BATCH_WORKER_CONCURRENCY"] = str(args.worker_concurrency)
+    if args.worker_concurrency:
+        os.environ["TIANSHU_BATCH_WORKER_CONCURRENCY"] = str(args.worker_concurrency)
     stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench-batch", with_rag=False,
                              inference_port=localstack.free_port(), inference_metrics_port=localstack.free_port(),
                              gateway_port=localstack.free_port(), postgres_port=localstack.free_port(),
@@ -184,7 +189,9 @@ def main() -> None:
         pipe = pipeline(stack, args.items, args.idle_samples)
     finally:
         stack.stop_all()
-    table = report(args.items, off, pipe, args.worker_concurrency)
+    from tianshu_batch.settings import BatchSettings
+
+    table = report(args.items, off, pipe, args.worker_concurrency or BatchSettings().worker_concurrency)
     print(table)
     if args.no_write:
         return
