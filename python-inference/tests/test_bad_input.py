@@ -28,6 +28,13 @@ BAD = {
     "negative max_tokens": (chat("hi", max_tokens=-3), "sampling.max_tokens"),
     "10 MB prompt": (pb.Generation(model=MODEL, prompt="x" * (10 * 1024 * 1024)), "prompt"),
     "bad request id": (pb.Generation(model=MODEL, messages=_user(), request_id="a\nb"), "request_id"),
+    "token ids and messages": (pb.Generation(model=MODEL, messages=_user(), prompt_token_ids=[1, 2]),
+                               "prompt_token_ids"),
+    "token id outside the vocabulary": (pb.Generation(model=MODEL, prompt_token_ids=[1, 10_000_000]),
+                                        "prompt_token_ids[1]"),
+    "negative token id": (pb.Generation(model=MODEL, prompt_token_ids=[-1]), "prompt_token_ids[0]"),
+    "more token ids than the context": (pb.Generation(model=MODEL, prompt_token_ids=[1] * 100_000),
+                                        "prompt_token_ids"),
 }
 
 

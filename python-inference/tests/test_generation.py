@@ -22,6 +22,24 @@ async def test_generate_answers_with_exact_usage(stub):
     assert response.usage.total_tokens == response.usage.prompt_tokens + response.usage.completion_tokens
 
 
+async def test_token_ids_from_tokenize_generate_what_the_messages_do(stub):
+    # The gateway counts a prompt with Tokenize before admitting the call and sends the ids on.
+    counted = await stub.Tokenize(pb.TokenizeRequest(model=MODEL, return_token_ids=True, messages=[
+        pb.ChatMessage(role="user", content=QUESTION)]))
+    by_ids = pb.Generation(model=MODEL, prompt_token_ids=counted.token_ids,
+                           sampling=pb.SamplingParams(temperature=0, max_tokens=32))
+
+    from_messages = await stub.Generate(pb.GenerateRequest(generation=chat(QUESTION, temperature=0, max_tokens=32)))
+    from_ids = await stub.Generate(pb.GenerateRequest(generation=by_ids))
+    streamed = [m async for m in stub.GenerateStream(pb.GenerateStreamRequest(generation=by_ids))]
+
+    assert from_ids.choices[0].text == from_messages.choices[0].text
+    assert "Paris" in from_ids.choices[0].text
+    assert from_ids.usage == from_messages.usage
+    assert from_ids.usage.prompt_tokens == len(counted.token_ids)
+    assert "".join(m.text for m in streamed) == from_ids.choices[0].text
+
+
 async def test_stream_deltas_add_up_to_the_unary_answer(stub):
     generation = chat(QUESTION, temperature=0, max_tokens=32)
     whole = await stub.Generate(pb.GenerateRequest(generation=generation))

@@ -102,7 +102,8 @@ class VllmEngine:
         self._llm = AsyncLLM.from_engine_args(args, stat_loggers=[self._stats.factory()])
         self.card = ModelCard(
             id=settings.model_id, kind="generate", context_length=settings.max_model_len,
-            max_choices=settings.max_choices, max_logprobs=settings.max_logprobs)
+            max_choices=settings.max_choices, max_logprobs=settings.max_logprobs,
+            vocab_size=len(self._tokenizer))
         # Bound on queued work: beyond max_num_seqs running, at most max_waiting_requests wait.
         self._capacity = settings.max_num_seqs + settings.max_waiting_requests
         # Sequences admitted and not yet finished. Counted here, before the first await,

@@ -109,11 +109,15 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
     async def _prepare(self, generation: pb.Generation) -> tuple[Engine, GenerationJob]:
         engine = self._generator_for(generation.model)
         request_id = validation.request_id(generation.request_id)
-        given = validation.generation_input(generation.messages, generation.prompt, self._limits)
+        prompt_ids = validation.prompt_token_ids(generation.prompt_token_ids, generation.messages, generation.prompt,
+                                                 engine.card.vocab_size, engine.card.context_length)
+        given = None if prompt_ids else validation.generation_input(generation.messages, generation.prompt,
+                                                                     self._limits)
         requested = validation.sampling(generation.sampling, self._limits)
         constraint = validation.constraint(generation.structured_output)
         priority = validation.priority(generation.priority)
-        prompt_ids = await engine.tokenize(given.messages, given.prompt)
+        if given is not None:
+            prompt_ids = await engine.tokenize(given.messages, given.prompt)
         sampling = validation.resolve_sampling(requested, len(prompt_ids), engine.card.context_length)
         return engine, GenerationJob(request_id=request_id, prompt_token_ids=prompt_ids, sampling=sampling,
                                      constraint=constraint, priority=priority)

@@ -75,6 +75,23 @@ def generation_input(messages, prompt: str, limits: Limits, field_prefix: str = 
     return Input(messages=tuple(chat), prompt=None)
 
 
+def prompt_token_ids(ids, messages, prompt: str, vocab_size: int, context_length: int) -> list[int] | None:
+    """The prompt as token ids when the caller sent them (None when it sent text), checked
+    against the vocabulary: an id out of range would crash the engine's embedding lookup."""
+    if not ids:
+        return None
+    if messages or prompt:
+        raise InvalidArgument("prompt_token_ids", "set exactly one of messages, prompt and prompt_token_ids")
+    if len(ids) >= context_length:
+        raise InvalidArgument("prompt_token_ids", f"the prompt has {len(ids)} tokens but the model's context "
+                                                  f"length is {context_length} tokens")
+    for i, token in enumerate(ids):
+        if not 0 <= token < vocab_size:
+            raise InvalidArgument(f"prompt_token_ids[{i}]", f"{token} is not a token id of this model "
+                                  f"(its vocabulary has {vocab_size})")
+    return list(ids)
+
+
 def _check_size(field: str, size: int, limits: Limits) -> None:
     if size > limits.max_prompt_bytes:
         raise InvalidArgument(field, f"input is {size} bytes; the limit is {limits.max_prompt_bytes}")

@@ -56,8 +56,8 @@ public class GenerationGate {
                 .doOnNext(checkModelLimits)
                 .doOnNext(model -> Callers.checkModel(caller, asked, served))
                 .then(Mono.defer(() -> counter.generation(generation)))
-                .flatMap(estimate -> limiter.admit(caller, endpoint, served, generation.getRequestId(), estimate,
-                        responseHeaders))
-                .map(admission -> new Admitted(generation, admission));
+                .flatMap(counted -> limiter.admit(caller, endpoint, served, generation.getRequestId(),
+                                counted.estimate(), responseHeaders)
+                        .map(admission -> new Admitted(counted.tokenized(), admission)));
     }
 }

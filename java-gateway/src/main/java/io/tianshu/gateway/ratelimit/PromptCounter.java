@@ -23,9 +23,18 @@ public class PromptCounter {
         this.inference = inference;
     }
 
-    /** Exact: the backend's Tokenize renders the same chat template Generate will. */
-    public Mono<Estimate> generation(Generation generation) {
-        TokenizeRequest.Builder request = TokenizeRequest.newBuilder().setModel(generation.getModel());
+    /** A generation whose prompt is counted, and the same generation as token ids. */
+    public record CountedGeneration(Generation tokenized, Estimate estimate) {
+    }
+
+    /**
+     * Exact: the backend's Tokenize renders the same chat template Generate would. Its token
+     * ids replace the messages (or prompt) in the generation sent on, so the backend does not
+     * render and tokenize the prompt a second time.
+     */
+    public Mono<CountedGeneration> generation(Generation generation) {
+        TokenizeRequest.Builder request = TokenizeRequest.newBuilder().setModel(generation.getModel())
+                .setReturnTokenIds(true);
         if (generation.getMessagesCount() > 0) {
             request.addAllMessages(generation.getMessagesList());
         } else {
@@ -34,7 +43,10 @@ public class PromptCounter {
         Integer maxTokens = generation.getSampling().hasMaxTokens() ? generation.getSampling().getMaxTokens() : null;
         int choices = generation.getSampling().hasN() ? generation.getSampling().getN() : 1;
         return CallTrace.timed("tokenize", inference.tokenize(request.build(), generation.getRequestId()))
-                .map(r -> Estimate.generation(r.getTokenCount(), r.getContextLength(), maxTokens, choices));
+                .map(r -> new CountedGeneration(
+                        generation.toBuilder().clearMessages().clearPrompt().addAllPromptTokenIds(r.getTokenIdsList())
+                                .build(),
+                        Estimate.generation(r.getTokenCount(), r.getContextLength(), maxTokens, choices)));
     }
 
     /**

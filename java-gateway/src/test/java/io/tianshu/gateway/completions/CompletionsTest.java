@@ -45,8 +45,11 @@ class CompletionsTest extends GatewayTest {
                 .jsonPath("$.choices[0].logprobs").isEmpty()
                 .jsonPath("$.usage.total_tokens").isEqualTo(8);
         Generation sent = fake.lastGeneration.get();
-        assertThat(sent.getPrompt()).isEqualTo("Once upon");
-        assertThat(sent.getMessagesCount()).isZero();
+        // Sent on as the token ids Tokenize counted, not as text to tokenize again.
+        assertThat(sent.getPrompt()).isEmpty();
+        assertThat(sent.getPromptTokenIdsCount()).isEqualTo(FakeInferenceService.PROMPT_TOKENS);
+        assertThat(FakeInferenceService.tokenizedAs(sent).getPrompt()).isEqualTo("Once upon");
+        assertThat(FakeInferenceService.tokenizedAs(sent).getMessagesCount()).isZero();
         assertThat(sent.getSampling().getMaxTokens()).isEqualTo(9);
         assertThat(sent.getSampling().getN()).isEqualTo(2);
         assertThat(sent.getSampling().getStopList()).containsExactly("\n");
@@ -120,6 +123,6 @@ class CompletionsTest extends GatewayTest {
                 .bodyValue("{\"model\": \"tiny-chat\", \"prompt\": [\"Hi\"]}")
                 .exchange()
                 .expectStatus().isOk();
-        assertThat(fake.lastGeneration.get().getPrompt()).isEqualTo("Hi");
+        assertThat(FakeInferenceService.tokenizedAs(fake.lastGeneration.get()).getPrompt()).isEqualTo("Hi");
     }
 }

@@ -64,6 +64,10 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public final AtomicReference<EmbedRequest> lastEmbed = new AtomicReference<>();
     public final AtomicReference<TokenizeRequest> lastTokenize = new AtomicReference<>();
     public final AtomicInteger tokenizeCalls = new AtomicInteger();
+    // What each Tokenize call counted; the ids it answers point back here, so a Generate sent
+    // with those ids (as the gateway sends it) can still be read as text. Shared by every fake,
+    // as instances of one model share a tokenizer: Tokenize and Generate may go to different ones.
+    private static final List<TokenizeRequest> TOKENIZED = new CopyOnWriteArrayList<>();
     /** Generate and GenerateStream calls. */
     public final AtomicInteger generateCalls = new AtomicInteger();
     /** What GetLoad answers; idle and serving after reset(). */
@@ -148,7 +152,15 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         lastTokenize.set(request);
         int context = models.stream().filter(m -> m.getId().equals(request.getModel())).findFirst()
                 .map(Model::getContextLength).orElse(0);
-        responses.onNext(TokenizeResponse.newBuilder().setTokenCount(PROMPT_TOKENS).setContextLength(context).build());
+        TokenizeResponse.Builder response = TokenizeResponse.newBuilder().setTokenCount(PROMPT_TOKENS)
+                .setContextLength(context);
+        if (request.getReturnTokenIds()) {
+            response.addTokenIds(remember(request));
+            for (int i = 1; i < PROMPT_TOKENS; i++) {
+                response.addTokenIds(0);
+            }
+        }
+        responses.onNext(response.build());
         responses.onCompleted();
     }
 
@@ -249,7 +261,22 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         return true;
     }
 
+    private static synchronized int remember(TokenizeRequest counted) {
+        TOKENIZED.add(counted);
+        return TOKENIZED.size() - 1;
+    }
+
+    /** The Tokenize request whose ids {@code generation} carries, or null when it carries text. */
+    public static TokenizeRequest tokenizedAs(Generation generation) {
+        return generation.getPromptTokenIdsCount() == 0 ? null : TOKENIZED.get(generation.getPromptTokenIds(0));
+    }
+
     private static String lastContent(Generation generation) {
+        TokenizeRequest counted = tokenizedAs(generation);
+        if (counted != null) {
+            return counted.getMessagesCount() == 0 ? counted.getPrompt()
+                    : counted.getMessages(counted.getMessagesCount() - 1).getContent();
+        }
         return generation.getMessagesCount() == 0 ? generation.getPrompt()
                 : generation.getMessages(generation.getMessagesCount() - 1).getContent();
     }
