@@ -30,7 +30,8 @@ public record TianshuProperties(
         @Valid @NotNull Http http,
         @Valid @NotNull Rag rag,
         @Valid @NotNull Batch batch,
-        @Valid @NotNull Files files) {
+        @Valid @NotNull Files files,
+        @Valid @NotNull RateLimits limits) {
 
     /**
      * The inference service: one or more instances serving the same models.
@@ -235,6 +236,19 @@ public record TianshuProperties(
      *     it creates the batch: this bounds that.
      */
     public record Files(@NotNull DataSize maxBytes) {
+    }
+
+    /**
+     * Rate limiting that is fixed at start-up (what may change while running is in
+     * {@link Dynamic#limits()}).
+     *
+     * @param store where the token buckets live: {@code postgres}, shared by every gateway
+     *     instance on the database, or {@code memory}, in this process only, which takes no
+     *     database round trip per call but multiplies every limit by the number of instances
+     */
+    public record RateLimits(@NotNull Store store) {
+
+        public enum Store { POSTGRES, MEMORY }
     }
 
     /** @param maxBodyBytes largest request body; larger ones get 413 */

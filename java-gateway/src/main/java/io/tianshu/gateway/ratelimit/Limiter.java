@@ -25,8 +25,9 @@ import reactor.util.retry.Retry;
 
 /**
  * Admission before a model call: requests per minute and tokens per minute, per key and per
- * tenant, all taken in one atomic step (rate_admit) or not at all, so a rejection consumes
- * nothing. Then settlement: the reservation is replaced by real usage and the call recorded.
+ * tenant, all taken in one atomic step of the {@link BucketStore} or not at all, so a
+ * rejection consumes nothing. Then settlement: the reservation is replaced by real usage and
+ * the call recorded.
  */
 @Component
 public class Limiter {
@@ -80,7 +81,7 @@ public class Limiter {
             return Mono.just(admission);
         }
         Duration window = dynamic.current().limits().window();
-        return CallTrace.timed("admit", Blocking.call(() -> buckets.admit(all, window))).map(states -> {
+        return CallTrace.timed("admit", buckets.admit(all, window)).map(states -> {
             HttpHeaders headers = headers(states, window);
             if (states.stream().allMatch(BucketStore.State::granted)) {
                 responseHeaders.addAll(headers);
@@ -96,8 +97,8 @@ public class Limiter {
     /**
      * Charges tokens a tenant used outside any request (batch lines) to its tokens-per-minute
      * bucket, even below zero, so its next interactive calls wait until the bucket refills.
-     * Nothing to charge when the tenant has no token limit. Blocking, and joins the caller's
-     * database transaction, so a charge commits or rolls back with whatever it belongs to.
+     * Nothing to charge when the tenant has no token limit. Blocking; within the caller's
+     * database transaction it counts only if that transaction commits.
      *
      * @param storedLimits the tenant's limits from its tenant row (NONE when it has none)
      */
@@ -153,13 +154,12 @@ public class Limiter {
                 .filter(t -> t.amount() != 0)
                 .toList();
         // Two steps retried apart, so that a usage row that failed never repeats a refund.
-        Mono<Boolean> refund = deltas.isEmpty() ? Mono.just(true) : Blocking.call(() -> {
-            buckets.settle(deltas, dynamic.current().limits().window());
-            return true;
-        }).retryWhen(SETTLEMENT_RETRIES).onErrorResume(e -> {
-            log.error("returning the unused tokens of request {} failed", admission.requestId(), e);
-            return Mono.just(false);
-        });
+        Mono<Boolean> refund = deltas.isEmpty() ? Mono.just(true)
+                : buckets.settle(deltas, dynamic.current().limits().window()).thenReturn(true)
+                        .retryWhen(SETTLEMENT_RETRIES).onErrorResume(e -> {
+                            log.error("returning the unused tokens of request {} failed", admission.requestId(), e);
+                            return Mono.just(false);
+                        });
         Mono<Boolean> record = Blocking.call(() -> {
             usage.record(new UsageStore.Call(payer.tenant(), payer.keyId(), payer.subject(), admission.endpoint(),
                     admission.model(), promptTokens, completionTokens, admission.requestId()));

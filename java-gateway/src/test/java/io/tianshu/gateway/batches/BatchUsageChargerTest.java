@@ -186,7 +186,8 @@ class BatchUsageChargerTest extends BatchGatewayTest {
                 batch.createDeadline(), batch.healthDeadline(), batch.maxMessageBytes(), batch.breaker(),
                 new TianshuProperties.Charge(batch.charge().interval(), pageSize));
         TianshuProperties settings = new TianshuProperties(properties.inference(), properties.auth(),
-                properties.dynamic(), properties.http(), properties.rag(), paged, properties.files());
+                properties.dynamic(), properties.http(), properties.rag(), paged, properties.files(),
+                properties.limits());
         return new BatchUsageCharger(client, cursor, limiter, usage, tenants, transactions, settings,
                 new SimpleMeterRegistry());
     }
