@@ -1,10 +1,12 @@
 """Gateway overhead: the same requests through the Java gateway and straight to the gRPC service.
 
-One inference service (the real engine, on CPU), one gateway in front of it, driven at once:
-  (a) grpc    - the inference service's GenerateStream/Generate, called directly
-  (b) gateway - POST /v1/chat/completions on the gateway, which authenticates the key, counts
-                the prompt (Tokenize), admits the call against rate limits in PostgreSQL, calls
-                the same service and writes a usage row
+One inference service (the real engine, on CPU), two gateways in front of it, driven at once:
+  (a) grpc           - the inference service's GenerateStream/Generate, called directly
+  (b) gateway        - POST /v1/chat/completions on the gateway, which authenticates the key,
+                       counts the prompt (Tokenize), admits the call against rate limits in
+                       PostgreSQL (the default store, shared by all instances), calls the same
+                       service with the prompt's token ids and writes a usage row
+  (c) gateway-memory - the same with the single-instance in-process bucket store
 Two requests: a small non-streaming one (one new token, so the engine's share is as small as it
 gets: latency and requests/s), and a streaming one (time to its first token). Each at
 concurrency 1 and 64. The paths take turns round by round, the order rotating, so a burst of
@@ -12,12 +14,13 @@ CPU on this shared 2-core machine falls on both alike. The caller's key has rate
 (far above what the benchmark reaches), so admission does its real database round trip.
 Writes its table into docs/benchmarks.md between its own markers.
 
-Run: make bench-gateway   (about 10 minutes on 2 CPU cores, most of it starting the engine)
+Run: make bench-gateway   (about 15 minutes on 2 CPU cores)
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -32,7 +35,10 @@ import localstack  # noqa: E402
 from docs_section import run_context  # noqa: E402
 from inference_bench import MODEL, write_section  # noqa: E402
 
-PATHS = ("grpc", "gateway")
+# gateway: the default, rate-limit buckets in PostgreSQL (shared by every gateway instance);
+# gateway-memory: a second gateway on the same database with TIANSHU_LIMITS_STORE=memory, the
+# single-instance option whose admission never leaves the process.
+PATHS = ("grpc", "gateway", "gateway-memory")
 PROMPT = "Say hello."
 UNARY_TOKENS = 1  # the least the engine can do: what is left is the cost of the path
 STREAM_TOKENS = 16
@@ -164,7 +170,7 @@ def report(results: list[Result]) -> str:
         what = "non-streaming, 1 token: latency" if r.kind == "unary" else \
             f"stream of {STREAM_TOKENS} tokens: time to first token"
         base = by[(r.kind, "grpc", r.concurrency)]
-        added = f"{r.ms(0.5) - base.ms(0.5):+.1f} ms" if r.path == "gateway" else "-"
+        added = f"{r.ms(0.5) - base.ms(0.5):+.1f} ms" if r.path != "grpc" else "-"
         lines.append(f"| {what} | {r.concurrency} | {r.path} | {len(r.latencies)} | {r.per_second:.1f} | "
                      f"{r.ms(0.5):.1f} | {r.ms(0.99):.1f} | {added} |")
     return "\n".join(lines)
@@ -174,15 +180,15 @@ def report_steps(results: list[Result]) -> str:
     """The gateway's own time per step, as its Server-Timing header reported it."""
     rows = [r for r in results if r.steps]
     names = ["auth", "tokenize", "admit", "gateway", "backend"]
-    lines = ["| request | concurrency | " + " | ".join(f"{n} p50 / p99 (ms)" for n in names) + " |",
-             "|---|---:|" + "---:|" * len(names)]
+    lines = ["| request | concurrency | path | " + " | ".join(f"{n} p50 / p99 (ms)" for n in names) + " |",
+             "|---|---:|---|" + "---:|" * len(names)]
     for r in rows:
         cells = []
         for name in names:
             values = sorted(s[name] for s in r.steps if name in s)
             cells.append(f"{values[len(values) // 2]:.2f} / {values[min(len(values) - 1, int(0.99 * len(values)))]:.2f}"
                          if values else "-")
-        lines.append(f"| non-streaming, 1 token | {r.concurrency} | " + " | ".join(cells) + " |")
+        lines.append(f"| non-streaming, 1 token | {r.concurrency} | {r.path} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -203,16 +209,27 @@ def main() -> None:
     stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench-gateway", with_rag=False, with_batch=False,
                              inference_port=localstack.free_port(), inference_metrics_port=0,
                              gateway_port=localstack.free_port(), postgres_port=localstack.free_port())
+    # The second gateway: same database and inference service, its own port and logs.
+    memory = dataclasses.replace(stack, gateway_port=localstack.free_port(), log_dir=stack.log_dir / "memory",
+                                 state_dir=stack.state, services=[], _postgres_data=None, _kafka_data=None)
     results: list[Result] = []
     failure: Exception | None = None
     try:
         stack.start_all()
+        os.environ["TIANSHU_LIMITS_STORE"] = "memory"
+        try:
+            memory.wait_gateway(memory.start_gateway(), probe="readiness")
+        finally:
+            del os.environ["TIANSHU_LIMITS_STORE"]
         with contextlib.ExitStack() as closing, ThreadPoolExecutor(max_workers=max(levels)) as threads:
+            key = benchmark_key(stack)
             grpc_side, channel = grpc_calls(stack)
-            gateway_side, client = gateway_calls(stack, benchmark_key(stack))
+            gateway_side, client = gateway_calls(stack, key)
+            memory_side, memory_client = gateway_calls(memory, key)
             closing.callback(channel.close)
             closing.callback(client.close)
-            calls = {"grpc": grpc_side, "gateway": gateway_side}
+            closing.callback(memory_client.close)
+            calls = {"grpc": grpc_side, "gateway": gateway_side, "gateway-memory": memory_side}
             # The JVM compiles its hot paths over the first thousand or so requests (measured: the
             # gateway's own time at concurrency 1 halves between 60 and 400 warm-up calls); the
             # engine warms its caches too. A gateway in production is warm: neither belongs in the
@@ -225,7 +242,7 @@ def main() -> None:
                     level = {path: Result(kind, path, concurrency) for path in PATHS}
                     count = max(args.requests, 2 * concurrency)
                     for turn in range(args.rounds):
-                        order = PATHS[turn % 2:] + PATHS[:turn % 2]
+                        order = PATHS[turn % len(PATHS):] + PATHS[:turn % len(PATHS)]
                         for path in order:
                             run_round(level[path], calls[path][kind], count, threads)
                     for r in level.values():
@@ -235,6 +252,7 @@ def main() -> None:
     except Exception as e:  # noqa: BLE001 - the rows measured so far are still worth recording
         failure = e
     finally:
+        memory.stop_all()
         stack.stop_all()
     if failure is not None and not results:
         raise failure
@@ -253,13 +271,15 @@ def main() -> None:
             f"{run_context(command, MODEL)}; gateway, inference service, PostgreSQL and the load generator on "
             f"the same machine; after {args.warmup} unary and {args.warmup // 5} streaming warm-up calls per "
             f"path, {args.rounds} rounds per row of max({args.requests}, 2 x concurrency) "
-            f"requests, the two paths taking turns). The gateway path includes authentication, Tokenize, "
-            f"admission in PostgreSQL and the usage write; its figures are the whole HTTP call as an "
-            f"OpenAI client sees it.\n\n{table}\n\n"
+            f"requests, the paths taking turns). The gateway paths include authentication, Tokenize, "
+            f"admission (buckets in PostgreSQL for `gateway`, the default; in the gateway's memory for "
+            f"`gateway-memory`, the single-instance option) and the usage write; their figures are the "
+            f"whole HTTP call as an OpenAI client sees it.\n\n{table}\n\n"
             f"Where the gateway's time goes, as it reports it in each response's `Server-Timing` header "
             f"(non-streaming calls above; `gateway` is all the gateway's own time, the steps included, "
             f"`backend` the Generate call; `tokenize` is the Tokenize RPC to the inference service, "
-            f"`admit` the rate-limit transaction in PostgreSQL, `auth` the api-key check):\n\n{steps}\n")
+            f"`admit` the rate-limit step (a PostgreSQL transaction, or in memory), `auth` the api-key "
+            f"check):\n\n{steps}\n")
     if failure is not None:
         body += f"\nIncomplete run: the rows above were measured, then it stopped on `{failure!r:.300}`.\n"
     write_section(ROOT / "docs" / "benchmarks.md", "gateway-bench", body)
