@@ -94,6 +94,7 @@ class VllmEngine:
             max_model_len=settings.max_model_len,
             enforce_eager=settings.enforce_eager,
             max_num_seqs=settings.max_num_seqs,
+            block_size=settings.kv_block_size or None,
             max_logprobs=settings.max_logprobs,
             gpu_memory_utilization=settings.gpu_memory_utilization,
             tensor_parallel_size=settings.tensor_parallel_size,

@@ -42,6 +42,10 @@ class InferenceSettings(BaseSettings):
     tensor_parallel_size: int = Field(1, gt=0)
     # CUDA graphs / torch.compile cost ~90 s of start-up on CPU for little gain there.
     enforce_eager: bool = True
+    # Tokens per KV-cache block; 0 = vLLM's choice for the platform (128 on CPU). Prefix
+    # caching reuses only full blocks: at 32 a resumed batch generation re-computes at most 31
+    # tokens, and prompts share their chat template's system prefix.
+    kv_block_size: int = Field(32, ge=0)
     # Sequences the engine batches at once.
     max_num_seqs: int = Field(256, gt=0)
     max_choices: int = Field(8, gt=0)
@@ -53,8 +57,10 @@ class InferenceSettings(BaseSettings):
     # priority scheduling preempts only under KV-cache pressure: batch sequences beyond the
     # second limit are preempted when interactive work arrives and resumed after it.
     # The rest wait in this service (and count toward max_waiting_requests).
-    batch_lane_limit: int = Field(64, gt=0)
-    batch_lane_limit_interactive: int = Field(2, ge=0)
+    # Defaults chosen on 2 CPU cores (docs/operations.md): more batch sequences per interactive
+    # step raise batch throughput and interactive time to first token together.
+    batch_lane_limit: int = Field(24, gt=0)
+    batch_lane_limit_interactive: int = Field(8, ge=0)
     # Refuse absurd inputs before tokenizing them (bytes of prompt text per call).
     max_prompt_bytes: int = Field(1_000_000, gt=0)
     max_message_bytes: int = Field(16 * 1024 * 1024, gt=0)
