@@ -63,7 +63,7 @@ def offline(count: int) -> dict:
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(settings.cpu_kv_cache_gib))
     llm = LLM(model=str(model_store.chat_model_path(settings)), dtype=settings.dtype,
               max_model_len=settings.max_model_len, enforce_eager=settings.enforce_eager,
-              max_num_seqs=settings.max_num_seqs)
+              max_num_seqs=settings.max_num_seqs, block_size=settings.kv_block_size or None)
     tokenizer = llm.get_tokenizer()
     prompts = [{"prompt_token_ids": tokenizer.encode(
         tokenizer.apply_chat_template(line["body"]["messages"], tokenize=False, add_generation_prompt=True),

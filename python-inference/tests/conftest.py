@@ -3,10 +3,12 @@ for the whole test session, started in-process on a free port like serve() does.
 from __future__ import annotations
 
 import socket
+import urllib.request
 
 import grpc
 import pytest
 import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
 from tianshu.inference.v1 import inference_pb2 as pb
 from tianshu.inference.v1 import inference_pb2_grpc as pb_grpc
 
@@ -18,6 +20,8 @@ EMBED_MODEL = "all-minilm-l6-v2"
 # Small enough that the back-pressure test can fill it, large enough for the concurrency test.
 MAX_NUM_SEQS = 16
 MAX_WAITING = 16
+# Batch sequences the engine keeps while an interactive one runs.
+BATCH_LANE_LIMIT_INTERACTIVE = 2
 
 
 def _free_port() -> int:
@@ -29,7 +33,8 @@ def _free_port() -> int:
 @pytest_asyncio.fixture(scope="session")
 async def server():
     settings = InferenceSettings(port=0, metrics_port=_free_port(), max_num_seqs=MAX_NUM_SEQS,
-                                 max_waiting_requests=MAX_WAITING, shutdown_grace_seconds=2)
+                                 max_waiting_requests=MAX_WAITING, shutdown_grace_seconds=2,
+                                 batch_lane_limit_interactive=BATCH_LANE_LIMIT_INTERACTIVE)
     instance = InferenceServer(settings)
     await instance.start()
     yield instance
@@ -50,3 +55,17 @@ def stub(channel) -> pb_grpc.InferenceServiceStub:
 def chat(content: str, **sampling) -> pb.Generation:
     return pb.Generation(model=MODEL, messages=[pb.ChatMessage(role="user", content=content)],
                          sampling=pb.SamplingParams(**sampling))
+
+
+def scrape(server) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.settings.metrics_port}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+def metric_value(text: str, name: str, **labels: str) -> float:
+    """The value of one series in a Prometheus text page, whatever the label order; 0 if absent."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import urllib.request
 
 import grpc
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from tianshu.inference.v1 import inference_pb2 as pb
 
-from conftest import MAX_NUM_SEQS, MAX_WAITING, chat
+from conftest import MAX_NUM_SEQS, MAX_WAITING, chat, metric_value, scrape
 
 
 async def test_full_queue_refuses_at_once_with_resource_exhausted(stub):
@@ -42,33 +40,20 @@ async def test_full_queue_refuses_at_once_with_resource_exhausted(stub):
     assert after.usage.completion_tokens > 0
 
 
-def _scrape(server) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{server.settings.metrics_port}/metrics", timeout=5) as response:
-        return response.read().decode()
-
-
-def _value(text: str, name: str, **labels: str) -> float:
-    """The value of one series in a Prometheus text page, whatever the label order; 0 if absent."""
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return sample.value
-    return 0.0
-
-
 async def test_metrics_count_requests_tokens_and_latency(server, stub):
-    before = _scrape(server)
+    before = scrape(server)
     response = await stub.Generate(pb.GenerateRequest(generation=chat("Say hi.", max_tokens=8)))
-    after = _scrape(server)
+    after = scrape(server)
 
     ok = dict(name="tianshu_inference_requests_total", method="Generate", code="OK")
-    assert _value(after, **ok) == _value(before, **ok) + 1
+    assert metric_value(after, **ok) == metric_value(before, **ok) + 1
     completion = dict(name="tianshu_inference_completion_tokens_total", model="smollm2-135m-instruct")
-    assert _value(after, **completion) == _value(before, **completion) + response.usage.completion_tokens
+    assert metric_value(after, **completion) == metric_value(before, **completion) + response.usage.completion_tokens
     ttft = dict(name="tianshu_inference_time_to_first_token_seconds_count", model="smollm2-135m-instruct")
-    assert _value(after, **ttft) == _value(before, **ttft) + 1
+    assert metric_value(after, **ttft) == metric_value(before, **ttft) + 1
     for gauge in ("tianshu_inference_running_requests", "tianshu_inference_waiting_requests",
-                  "tianshu_inference_kv_cache_usage_ratio", "tianshu_inference_time_per_output_token_seconds"):
+                  "tianshu_inference_kv_cache_usage_ratio", "tianshu_inference_time_per_output_token_seconds",
+                  "tianshu_inference_batch_preemptions_total", "tianshu_inference_batch_lane_waiting_sequences"):
         assert gauge in after
 
 

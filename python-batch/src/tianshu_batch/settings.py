@@ -52,9 +52,10 @@ class BatchSettings(BaseSettings):
     # The inference service; this service loads no model.
     inference_target: str = "127.0.0.1:50051"
     inference_timeout_seconds: float = Field(300.0, gt=0)
-    # Lines a worker runs at once: enough for the engine to batch them (continuous batching
-    # gains little past its own max_num_seqs), few enough to leave room for interactive calls.
-    worker_concurrency: int = Field(16, gt=0)
+    # Lines a worker runs at once: more than the inference service's batch lane lets into its
+    # engine while no interactive call runs, so the engine has enough batch work then; the
+    # lane, not this, keeps batch sequences out of the way of interactive ones.
+    worker_concurrency: int = Field(128, gt=0)
     # Tries of one line on transient failures (UNAVAILABLE, RESOURCE_EXHAUSTED, ...) before
     # it goes to the dead-letter topic; the wait doubles from retry_base_seconds up to retry_max_seconds.
     max_attempts: int = Field(4, gt=0)

