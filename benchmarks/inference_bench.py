@@ -162,6 +162,8 @@ async def vllm_server_mode(max_tokens: int, stack: localstack.Stack):
             str(model_store.chat_model_path(settings)), "--served-model-name", MODEL, "--host", "127.0.0.1",
             "--port", str(port), "--dtype", settings.dtype, "--max-model-len", str(settings.max_model_len),
             "--max-num-seqs", str(settings.max_num_seqs), "--enforce-eager"]
+    if settings.kv_block_size:  # the engine the service builds uses it too: like for like
+        argv += ["--block-size", str(settings.kv_block_size)]
     service = stack._spawn("vllm-server", argv, {"VLLM_CPU_KVCACHE_SPACE": str(settings.cpu_kv_cache_gib)})
     url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=256)) as client:
