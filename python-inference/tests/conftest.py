@@ -20,7 +20,9 @@ EMBED_MODEL = "all-minilm-l6-v2"
 # Small enough that the back-pressure test can fill it, large enough for the concurrency test.
 MAX_NUM_SEQS = 16
 MAX_WAITING = 16
-# Batch sequences the engine keeps while an interactive one runs.
+# Batch sequences an engine step carries, and while an interactive generation runs (the
+# test server narrows every step of it, so that the lane shows in what each stream receives).
+BATCH_LANE_LIMIT = 6
 BATCH_LANE_LIMIT_INTERACTIVE = 2
 
 
@@ -34,7 +36,9 @@ def _free_port() -> int:
 async def server():
     settings = InferenceSettings(port=0, metrics_port=_free_port(), max_num_seqs=MAX_NUM_SEQS,
                                  max_waiting_requests=MAX_WAITING, shutdown_grace_seconds=2,
-                                 batch_lane_limit_interactive=BATCH_LANE_LIMIT_INTERACTIVE)
+                                 batch_lane_limit=BATCH_LANE_LIMIT,
+                                 batch_lane_limit_interactive=BATCH_LANE_LIMIT_INTERACTIVE,
+                                 batch_lane_narrow_during="generation")
     instance = InferenceServer(settings)
     await instance.start()
     yield instance

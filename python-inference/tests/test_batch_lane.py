@@ -1,148 +1,88 @@
-"""The batch lane's bookkeeping, without an engine."""
+"""The batch lane's policy: which batch requests an engine step leaves out, without an engine."""
 from __future__ import annotations
 
-import asyncio
+from dataclasses import dataclass
 
 import pytest
 
-from tianshu_inference.batch_lane import BatchLane
+from tianshu_inference.batch_lane import (BATCH_PRIORITY, INTERACTIVE_PRIORITY, LanePolicy, carries_interactive_work,
+                                          held_back)
 
 
-async def _settle() -> None:
-    for _ in range(3):
-        await asyncio.sleep(0)
+@dataclass(eq=False)
+class Request:
+    name: str
+    priority: int
+    num_prompt_tokens: int = 10
+    num_computed_tokens: int = 10
 
 
-async def _enter_all(lane: BatchLane, tickets) -> list[asyncio.Task]:
-    tasks = [asyncio.create_task(lane.enter(t)) for t in tickets]
-    await _settle()
-    return tasks
+def batch(name: str, computed: int = 10) -> Request:
+    return Request(name, BATCH_PRIORITY, num_computed_tokens=computed)
 
 
-async def test_batch_sequences_enter_up_to_the_idle_limit_then_wait_in_arrival_order():
-    lane = BatchLane(idle_limit=2, interactive_limit=1)
-    tickets = [lane.ticket(f"b{i}", 1, preemptible=True) for i in range(4)]
-    tasks = await _enter_all(lane, tickets)
-
-    assert [t.done() for t in tasks] == [True, True, False, False]
-    assert (lane.running_sequences, lane.waiting_sequences) == (2, 2)
-
-    lane.leave(tickets[0])
-    await _settle()
-    assert [t.done() for t in tasks] == [True, True, True, False]
+def interactive(name: str, computed: int = 10) -> Request:
+    return Request(name, INTERACTIVE_PRIORITY, num_computed_tokens=computed)
 
 
-async def test_interactive_work_preempts_the_newest_preemptible_batch_beyond_the_narrow_limit():
-    lane = BatchLane(idle_limit=8, interactive_limit=2)
-    old, pinned, newer, newest = (lane.ticket("old", 1, True), lane.ticket("pinned", 1, False),
-                                  lane.ticket("newer", 1, True), lane.ticket("newest", 1, True))
-    await _enter_all(lane, [old, pinned, newer, newest])
-
-    victims = lane.interactive_arrived(1)
-
-    assert victims == [newest, newer]
-    assert newest.preempted and newer.preempted and not old.preempted
-    assert lane.running_sequences == 2
+def step(policy: LanePolicy, running, waiting=()) -> tuple[list[str], list[str]]:
+    narrow = carries_interactive_work(policy, running, waiting)
+    held_running, held_waiting = held_back(policy, running, waiting, narrow)
+    return [r.name for r in held_running], [r.name for r in held_waiting]
 
 
-async def test_a_generation_that_cannot_resume_exactly_is_never_preempted():
-    lane = BatchLane(idle_limit=8, interactive_limit=0)
-    pinned = [lane.ticket(f"p{i}", 1, preemptible=False) for i in range(3)]
-    await _enter_all(lane, pinned)
-
-    assert lane.interactive_arrived(1) == []
-    assert lane.running_sequences == 3
+def test_without_interactive_work_batch_runs_up_to_the_wide_limit_and_the_rest_waits():
+    policy = LanePolicy(limit=3, limit_interactive=1)
+    assert step(policy, [batch("b0"), batch("b1")], [batch("w0", 0), batch("w1", 0)]) == ([], ["w1"])
+    assert step(policy, [batch(f"b{i}") for i in range(3)], [batch("w0", 0)]) == ([], ["w0"])
 
 
-async def test_while_interactive_work_runs_waiting_batch_enters_only_up_to_the_narrow_limit():
-    lane = BatchLane(idle_limit=8, interactive_limit=1)
-    lane.interactive_arrived(1)
-    tickets = [lane.ticket(f"b{i}", 1, True) for i in range(3)]
-    tasks = await _enter_all(lane, tickets)
-    assert [t.done() for t in tasks] == [True, False, False]
+@pytest.mark.parametrize("during", ["prefill", "generation"])
+def test_a_waiting_interactive_prompt_narrows_the_step_to_the_oldest_batch_sequences(during):
+    policy = LanePolicy(limit=8, limit_interactive=2, narrow_during=during)
+    running = [batch(f"b{i}") for i in range(5)]
+    waiting = [interactive("chat", 0), batch("new", 0)]
 
-    lane.interactive_left(1)
-    await _settle()
-    assert all(t.done() for t in tasks)
-    assert lane.limit == 8
+    assert step(policy, running, waiting) == (["b2", "b3", "b4"], ["new"])
 
 
-async def test_a_preempted_ticket_enters_again_ahead_of_younger_waiting_ones():
-    lane = BatchLane(idle_limit=2, interactive_limit=1)
-    first, second = lane.ticket("first", 1, True), lane.ticket("second", 1, True)
-    await _enter_all(lane, [first, second])
-    (victim,) = lane.interactive_arrived(1)
-    assert victim is second
-    younger = lane.ticket("younger", 1, True)
-    younger_entry = asyncio.create_task(lane.enter(younger))
-    second_entry = asyncio.create_task(lane.enter(second))
-    await _settle()
-    assert not younger_entry.done() and not second_entry.done()
-
-    lane.interactive_left(1)
-    await _settle()
-    assert second_entry.done() and not younger_entry.done()
-    assert not second.preempted
+def test_an_interactive_prompt_part_way_through_its_prefill_still_narrows():
+    policy = LanePolicy(limit=8, limit_interactive=1)
+    assert step(policy, [batch("b0"), interactive("chat", computed=4), batch("b1")]) == (["b1"], [])
 
 
-async def test_a_cancelled_wait_leaves_no_trace_and_hands_its_turn_on():
-    lane = BatchLane(idle_limit=1, interactive_limit=0)
-    running, cancelled, next_one = (lane.ticket(n, 1, True) for n in ("running", "cancelled", "next"))
-    tasks = await _enter_all(lane, [running, cancelled, next_one])
-    assert lane.waiting_sequences == 2
+def test_once_its_prompt_is_in_an_interactive_generation_narrows_only_under_generation():
+    running = [batch("b0"), interactive("chat"), batch("b1"), batch("b2")]
 
-    tasks[1].cancel()
-    await _settle()
-    assert tasks[1].cancelled()
-    assert lane.waiting_sequences == 1
-
-    lane.leave(running)
-    await _settle()
-    assert tasks[2].done()
-    lane.leave(next_one)
-    assert (lane.running_sequences, lane.waiting_sequences) == (0, 0)
+    assert step(LanePolicy(8, 1, "prefill"), running) == ([], [])
+    assert step(LanePolicy(8, 1, "generation"), running) == (["b1", "b2"], [])
 
 
-async def test_a_cancel_that_races_the_grant_gives_the_room_back():
-    lane = BatchLane(idle_limit=1, interactive_limit=0)
-    running, granted = lane.ticket("running", 1, True), lane.ticket("granted", 1, True)
-    tasks = await _enter_all(lane, [running, granted])
-
-    lane.leave(running)  # grants `granted` ...
-    tasks[1].cancel()  # ... and its caller leaves before it resumes
-    await _settle()
-
-    assert tasks[1].cancelled()
-    assert (lane.running_sequences, lane.waiting_sequences) == (0, 0)
+def test_narrowed_room_left_under_the_narrow_limit_still_admits_waiting_batch():
+    policy = LanePolicy(limit=8, limit_interactive=3)
+    assert step(policy, [batch("b0")], [interactive("chat", 0), batch("w0", 0), batch("w1", 0), batch("w2", 0)]) \
+        == ([], ["w2"])
 
 
-async def test_a_generation_of_more_sequences_than_the_limit_runs_alone():
-    lane = BatchLane(idle_limit=2, interactive_limit=1)
-    wide, small = lane.ticket("wide", 4, False), lane.ticket("small", 1, True)
-    tasks = await _enter_all(lane, [wide, small])
-    assert [t.done() for t in tasks] == [True, False]
-
-    lane.leave(wide)
-    await _settle()
-    assert tasks[1].done()
+def test_a_narrow_limit_of_zero_leaves_every_batch_request_out():
+    policy = LanePolicy(limit=4, limit_interactive=0)
+    assert step(policy, [batch("b0"), batch("b1")], [interactive("chat", 0), batch("w0", 0)]) == (["b0", "b1"], ["w0"])
 
 
-async def test_a_narrow_limit_of_zero_keeps_batch_out_while_interactive_work_runs():
-    lane = BatchLane(idle_limit=4, interactive_limit=0)
-    batch = lane.ticket("b", 1, True)
-    await _enter_all(lane, [batch])
-
-    assert lane.interactive_arrived(1) == [batch]
-    entry = asyncio.create_task(lane.enter(batch))
-    await _settle()
-    assert not entry.done()
-
-    lane.interactive_left(1)
-    await _settle()
-    assert entry.done()
+def test_interactive_requests_are_never_left_out():
+    policy = LanePolicy(limit=1, limit_interactive=0, narrow_during="generation")
+    held_running, held_waiting = step(policy, [interactive("a"), interactive("b")], [interactive("c", 0)])
+    assert held_running == held_waiting == []
 
 
-@pytest.mark.parametrize("idle, interactive", [(0, 0), (2, 3), (2, -1)])
-def test_limits_must_narrow(idle, interactive):
+def test_the_policy_travels_in_the_engine_config_and_is_absent_without_it():
+    policy = LanePolicy(5, 2, "generation")
+    assert LanePolicy.from_config(policy.as_config()) == policy
+    assert LanePolicy.from_config({}) is None
+    assert LanePolicy.from_config(None) is None
+
+
+@pytest.mark.parametrize("limit, interactive_limit", [(0, 0), (2, 3), (2, -1)])
+def test_limits_must_narrow(limit, interactive_limit):
     with pytest.raises(ValueError):
-        BatchLane(idle_limit=idle, interactive_limit=interactive)
+        LanePolicy(limit, interactive_limit)

@@ -1,126 +1,141 @@
-"""The batch lane: how many batch-priority sequences the engine may run, given interactive work.
+"""The batch lane: how many batch-priority sequences each engine step carries, given interactive work.
 
-On CPU every engine step slows with each running sequence, and vLLM's priority scheduling
-preempts only under KV-cache pressure, so batch sequences already running would slow every
-step an interactive prompt shares. The lane lets batch sequences in up to a wide limit while
-no interactive sequence is in the engine and up to a narrow one while any is; the rest wait
-here, in arrival order. When interactive work arrives it names the newest running batch
-tickets beyond the narrow limit (the least work lost) for the engine to preempt; a preempted
-ticket enters again ahead of younger ones.
+On CPU an engine step's time grows with every sequence in it, and an interactive call's first
+token comes out of the step its prompt is prefilled in. vLLM's priority scheduling preempts only
+under KV-cache pressure, so left alone that step would carry every running batch sequence.
+The lane is a vLLM scheduler that, before each step, sets aside the batch requests beyond the
+step's limit: `limit` while the step carries no interactive work, `limit_interactive` while it
+does. Running ones set aside just sit the step out (the oldest keep going); their KV cache stays
+where it is, so nothing is aborted or computed again. Waiting ones are not started.
 
-Pure bookkeeping: no engine, no clock. The engine does the aborting and resuming.
+`narrow_during` says which steps count as carrying interactive work: "prefill", those that
+prefill an interactive prompt (they decide its time to first token; afterwards it streams beside
+the whole batch), or "generation", every step while an interactive generation is in the engine
+(its token rate is protected too, at a larger cost to batch throughput).
+
+The policy (`held_back`) is pure. `scheduler_class` names the vLLM scheduler built around it,
+which runs in vLLM's engine-core process and reads the policy from the engine's additional config.
 """
 from __future__ import annotations
 
-import asyncio
-import bisect
-import itertools
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal, Protocol
+
+# The priorities the service submits with: lower goes first in vLLM's queue.
+INTERACTIVE_PRIORITY = 0
+BATCH_PRIORITY = 1
+
+NarrowDuring = Literal["prefill", "generation"]
+_CONFIG_KEY = "tianshu_batch_lane"
 
 
-@dataclass(eq=False)
-class Ticket:
-    """One batch generation's place in the lane."""
+class EngineRequest(Protocol):
+    """The parts of vLLM's Request the policy reads."""
 
-    request_id: str
-    sequences: int
-    # Only generations whose resumption reproduces them exactly may be preempted.
-    preemptible: bool
-    order: int
-    # Set when the lane picked this ticket for preemption; the engine clears it on resuming.
-    preempted: bool = False
-    _granted: asyncio.Future | None = field(default=None, repr=False)
+    priority: int
+    num_computed_tokens: int
+    num_prompt_tokens: int
 
 
-class BatchLane:
-    def __init__(self, idle_limit: int, interactive_limit: int):
-        if idle_limit < 1 or not 0 <= interactive_limit <= idle_limit:
-            raise ValueError(f"need 1 <= idle_limit and 0 <= interactive_limit <= idle_limit, "
-                             f"got {idle_limit} and {interactive_limit}")
-        self.idle_limit = idle_limit
-        self.interactive_limit = interactive_limit
-        self._interactive = 0
-        self._running: list[Ticket] = []  # in the order they entered the engine
-        self._waiting: list[Ticket] = []  # by arrival order
-        self._orders = itertools.count()
+@dataclass(frozen=True)
+class LanePolicy:
+    limit: int
+    limit_interactive: int
+    narrow_during: NarrowDuring = "prefill"
 
-    @property
-    def limit(self) -> int:
-        return self.interactive_limit if self._interactive else self.idle_limit
+    def __post_init__(self):
+        if self.limit < 1 or not 0 <= self.limit_interactive <= self.limit:
+            raise ValueError(f"need 1 <= limit and 0 <= limit_interactive <= limit, "
+                             f"got {self.limit} and {self.limit_interactive}")
 
-    @property
-    def running_sequences(self) -> int:
-        return sum(t.sequences for t in self._running)
+    def as_config(self) -> dict:
+        return {_CONFIG_KEY: asdict(self)}
 
-    @property
-    def waiting_sequences(self) -> int:
-        return sum(t.sequences for t in self._waiting)
+    @classmethod
+    def from_config(cls, additional_config: dict | None) -> "LanePolicy | None":
+        values = (additional_config or {}).get(_CONFIG_KEY)
+        return cls(**values) if values else None
 
-    def ticket(self, request_id: str, sequences: int, preemptible: bool) -> Ticket:
-        return Ticket(request_id=request_id, sequences=sequences, preemptible=preemptible,
-                      order=next(self._orders))
 
-    async def enter(self, ticket: Ticket) -> None:
-        """Returns once the ticket may run in the engine; a cancelled wait leaves no trace."""
-        ticket.preempted = False
-        if not self._waiting_before(ticket) and self._fits(ticket):
-            self._running.append(ticket)
-            return
-        ticket._granted = asyncio.get_running_loop().create_future()
-        bisect.insort(self._waiting, ticket, key=lambda t: t.order)
-        try:
-            await ticket._granted
-        except asyncio.CancelledError:
-            # Still waiting, or granted in the same loop turn as the cancel: either way the
-            # room goes to the next ticket.
-            self.leave(ticket)
-            raise
-        finally:
-            ticket._granted = None
+def _interactive(request: EngineRequest) -> bool:
+    return request.priority <= INTERACTIVE_PRIORITY
 
-    def leave(self, ticket: Ticket) -> None:
-        """The ticket's generation ended (finished, failed or cancelled) or was preempted."""
-        if ticket in self._running:
-            self._running.remove(ticket)
-        elif ticket in self._waiting:
-            self._waiting.remove(ticket)
-        self._admit_waiting()
 
-    def interactive_arrived(self, sequences: int) -> list[Ticket]:
-        """Counts interactive sequences in; returns the batch tickets the engine must preempt,
-        already out of the running set and marked preempted."""
-        self._interactive += sequences
-        excess = self.running_sequences - self.interactive_limit
-        victims = []
-        for ticket in reversed(self._running):
-            if excess <= 0:
-                break
-            if ticket.preemptible:
-                victims.append(ticket)
-                excess -= ticket.sequences
-        for ticket in victims:
-            self._running.remove(ticket)
-            ticket.preempted = True
-        return victims
+def carries_interactive_work(policy: LanePolicy, running: Sequence[EngineRequest],
+                             waiting: Sequence[EngineRequest]) -> bool:
+    if any(_interactive(r) for r in waiting):
+        return True
+    if policy.narrow_during == "generation":
+        return any(_interactive(r) for r in running)
+    return any(_interactive(r) and r.num_computed_tokens < r.num_prompt_tokens for r in running)
 
-    def interactive_left(self, sequences: int) -> None:
-        self._interactive -= sequences
-        self._admit_waiting()
 
-    def _waiting_before(self, ticket: Ticket) -> bool:
-        return bool(self._waiting) and self._waiting[0].order < ticket.order
+def held_back(policy: LanePolicy, running: Sequence[EngineRequest], waiting: Sequence[EngineRequest],
+              narrow: bool) -> tuple[list[EngineRequest], list[EngineRequest]]:
+    """The running and the waiting batch requests (`waiting` in queue order) the next step leaves
+    out; `narrow` whether it carries interactive work."""
+    limit = policy.limit_interactive if narrow else policy.limit
+    batch_running = [r for r in running if not _interactive(r)]
+    room = max(0, limit - len(batch_running))
+    return batch_running[limit:], [r for r in waiting if not _interactive(r)][room:]
 
-    def _fits(self, ticket: Ticket) -> bool:
-        limit = self.limit
-        if limit == 0:
-            return False
-        # A generation of more sequences than the limit still runs, alone.
-        running = self.running_sequences
-        return running == 0 or running + ticket.sequences <= limit
 
-    def _admit_waiting(self) -> None:
-        while self._waiting and self._fits(self._waiting[0]):
-            ticket = self._waiting.pop(0)
-            self._running.append(ticket)
-            if ticket._granted is not None and not ticket._granted.done():
-                ticket._granted.set_result(None)
+def scheduler_class(async_scheduling: bool) -> str:
+    """The qualified name of the lane over the scheduler vLLM would have picked."""
+    return f"{__name__}.{'BatchLaneAsyncScheduler' if async_scheduling else 'BatchLaneScheduler'}"
+
+
+def _lane_scheduler(base: type) -> type:
+    class BatchLane(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._lane = LanePolicy.from_config(self.vllm_config.additional_config)
+            self._narrowing_stalled = False
+
+        def schedule(self, *args, **kwargs):
+            if self._lane is None:
+                return super().schedule(*args, **kwargs)
+            queued = list(self.waiting)
+            narrow = carries_interactive_work(self._lane, self.running, queued)
+            running, waiting = held_back(self._lane, self.running, queued, narrow)
+            if narrow and self._narrowing_stalled:
+                # The last narrowed step started no interactive work (its prompt found no room
+                # in the KV cache, say): hold nothing running now, so that vLLM's own priority
+                # preemption can make room.
+                running = []
+            # schedule() first advances current_step; a running request sits out every step
+            # below its next_decode_eligible_step (vLLM's own decode pacing).
+            skip_until = self.current_step + 2
+            for request in running:
+                request.next_decode_eligible_step = max(request.next_decode_eligible_step, skip_until)
+            if waiting:
+                self.waiting.remove_requests(waiting)
+            try:
+                output = super().schedule(*args, **kwargs)
+            finally:
+                # Put back within the same call: no abort or new request can come in between.
+                for request in waiting:
+                    self.waiting.add_request(request)
+            self._narrowing_stalled = narrow and bool(running) and not any(
+                rid in self.requests and _interactive(self.requests[rid]) for rid in output.num_scheduled_tokens)
+            return output
+
+    return BatchLane
+
+
+def __getattr__(name: str):
+    # Built on first use: only vLLM's engine-core process imports its schedulers.
+    if name == "BatchLaneScheduler":
+        from vllm.v1.core.sched.scheduler import Scheduler
+
+        cls = _lane_scheduler(Scheduler)
+    elif name == "BatchLaneAsyncScheduler":
+        from vllm.v1.core.sched.async_scheduler import AsyncScheduler
+
+        cls = _lane_scheduler(AsyncScheduler)
+    else:
+        raise AttributeError(name)
+    cls.__name__ = cls.__qualname__ = name
+    globals()[name] = cls
+    return cls

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from . import metrics, resumption
-from .batch_lane import BatchLane
+from . import batch_lane
 from .errors import Overloaded, Unavailable
 from .generation import ChatMessage, Delta, FinishReason, GenerationJob, Load, ModelCard, TokenLogprob
 from .settings import InferenceSettings
@@ -100,11 +98,19 @@ class VllmEngine:
             tensor_parallel_size=settings.tensor_parallel_size,
             # Lets batch work (priority 1) yield to interactive calls (priority 0).
             scheduling_policy="priority",
-            enable_log_requests=False,
-            disable_log_stats=False,
+            # Read by the batch lane, vLLM's scheduler here (batch_lane.py).
+            additional_config=batch_lane.LanePolicy(settings.batch_lane_limit, settings.batch_lane_limit_interactive,
+                                                    settings.batch_lane_narrow_during).as_config(),
         )
+        from vllm.usage.usage_lib import UsageContext
+
+        config = args.create_engine_config(UsageContext.ENGINE_CONTEXT)
+        # The lane wraps the scheduler vLLM chose for the platform (synchronous on CPU,
+        # asynchronous on GPUs), so it is picked once the configuration is resolved.
+        config.scheduler_config.scheduler_cls = batch_lane.scheduler_class(config.scheduler_config.async_scheduling)
         self._stats = _SchedulerStats()
-        self._llm = AsyncLLM.from_engine_args(args, stat_loggers=[self._stats.factory()])
+        self._llm = AsyncLLM.from_vllm_config(config, stat_loggers=[self._stats.factory()],
+                                              enable_log_requests=False, disable_log_stats=False)
         self.card = ModelCard(
             id=settings.model_id, kind="generate", context_length=settings.max_model_len,
             max_choices=settings.max_choices, max_logprobs=settings.max_logprobs,
@@ -115,8 +121,6 @@ class VllmEngine:
         # because vLLM registers a request only after an await: checking its own count
         # would let a burst of concurrent calls all pass the bound.
         self._admitted = 0
-        # Batch sequences enter the engine through the lane, narrowed while interactive ones run.
-        self._lane = BatchLane(settings.batch_lane_limit, settings.batch_lane_limit_interactive)
 
     async def tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None) -> list[int]:
         if len(prompt or "") + sum(len(m.content) for m in messages or ()) > _INLINE_TOKENIZE_CHARS:
@@ -140,75 +144,18 @@ class VllmEngine:
             raise Overloaded(f"engine queue is full ({self._settings.max_waiting_requests} waiting); retry later")
         self._admitted += job.sampling.n
         try:
-            run = self._run_interactive(job) if job.priority == 0 else self._run_batch(job)
-            # aclosing: a caller who leaves closes the engine request now, not at garbage collection.
-            async with contextlib.aclosing(run) as deltas:
-                async for batch in deltas:
-                    yield batch
-        finally:
-            self._admitted -= job.sampling.n
-
-    async def _run_interactive(self, job: GenerationJob) -> AsyncIterator[list[Delta]]:
-        victims = self._lane.interactive_arrived(job.sampling.n)
-        try:
-            if victims:
-                metrics.BATCH_PREEMPTIONS.inc(len(victims))
-                # Shielded: a caller leaving mid-abort must not leave the engine core running
-                # requests whose outputs nobody reads any more.
-                await asyncio.shield(self._llm.abort([t.request_id for t in victims]))
-            async with contextlib.aclosing(self._attempt(job, job.request_id)) as outputs:
+            async with contextlib.aclosing(self._attempt(job)) as outputs:
                 async for completions in outputs:
                     deltas = [self._delta(c, job.sampling.logprobs or 0) for c in completions]
                     if deltas := [d for d in deltas if d.token_count or d.text or d.finish_reason]:
                         yield deltas
         finally:
-            self._lane.interactive_left(job.sampling.n)
+            self._admitted -= job.sampling.n
 
-    async def _run_batch(self, job: GenerationJob) -> AsyncIterator[list[Delta]]:
-        """Enters the engine through the lane; a preempted generation resumes as a continuation
-        and its caller sees one uninterrupted generation."""
-        ticket = self._lane.ticket(job.request_id, job.sampling.n, resumption.resumable(job))
-        attempt, generated, resumed_text = job, [], None
-        try:
-            for resumptions in itertools.count():
-                await self._lane.enter(ticket)
-                if ticket.preempted:  # picked between its turn and its start
-                    continue
-                # Each continuation has an engine request id of its own, so that a late abort
-                # of an earlier one can never hit it.
-                ticket.request_id = f"{job.request_id}~{resumptions}" if resumptions else job.request_id
-                preempted = False
-                async with contextlib.aclosing(self._attempt(attempt, ticket.request_id)) as outputs:
-                    async for completions in outputs:
-                        deltas = []
-                        for c in completions:
-                            delta = self._delta(c, job.sampling.logprobs or 0)
-                            if ticket.preemptible:
-                                generated.extend(c.token_ids)
-                                if resumed_text is not None:
-                                    delta.text = resumed_text.text(list(c.token_ids), c.finish_reason == "stop")
-                            if ticket.preempted and delta.finish_reason is FinishReason.ABORT:
-                                delta.finish_reason, preempted = None, True
-                            elif ticket.preempted and delta.finish_reason is None:
-                                # Preempted before the engine knew the request, so that abort
-                                # found nothing: abort now.
-                                await asyncio.shield(self._llm.abort(ticket.request_id))
-                            if delta.token_count or delta.text or delta.finish_reason:
-                                deltas.append(delta)
-                        if deltas:
-                            yield deltas
-                if not preempted:
-                    return
-                attempt = resumption.continuation(job, generated)
-                resumed_text = resumption.ResumedText(self._tokenizer.backend_tokenizer, job.prompt_token_ids,
-                                                      generated)
-        finally:
-            self._lane.leave(ticket)
-
-    async def _attempt(self, job: GenerationJob, request_id: str) -> AsyncIterator[list]:
+    async def _attempt(self, job: GenerationJob) -> AsyncIterator[list]:
         """One engine request: its completions as they arrive."""
         stream = self._llm.generate({"prompt_token_ids": job.prompt_token_ids}, self._sampling_params(job),
-                                    request_id, priority=job.priority)
+                                    job.request_id, priority=job.priority)
         try:
             async for output in stream:
                 yield output.outputs
@@ -229,9 +176,7 @@ class VllmEngine:
         unfinished = self._llm.get_num_unfinished_requests()
         # The stat logger's figure lags; nothing unfinished means nothing running.
         running = min(self._stats.running, unfinished)
-        lane = self._lane.waiting_sequences
-        return Load(running=running, waiting=unfinished - running + lane, kv_cache_usage=self._stats.kv_cache_usage,
-                    batch_lane_waiting=lane)
+        return Load(running=running, waiting=unfinished - running, kv_cache_usage=self._stats.kv_cache_usage)
 
     def shutdown(self) -> None:
         self._llm.shutdown()

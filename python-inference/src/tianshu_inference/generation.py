@@ -81,8 +81,6 @@ class Load:
     running: int
     waiting: int
     kv_cache_usage: float
-    # Of `waiting`: batch sequences the batch lane holds back from the engine.
-    batch_lane_waiting: int = 0
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,6 @@ EMBEDDED_TEXTS = Counter("tianshu_inference_embedded_texts_total", "Texts embedd
 RUNNING = Gauge("tianshu_inference_running_requests", "Generations the engine is running")
 WAITING = Gauge("tianshu_inference_waiting_requests", "Generations waiting for the engine")
 KV_CACHE_USAGE = Gauge("tianshu_inference_kv_cache_usage_ratio", "Fraction of the KV cache in use")
-BATCH_PREEMPTIONS = Counter("tianshu_inference_batch_preemptions_total",
-                            "Batch generations taken out of the engine for interactive ones, to resume later")
-BATCH_LANE_WAITING = Gauge("tianshu_inference_batch_lane_waiting_sequences",
-                           "Batch sequences held back from the engine by the batch lane")
 
 
 def serve_http(port: int, load) -> None:
@@ -31,7 +27,6 @@ def serve_http(port: int, load) -> None:
     RUNNING.set_function(lambda: load().running)
     WAITING.set_function(lambda: load().waiting)
     KV_CACHE_USAGE.set_function(lambda: load().kv_cache_usage)
-    BATCH_LANE_WAITING.set_function(lambda: load().batch_lane_waiting)
     start_http_server(port)
 
 

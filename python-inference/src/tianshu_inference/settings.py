@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,8 +44,8 @@ class InferenceSettings(BaseSettings):
     # CUDA graphs / torch.compile cost ~90 s of start-up on CPU for little gain there.
     enforce_eager: bool = True
     # Tokens per KV-cache block; 0 = vLLM's choice for the platform (128 on CPU). Prefix
-    # caching reuses only full blocks: at 32 a resumed batch generation re-computes at most 31
-    # tokens, and prompts share their chat template's system prefix.
+    # caching reuses only full blocks: at 32 prompts share their chat template's system prefix,
+    # and on CPU the engine ran faster than at 128 (docs/operations.md).
     kv_block_size: int = Field(32, ge=0)
     # Sequences the engine batches at once.
     max_num_seqs: int = Field(256, gt=0)
@@ -52,15 +53,17 @@ class InferenceSettings(BaseSettings):
     max_logprobs: int = Field(20, ge=0)
     # Beyond this many queued generations new calls get RESOURCE_EXHAUSTED at once.
     max_waiting_requests: int = Field(512, gt=0)
-    # Batch-priority sequences the engine runs at once while no interactive one is running,
-    # and while any is. On CPU each running sequence slows every engine step, and vLLM's
-    # priority scheduling preempts only under KV-cache pressure: batch sequences beyond the
-    # second limit are preempted when interactive work arrives and resumed after it.
-    # The rest wait in this service (and count toward max_waiting_requests).
-    # Defaults chosen on 2 CPU cores (docs/operations.md): more batch sequences per interactive
-    # step raise batch throughput and interactive time to first token together.
-    batch_lane_limit: int = Field(24, gt=0)
-    batch_lane_limit_interactive: int = Field(8, ge=0)
+    # The batch lane (batch_lane.py): batch-priority sequences an engine step carries while it
+    # carries no interactive work, and while it does; the rest sit the step out (running ones
+    # keep their KV cache) or wait. On CPU each sequence in a step slows the step, and vLLM's
+    # priority scheduling preempts only under KV-cache pressure. narrow_during: "prefill" narrows
+    # the steps that prefill an interactive prompt (time to first token), "generation" every step
+    # while an interactive generation runs (its token rate too). Defaults measured on 2 CPU
+    # cores (docs/operations.md): more batch sequences per step raise batch throughput and
+    # interactive time to first token together.
+    batch_lane_limit: int = Field(32, gt=0)
+    batch_lane_limit_interactive: int = Field(0, ge=0)
+    batch_lane_narrow_during: Literal["prefill", "generation"] = "prefill"
     # Refuse absurd inputs before tokenizing them (bytes of prompt text per call).
     max_prompt_bytes: int = Field(1_000_000, gt=0)
     max_message_bytes: int = Field(16 * 1024 * 1024, gt=0)
