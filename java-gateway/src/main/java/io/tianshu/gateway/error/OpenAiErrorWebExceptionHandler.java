@@ -7,7 +7,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.stereotype.Component;
 import org.springframework.web.server.ServerWebExchange;
@@ -53,6 +55,17 @@ class OpenAiErrorWebExceptionHandler implements WebExceptionHandler {
         response.getHeaders().putAll(error.headers());
         response.getHeaders().setContentType(MediaType.APPLICATION_JSON);
         response.getHeaders().setContentLength(body.length);
+        if (carriesBody(exchange.getRequest())) {
+            // An error can be answered before the request's body is read (a missing scope is
+            // decided from the headers alone). Kept alive, the connection would hold that unread
+            // body in front of the client's next request on it, which then hangs: close it.
+            response.getHeaders().setConnection("close");
+        }
         return response.writeWith(Mono.just(response.bufferFactory().wrap(body)));
+    }
+
+    private static boolean carriesBody(ServerHttpRequest request) {
+        HttpHeaders headers = request.getHeaders();
+        return headers.getContentLength() > 0 || headers.containsKey(HttpHeaders.TRANSFER_ENCODING);
     }
 }

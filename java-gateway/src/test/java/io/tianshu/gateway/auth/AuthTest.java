@@ -14,6 +14,7 @@ import java.util.Date;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.test.context.TestPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -78,6 +79,20 @@ class AuthTest extends GatewayTest {
         String key = TestKeys.key(keys, tenant, List.of("embeddings"), null, null, null, null).plaintext();
         chatAs(key).expectStatus().isForbidden().expectBody().jsonPath("$.error.code").isEqualTo("insufficient_scope");
         as(key).get().uri("/v1/admin/keys").exchange().expectStatus().isForbidden();
+    }
+
+    @Test
+    void anErrorAnsweredBeforeTheBodyIsReadClosesTheConnection() {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        String key = TestKeys.key(keys, tenant, List.of("embeddings"), null, null, null, null).plaintext();
+        // Rejected from its headers, its body unread: a client must not send another request
+        // on this connection.
+        chatAs(key).expectStatus().isForbidden().expectHeader().valueEquals(HttpHeaders.CONNECTION, "close");
+        // Nothing unread: the connection stays open.
+        as(key).get().uri("/v1/admin/keys").exchange().expectStatus().isForbidden()
+                .expectHeader().doesNotExist(HttpHeaders.CONNECTION);
+        // And the next call from the same client is answered.
+        chatAs(key).expectStatus().isForbidden();
     }
 
     @Test
