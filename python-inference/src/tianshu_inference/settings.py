@@ -61,7 +61,7 @@ class InferenceSettings(BaseSettings):
     # while an interactive generation runs (its token rate too). Defaults measured on 2 CPU
     # cores (docs/operations.md): more batch sequences per step raise batch throughput and
     # interactive time to first token together.
-    batch_lane_limit: int = Field(32, gt=0)
+    batch_lane_limit: int = Field(40, gt=0)
     batch_lane_limit_interactive: int = Field(0, ge=0)
     batch_lane_narrow_during: Literal["prefill", "generation"] = "prefill"
     # Refuse absurd inputs before tokenizing them (bytes of prompt text per call).
