@@ -24,6 +24,9 @@ MAX_WAITING = 16
 # test server narrows every step of it, so that the lane shows in what each stream receives).
 BATCH_LANE_LIMIT = 6
 BATCH_LANE_LIMIT_INTERACTIVE = 2
+# Prompt tokens a batch-only step prefills: small, so that batch prompts are prefilled over
+# several steps and the identical-results tests cover that too.
+BATCH_LANE_PREFILL_TOKENS = 8
 
 
 def _free_port() -> int:
@@ -38,7 +41,8 @@ async def server():
                                  max_waiting_requests=MAX_WAITING, shutdown_grace_seconds=2,
                                  batch_lane_limit=BATCH_LANE_LIMIT,
                                  batch_lane_limit_interactive=BATCH_LANE_LIMIT_INTERACTIVE,
-                                 batch_lane_narrow_during="generation")
+                                 batch_lane_narrow_during="generation",
+                                 batch_lane_prefill_tokens=BATCH_LANE_PREFILL_TOKENS)
     instance = InferenceServer(settings)
     await instance.start()
     yield instance

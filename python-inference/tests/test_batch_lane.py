@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 
 from tianshu_inference.batch_lane import (BATCH_PRIORITY, INTERACTIVE_PRIORITY, LanePolicy, carries_interactive_work,
-                                          held_back)
+                                          held_back, step_token_budget)
 
 
 @dataclass(eq=False)
@@ -76,7 +76,7 @@ def test_interactive_requests_are_never_left_out():
 
 
 def test_the_policy_travels_in_the_engine_config_and_is_absent_without_it():
-    policy = LanePolicy(5, 2, "generation")
+    policy = LanePolicy(5, 2, "generation", prefill_tokens=64)
     assert LanePolicy.from_config(policy.as_config()) == policy
     assert LanePolicy.from_config({}) is None
     assert LanePolicy.from_config(None) is None
@@ -86,3 +86,20 @@ def test_the_policy_travels_in_the_engine_config_and_is_absent_without_it():
 def test_limits_must_narrow(limit, interactive_limit):
     with pytest.raises(ValueError):
         LanePolicy(limit, interactive_limit)
+
+
+def test_a_step_without_interactive_work_prefills_at_most_its_share_beside_every_decode():
+    policy = LanePolicy(8, 0, prefill_tokens=256)
+    assert step_token_budget(policy, running=8, narrow=False, full=2048) == 8 + 256
+    # Never more than vLLM's own budget.
+    assert step_token_budget(policy, running=8, narrow=False, full=100) == 100
+
+
+def test_an_interactive_step_keeps_the_whole_budget_and_no_share_means_vllms_own():
+    assert step_token_budget(LanePolicy(8, 0, prefill_tokens=256), running=8, narrow=True, full=2048) == 2048
+    assert step_token_budget(LanePolicy(8, 0), running=8, narrow=False, full=2048) == 2048
+
+
+def test_a_prefill_share_must_be_positive():
+    with pytest.raises(ValueError):
+        LanePolicy(8, 0, prefill_tokens=0)

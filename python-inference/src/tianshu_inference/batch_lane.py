@@ -43,11 +43,15 @@ class LanePolicy:
     limit: int
     limit_interactive: int
     narrow_during: NarrowDuring = "prefill"
+    # Prompt tokens a step without interactive work may prefill (None: vLLM's own budget).
+    prefill_tokens: int | None = None
 
     def __post_init__(self):
         if self.limit < 1 or not 0 <= self.limit_interactive <= self.limit:
             raise ValueError(f"need 1 <= limit and 0 <= limit_interactive <= limit, "
                              f"got {self.limit} and {self.limit_interactive}")
+        if self.prefill_tokens is not None and self.prefill_tokens < 1:
+            raise ValueError(f"need prefill_tokens >= 1, got {self.prefill_tokens}")
 
     def as_config(self) -> dict:
         return {_CONFIG_KEY: asdict(self)}
@@ -81,6 +85,22 @@ def held_back(policy: LanePolicy, running: Sequence[EngineRequest], waiting: Seq
     return batch_running[limit:], [r for r in waiting if not _interactive(r)][room:]
 
 
+def step_token_budget(policy: LanePolicy, running: int, narrow: bool, full: int) -> int:
+    """Tokens the next step may schedule: vLLM's budget, or in a step without interactive work
+    one decode per running request plus `prefill_tokens`.
+
+    Batch sequences of one length run in cohorts: they start together, finish together, and
+    their successors' prompts then fill whole 2,048-token steps, several times as long as a
+    decode step. An interactive prompt arriving then waits for the rest of such a step, and
+    steps this uneven make that wait long on average, as a bus that comes in bunches keeps
+    people waiting longer than one that comes as often but evenly. A small prefill share per
+    step spreads the successors' prompts over the decode steps, so the cohorts dissolve and
+    steps stay even; the tokens computed are the same."""
+    if narrow or policy.prefill_tokens is None:
+        return full
+    return min(full, running + policy.prefill_tokens)
+
+
 def scheduler_class(async_scheduling: bool) -> str:
     """The qualified name of the lane over the scheduler vLLM would have picked."""
     return f"{__name__}.{'BatchLaneAsyncScheduler' if async_scheduling else 'BatchLaneScheduler'}"
@@ -111,10 +131,13 @@ def _lane_scheduler(base: type) -> type:
                 request.next_decode_eligible_step = max(request.next_decode_eligible_step, skip_until)
             if waiting:
                 self.waiting.remove_requests(waiting)
+            full = self.max_num_scheduled_tokens
+            self.max_num_scheduled_tokens = step_token_budget(self._lane, len(self.running), narrow, full)
             try:
                 output = super().schedule(*args, **kwargs)
             finally:
                 # Put back within the same call: no abort or new request can come in between.
+                self.max_num_scheduled_tokens = full
                 for request in waiting:
                     self.waiting.add_request(request)
             self._narrowing_stalled = narrow and bool(running) and not any(

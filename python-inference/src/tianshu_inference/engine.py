@@ -99,8 +99,9 @@ class VllmEngine:
             # Lets batch work (priority 1) yield to interactive calls (priority 0).
             scheduling_policy="priority",
             # Read by the batch lane, vLLM's scheduler here (batch_lane.py).
-            additional_config=batch_lane.LanePolicy(settings.batch_lane_limit, settings.batch_lane_limit_interactive,
-                                                    settings.batch_lane_narrow_during).as_config(),
+            additional_config=batch_lane.LanePolicy(
+                settings.batch_lane_limit, settings.batch_lane_limit_interactive, settings.batch_lane_narrow_during,
+                settings.batch_lane_prefill_tokens or None).as_config(),
         )
         from vllm.usage.usage_lib import UsageContext
 

@@ -64,6 +64,10 @@ class InferenceSettings(BaseSettings):
     batch_lane_limit: int = Field(40, gt=0)
     batch_lane_limit_interactive: int = Field(0, ge=0)
     batch_lane_narrow_during: Literal["prefill", "generation"] = "prefill"
+    # Prompt tokens a step without interactive work may prefill beside its decodes (0: vLLM's
+    # whole step budget). Keeps steps even, so an interactive prompt never arrives behind a
+    # step that prefills a whole cohort of batch prompts (batch_lane.step_token_budget).
+    batch_lane_prefill_tokens: int = Field(128, ge=0)
     # Refuse absurd inputs before tokenizing them (bytes of prompt text per call).
     max_prompt_bytes: int = Field(1_000_000, gt=0)
     max_message_bytes: int = Field(16 * 1024 * 1024, gt=0)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from tianshu.inference.v1 import inference_pb2 as pb
 
+from .batch_lane import BATCH_PRIORITY, INTERACTIVE_PRIORITY
 from .errors import InvalidArgument
 from .generation import ChatMessage, Constraint, Sampling
 
@@ -192,7 +193,7 @@ def constraint(structured: pb.StructuredOutput) -> Constraint | None:
 
 def priority(value: int) -> int:
     if value == pb.PRIORITY_BATCH:
-        return 1
+        return BATCH_PRIORITY
     if value in (pb.PRIORITY_UNSPECIFIED, pb.PRIORITY_INTERACTIVE):
-        return 0
+        return INTERACTIVE_PRIORITY
     raise InvalidArgument("priority", f"unknown priority {value}")
