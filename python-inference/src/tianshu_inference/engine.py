@@ -15,7 +15,8 @@ from typing import Protocol
 
 from . import batch_lane
 from .errors import Overloaded, Unavailable
-from .generation import ChatMessage, Delta, FinishReason, GenerationJob, Load, ModelCard, TokenLogprob
+from .generation import (ChatMessage, Delta, FinishReason, GenerationJob, Load, ModelCard, TokenizerDefinition,
+                         TokenLogprob)
 from .settings import InferenceSettings
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ class Engine(Protocol):
     card: ModelCard
 
     async def tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None) -> list[int]: ...
+
+    def tokenizer_definition(self) -> TokenizerDefinition: ...
 
     def generate(self, job: GenerationJob) -> AsyncIterator[list[Delta]]: ...
 
@@ -85,6 +88,7 @@ class VllmEngine:
 
         self._settings = settings
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_path))
+        self._definition: TokenizerDefinition | None = None
         args = AsyncEngineArgs(
             model=str(model_path),
             served_model_name=[settings.model_id],
@@ -127,6 +131,18 @@ class VllmEngine:
         if len(prompt or "") + sum(len(m.content) for m in messages or ()) > _INLINE_TOKENIZE_CHARS:
             return await asyncio.to_thread(self._tokenize, messages, prompt)
         return self._tokenize(messages, prompt)
+
+    def tokenizer_definition(self) -> TokenizerDefinition:
+        # Built on first request and kept: serialising a tokenizer takes tens of milliseconds.
+        if self._definition is None:
+            tokenizer = self._tokenizer
+            self._definition = TokenizerDefinition(
+                tokenizer_json=tokenizer.backend_tokenizer.to_str().encode(),
+                chat_template=tokenizer.chat_template or "",
+                # apply_chat_template hands the template the special tokens by these names.
+                template_variables={name: value for name, value in tokenizer.special_tokens_map.items()
+                                    if isinstance(value, str)})
+        return self._definition
 
     def _tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None) -> list[int]:
         if messages is None:

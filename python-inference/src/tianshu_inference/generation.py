@@ -84,6 +84,15 @@ class Load:
 
 
 @dataclass(frozen=True)
+class TokenizerDefinition:
+    """What Tokenize counts with, for a caller that counts prompts itself."""
+
+    tokenizer_json: bytes  # Hugging Face tokenizers' JSON format
+    chat_template: str
+    template_variables: dict[str, str]
+
+
+@dataclass(frozen=True)
 class ModelCard:
     id: str
     kind: str  # "generate" or "embed"

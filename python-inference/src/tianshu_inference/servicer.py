@@ -98,6 +98,13 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         return pb.TokenizeResponse(token_count=len(ids), context_length=engine.card.context_length,
                                    token_ids=ids if request.return_token_ids else [])
 
+    async def GetTokenizer(self, request: pb.GetTokenizerRequest, context) -> pb.GetTokenizerResponse:
+        engine = self._generator_for(request.model)
+        definition = engine.tokenizer_definition()
+        return pb.GetTokenizerResponse(
+            model=engine.card.id, tokenizer_json=definition.tokenizer_json, chat_template=definition.chat_template,
+            template_variables=definition.template_variables, context_length=engine.card.context_length)
+
     async def GetLoad(self, request: pb.GetLoadRequest, context) -> pb.GetLoadResponse:
         if self._engine is None:
             return pb.GetLoadResponse(max_waiting_requests=self._limits.max_waiting, serving=False)

@@ -15,6 +15,8 @@ import io.tianshu.inference.v1.GenerateResponse;
 import io.tianshu.inference.v1.GenerateStreamRequest;
 import io.tianshu.inference.v1.GenerateStreamResponse;
 import io.tianshu.inference.v1.Generation;
+import io.tianshu.inference.v1.GetTokenizerRequest;
+import io.tianshu.inference.v1.GetTokenizerResponse;
 import io.tianshu.inference.v1.InferenceServiceGrpc.InferenceServiceStub;
 import io.tianshu.inference.v1.ListModelsRequest;
 import io.tianshu.inference.v1.ListModelsResponse;
@@ -40,6 +42,8 @@ public class InferenceClient {
 
     private static final Metadata.Key<String> REQUEST_ID =
             Metadata.Key.of(RequestId.METADATA_KEY, Metadata.ASCII_STRING_MARSHALLER);
+
+    private static final int TOKENIZER_MAX_BYTES = 64 << 20;
 
     private final Failover failover;
     private final TianshuProperties.Inference settings;
@@ -85,6 +89,14 @@ public class InferenceClient {
     /** Counts prompt tokens before admission. */
     public Mono<TokenizeResponse> tokenize(TokenizeRequest request, String requestId) {
         return unary(requestId, settings.tokenizeDeadline(), (stub, observer) -> stub.tokenize(request, observer), null);
+    }
+
+    /** What Tokenize counts with, for counting prompts in the gateway. */
+    public Mono<GetTokenizerResponse> getTokenizer(String model) {
+        GetTokenizerRequest request = GetTokenizerRequest.newBuilder().setModel(model).build();
+        // A tokenizer.json runs to several megabytes (gRPC's default cap is 4 MiB).
+        return unary("", settings.tokenizeDeadline(), (stub, observer) ->
+                stub.withMaxInboundMessageSize(TOKENIZER_MAX_BYTES).getTokenizer(request, observer), null);
     }
 
     private <T> Mono<T> unary(String requestId, Duration deadline,

@@ -126,10 +126,10 @@ class BatchUsageCharger extends PeriodicRounds {
                     continue;  // a line refused before it reached the model: nothing to charge or show
                 }
                 limiter.chargeTenant(record.getTenantId(), tenantLimits, used);
-                usage.record(new UsageStore.Call(record.getTenantId(), null, "batch:" + record.getBatchId(),
+                usage.record(List.of(new UsageStore.Call(record.getTenantId(), null, "batch:" + record.getBatchId(),
                         ENDPOINT, record.getModel(), Math.toIntExact(record.getUsage().getPromptTokens()),
                         Math.toIntExact(record.getUsage().getCompletionTokens()),
-                        record.getBatchId() + "/" + record.getCustomId()));
+                        record.getBatchId() + "/" + record.getCustomId())));
                 tokens += used;
             }
             cursor.advance(records.get(records.size() - 1).getSequence());

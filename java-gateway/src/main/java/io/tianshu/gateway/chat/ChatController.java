@@ -54,8 +54,7 @@ class ChatController {
                         model -> ChatRequestMapper.checkModelLimits(request, model), response.getHeaders()))
                 .flatMap(admitted -> request.streaming()
                         ? sse.write(response, chunks(request, admitted, id, created), "chat completion")
-                        : admitted.admission().meter(inference.generate(admitted.generation()),
-                                        GenerateResponse::getUsage)
+                        : admitted.meter(inference.generate(admitted.generation()))
                                 .doOnNext(r -> log.info("chat completion done: model={} usage={}",
                                         r.getModel(), r.getUsage().getTotalTokens()))
                                 .map(r -> ChatCompletion.of(r, id, created, admitted.generation().getModel(),
@@ -67,7 +66,7 @@ class ChatController {
             String id, long created) {
         ChunkAssembler assembler = new ChunkAssembler(id, created, admitted.generation().getModel(),
                 request.wantsLogprobs());
-        return admitted.admission().meter(inference.generateStream(admitted.generation()))
+        return admitted.meter(inference.generateStream(admitted.generation()))
                 .concatMap(message -> Mono.justOrEmpty(assembler.onMessage(message)))
                 .concatWith(Mono.defer(() -> request.includeUsage()
                         ? Mono.justOrEmpty(assembler.usageChunk()) : Mono.empty()));

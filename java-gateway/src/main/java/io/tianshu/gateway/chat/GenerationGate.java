@@ -8,11 +8,16 @@ import io.tianshu.gateway.models.ModelCatalog;
 import io.tianshu.gateway.ratelimit.Admission;
 import io.tianshu.gateway.ratelimit.Limiter;
 import io.tianshu.gateway.ratelimit.PromptCounter;
+import io.tianshu.gateway.tokens.LocalTokenizers;
+import io.tianshu.inference.v1.GenerateResponse;
+import io.tianshu.inference.v1.GenerateStreamResponse;
 import io.tianshu.inference.v1.Generation;
 import io.tianshu.inference.v1.Model;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 import org.springframework.http.HttpHeaders;
 import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -23,20 +28,39 @@ import reactor.core.publisher.Mono;
 @Component
 public class GenerationGate {
 
-    /** The generation as it will be sent, and its admission, which meters it. */
-    public record Admitted(Generation generation, Admission admission) {
+    /**
+     * The generation as it will be sent, and its admission, which meters it (and, when the
+     * gateway counted the prompt, checks that count against the call's reported usage).
+     */
+    public record Admitted(Generation generation, Admission admission, IntConsumer reportedPromptTokens) {
+
+        public Mono<GenerateResponse> meter(Mono<GenerateResponse> call) {
+            return admission.meter(call.doOnNext(r -> reportedPromptTokens.accept(r.getUsage().getPromptTokens())),
+                    GenerateResponse::getUsage);
+        }
+
+        public Flux<GenerateStreamResponse> meter(Flux<GenerateStreamResponse> stream) {
+            return admission.meter(stream.doOnNext(message -> {
+                if (message.hasUsage()) {
+                    reportedPromptTokens.accept(message.getUsage().getPromptTokens());
+                }
+            }));
+        }
     }
 
     private final DynamicConfig dynamic;
     private final ModelCatalog catalog;
     private final PromptCounter counter;
     private final Limiter limiter;
+    private final LocalTokenizers localTokenizers;
 
-    GenerationGate(DynamicConfig dynamic, ModelCatalog catalog, PromptCounter counter, Limiter limiter) {
+    GenerationGate(DynamicConfig dynamic, ModelCatalog catalog, PromptCounter counter, Limiter limiter,
+            LocalTokenizers localTokenizers) {
         this.dynamic = dynamic;
         this.catalog = catalog;
         this.counter = counter;
         this.limiter = limiter;
+        this.localTokenizers = localTokenizers;
     }
 
     /**
@@ -55,9 +79,11 @@ public class GenerationGate {
         return catalog.requireGenerationModel(served)
                 .doOnNext(checkModelLimits)
                 .doOnNext(model -> Callers.checkModel(caller, asked, served))
-                .then(Mono.defer(() -> counter.generation(generation)))
+                .flatMap(model -> counter.generation(generation, model))
                 .flatMap(counted -> limiter.admit(caller, endpoint, served, generation.getRequestId(),
                                 counted.estimate(), responseHeaders)
-                        .map(admission -> new Admitted(counted.tokenized(), admission)));
+                        .map(admission -> new Admitted(counted.generation(), admission, counted.countedHere()
+                                ? reported -> localTokenizers.check(served, counted.estimate().promptTokens(), reported)
+                                : reported -> { })));
     }
 }

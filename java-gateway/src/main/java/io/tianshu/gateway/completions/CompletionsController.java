@@ -46,8 +46,7 @@ class CompletionsController {
                         model -> CompletionRequestMapper.checkModelLimits(request, model), response.getHeaders()))
                 .flatMap(admitted -> request.streaming()
                         ? sse.write(response, chunks(request, admitted, id, created), "completion")
-                        : admitted.admission().meter(inference.generate(admitted.generation()),
-                                        GenerateResponse::getUsage)
+                        : admitted.meter(inference.generate(admitted.generation()))
                                 .map(r -> Completion.of(r, id, created, admitted.generation().getModel(),
                                         request.wantsLogprobs()))
                                 .flatMap(c -> json.write(response, MediaType.APPLICATION_JSON, c)));
@@ -57,7 +56,7 @@ class CompletionsController {
             long created) {
         CompletionChunks assembler = new CompletionChunks(id, created, admitted.generation().getModel(),
                 request.wantsLogprobs());
-        return admitted.admission().meter(inference.generateStream(admitted.generation()))
+        return admitted.meter(inference.generateStream(admitted.generation()))
                 .concatMap(message -> Mono.justOrEmpty(assembler.onMessage(message)))
                 .concatWith(Mono.defer(() -> request.includeUsage()
                         ? Mono.justOrEmpty(assembler.usageChunk()) : Mono.empty()));

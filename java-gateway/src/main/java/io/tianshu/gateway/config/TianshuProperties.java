@@ -51,6 +51,7 @@ public record TianshuProperties(
      * @param bulkhead the concurrency cap of each instance
      * @param failoverAttempts most instances one call is sent to, counting the first; a call
      *     moves on only when the previous instance was unavailable before answering anything
+     * @param promptCounting where a prompt is counted before admission
      */
     public record Inference(
             @NotEmpty List<@NotBlank String> targets,
@@ -62,7 +63,20 @@ public record TianshuProperties(
             @Valid @NotNull LoadPoll loadPoll,
             @Valid @NotNull Breaker breaker,
             @Valid @NotNull Bulkhead bulkhead,
-            @Min(1) int failoverAttempts) {
+            @Min(1) int failoverAttempts,
+            @NotNull PromptCounting promptCounting) {
+    }
+
+    /** Where prompts are counted before admission; the two give the same counts. */
+    public enum PromptCounting {
+        /**
+         * In the gateway, with the model's tokenizer and chat template from the inference
+         * service, once they reproduce its counts (a model whose template the gateway cannot
+         * render faithfully stays with SERVICE); saves a Tokenize round trip per request.
+         */
+        GATEWAY,
+        /** A Tokenize call to the inference service per request. */
+        SERVICE
     }
 
     /**

@@ -5,15 +5,13 @@ import io.tianshu.gateway.auth.Caller;
 import io.tianshu.gateway.backend.CallTrace;
 import io.tianshu.gateway.config.DynamicConfig;
 import io.tianshu.gateway.config.TianshuProperties;
-import io.tianshu.gateway.db.Blocking;
 import io.tianshu.gateway.error.ApiException;
 import io.tianshu.gateway.usage.UsageStore;
+import jakarta.annotation.PreDestroy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.Phaser;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,7 +19,8 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Admission before a model call: requests per minute and tokens per minute, per key and per
@@ -34,23 +33,20 @@ public class Limiter {
 
     private static final Logger log = LoggerFactory.getLogger(Limiter.class);
 
+    private static final Duration SHUTDOWN_WAIT = Duration.ofSeconds(10);
+
     private final BucketStore buckets;
-    private final UsageStore usage;
     private final DynamicConfig dynamic;
     private final MeterRegistry meters;
-    // A call answered while the database blinks (a cached key needs none until here) is
-    // still billed: its settlement is tried again for about five minutes before it is logged
-    // as lost.
-    private static final Retry SETTLEMENT_RETRIES = Retry.backoff(12, Duration.ofMillis(500))
-            .maxBackoff(Duration.ofSeconds(30));
-    // Settlements run after the response; this counts the ones still writing, for shutdown and tests.
-    private final Phaser pending = new Phaser(1);
+    // One thread that may block: it retries a write through a database outage.
+    private final Scheduler writer = Schedulers.newBoundedElastic(1, Integer.MAX_VALUE, "settlements");
+    private final Settlements settlements;
 
     Limiter(BucketStore buckets, UsageStore usage, DynamicConfig dynamic, MeterRegistry meters) {
         this.buckets = buckets;
-        this.usage = usage;
         this.dynamic = dynamic;
         this.meters = meters;
+        this.settlements = new Settlements(buckets, usage::record, () -> dynamic.current().limits().window(), writer);
     }
 
     /**
@@ -147,34 +143,29 @@ public class Limiter {
                 "model", admission.model(), "endpoint", admission.endpoint()).increment(promptTokens);
         meters.counter("tianshu.gateway.tokens", "kind", "completion", "tenant", payer.tenant(),
                 "model", admission.model(), "endpoint", admission.endpoint()).increment(completionTokens);
-        pending.register();
         List<BucketStore.Take> deltas = admission.tokenTakes().stream()
                 .map(t -> new BucketStore.Take(t.bucket(), t.capacity(),
                         admission.estimate().reserveTokens() - (promptTokens + completionTokens)))
-                .filter(t -> t.amount() != 0)
                 .toList();
-        // Two steps retried apart, so that a usage row that failed never repeats a refund.
-        Mono<Boolean> refund = deltas.isEmpty() ? Mono.just(true)
-                : buckets.settle(deltas, dynamic.current().limits().window()).thenReturn(true)
-                        .retryWhen(SETTLEMENT_RETRIES).onErrorResume(e -> {
-                            log.error("returning the unused tokens of request {} failed", admission.requestId(), e);
-                            return Mono.just(false);
-                        });
-        Mono<Boolean> record = Blocking.call(() -> {
-            usage.record(new UsageStore.Call(payer.tenant(), payer.keyId(), payer.subject(), admission.endpoint(),
-                    admission.model(), promptTokens, completionTokens, admission.requestId()));
-            return true;
-        }).retryWhen(SETTLEMENT_RETRIES)
-                .doOnError(e -> log.error("recording the usage of request {} failed", admission.requestId(), e));
-        refund.then(record)
-                .doFinally(signal -> pending.arriveAndDeregister())
-                .subscribe(ok -> { }, e -> { });
+        settlements.add(new Settlements.Settlement(deltas, new UsageStore.Call(payer.tenant(), payer.keyId(),
+                payer.subject(), admission.endpoint(), admission.model(), promptTokens, completionTokens,
+                admission.requestId())));
     }
 
     /** Waits until every settlement started so far has been written. */
     public void awaitSettled(Duration timeout) throws InterruptedException, TimeoutException {
-        int phase = pending.arrive();
-        pending.awaitAdvanceInterruptibly(phase, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        settlements.awaitWritten(timeout);
+    }
+
+    /** Writes what is still queued before the database pool closes. */
+    @PreDestroy
+    void stop() throws InterruptedException {
+        try {
+            settlements.awaitWritten(SHUTDOWN_WAIT);
+        } catch (TimeoutException e) {
+            log.error("stopping with usage not yet written: {}", e.getMessage());
+        }
+        writer.dispose();
     }
 
     private HttpHeaders headers(List<BucketStore.State> states, Duration window) {

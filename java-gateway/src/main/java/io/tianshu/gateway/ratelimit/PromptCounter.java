@@ -1,14 +1,19 @@
 package io.tianshu.gateway.ratelimit;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.tianshu.gateway.backend.CallTrace;
 import io.tianshu.gateway.backend.InferenceClient;
+import io.tianshu.gateway.tokens.LocalTokenizers;
+import io.tianshu.inference.v1.ChatMessage;
 import io.tianshu.inference.v1.Generation;
 import io.tianshu.inference.v1.Model;
 import io.tianshu.inference.v1.TokenizeRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.OptionalInt;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /** What a call may cost, worked out before admission. */
 @Component
@@ -17,22 +22,63 @@ public class PromptCounter {
     // Embedding tokenizers add a start and an end token to every text.
     private static final int SPECIAL_TOKENS_PER_TEXT = 2;
 
+    // Longer prompts are counted off the event loop, which a few milliseconds of rendering
+    // and encoding would hold up for every other request on it.
+    private static final int INLINE_COUNT_CHARS = 16_384;
+
     private final InferenceClient inference;
+    private final LocalTokenizers local;
 
-    PromptCounter(InferenceClient inference) {
+    private final MeterRegistry meters;
+
+    PromptCounter(InferenceClient inference, LocalTokenizers local, MeterRegistry meters) {
         this.inference = inference;
-    }
-
-    /** A generation whose prompt is counted, and the same generation as token ids. */
-    public record CountedGeneration(Generation tokenized, Estimate estimate) {
+        this.local = local;
+        this.meters = meters;
     }
 
     /**
-     * Exact: the backend's Tokenize renders the same chat template Generate would. Its token
-     * ids replace the messages (or prompt) in the generation sent on, so the backend does not
-     * render and tokenize the prompt a second time.
+     * A generation whose prompt is counted, as it is to be sent on.
+     *
+     * @param countedHere whether the gateway counted it, so that the count is to be checked
+     *     against the prompt tokens the call reports
      */
-    public Mono<CountedGeneration> generation(Generation generation) {
+    public record CountedGeneration(Generation generation, Estimate estimate, boolean countedHere) {
+    }
+
+    /**
+     * Exact either way. Counted in the gateway when the model's tokenizer is checked
+     * ({@link LocalTokenizers}): the generation goes on as it came and the backend renders it
+     * as the count did. Otherwise by the backend's Tokenize, which renders the same chat
+     * template Generate would; its token ids then replace the messages (or prompt) in the
+     * generation sent on, so the backend does not render and tokenize the prompt twice.
+     */
+    public Mono<CountedGeneration> generation(Generation generation, Model model) {
+        Integer maxTokens = generation.getSampling().hasMaxTokens() ? generation.getSampling().getMaxTokens() : null;
+        int choices = generation.getSampling().hasN() ? generation.getSampling().getN() : 1;
+        Mono<OptionalInt> count = Mono.fromSupplier(() -> local.count(generation));
+        if (promptChars(generation) > INLINE_COUNT_CHARS) {
+            count = count.subscribeOn(Schedulers.parallel());
+        }
+        return CallTrace.timed("count", count).flatMap(counted -> {
+            meters.counter("tianshu.gateway.prompts.counted", "model", model.getId(),
+                    "by", counted.isPresent() ? "gateway" : "service").increment();
+            return counted.isPresent()
+                    ? Mono.just(new CountedGeneration(generation,
+                            Estimate.generation(counted.getAsInt(), model.getContextLength(), maxTokens, choices), true))
+                    : tokenized(generation, maxTokens, choices);
+        });
+    }
+
+    private static long promptChars(Generation generation) {
+        long chars = generation.getPrompt().length();
+        for (ChatMessage message : generation.getMessagesList()) {
+            chars += message.getContent().length();
+        }
+        return chars;
+    }
+
+    private Mono<CountedGeneration> tokenized(Generation generation, Integer maxTokens, int choices) {
         TokenizeRequest.Builder request = TokenizeRequest.newBuilder().setModel(generation.getModel())
                 .setReturnTokenIds(true);
         if (generation.getMessagesCount() > 0) {
@@ -40,13 +86,11 @@ public class PromptCounter {
         } else {
             request.setPrompt(generation.getPrompt());
         }
-        Integer maxTokens = generation.getSampling().hasMaxTokens() ? generation.getSampling().getMaxTokens() : null;
-        int choices = generation.getSampling().hasN() ? generation.getSampling().getN() : 1;
         return CallTrace.timed("tokenize", inference.tokenize(request.build(), generation.getRequestId()))
                 .map(r -> new CountedGeneration(
                         generation.toBuilder().clearMessages().clearPrompt().addAllPromptTokenIds(r.getTokenIdsList())
                                 .build(),
-                        Estimate.generation(r.getTokenCount(), r.getContextLength(), maxTokens, choices)));
+                        Estimate.generation(r.getTokenCount(), r.getContextLength(), maxTokens, choices), false));
     }
 
     /**

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.UUID;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.annotation.Transactional;
 
 /** One usage row per model call; sums for the admin API. Blocking: call through Blocking. */
 @Component
@@ -27,12 +28,22 @@ public class UsageStore {
         this.jdbc = jdbc;
     }
 
-    public void record(Call call) {
-        jdbc.update("""
+    /** One row per call, in one transaction: all are recorded or none. */
+    @Transactional
+    public void record(List<Call> calls) {
+        jdbc.batchUpdate("""
                 INSERT INTO usage_record (tenant_id, key_id, subject, endpoint, model, prompt_tokens, completion_tokens,
                                           request_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", call.tenant(), call.keyId(), call.subject(), call.endpoint(),
-                call.model(), call.promptTokens(), call.completionTokens(), call.requestId());
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", calls, calls.size(), (ps, call) -> {
+            ps.setString(1, call.tenant());
+            ps.setObject(2, call.keyId());
+            ps.setString(3, call.subject());
+            ps.setString(4, call.endpoint());
+            ps.setString(5, call.model());
+            ps.setInt(6, call.promptTokens());
+            ps.setInt(7, call.completionTokens());
+            ps.setString(8, call.requestId());
+        });
     }
 
     /**

@@ -28,7 +28,8 @@ public final class TestInferenceClients {
                 new TianshuProperties.LoadPoll(Duration.ofHours(1), Duration.ofSeconds(1)),
                 new TianshuProperties.Breaker(50, 100, thirtySeconds, breakerWindow, breakerWindow,
                         Duration.ofMinutes(1), 1),
-                new TianshuProperties.Bulkhead(maxConcurrentCalls), 2), null, null, null, null, null, null, null);
+                new TianshuProperties.Bulkhead(maxConcurrentCalls), 2,
+                TianshuProperties.PromptCounting.GATEWAY), null, null, null, null, null, null, null);
     }
 
     static InferenceInstances instances(TianshuProperties properties, ChannelFactory channels) {

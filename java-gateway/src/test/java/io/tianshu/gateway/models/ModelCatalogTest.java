@@ -9,10 +9,8 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.tianshu.gateway.backend.TestInferenceClients;
 import io.tianshu.gateway.error.ApiException;
 import io.tianshu.gateway.support.FakeInferenceService;
-import java.time.Clock;
+import io.tianshu.gateway.support.MutableClock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -73,28 +71,5 @@ class ModelCatalogTest {
             StepVerifier.create(catalog.require("bogus")).expectError(ApiException.class).verify();
         }
         assertThat(fake.listModelsCalls).hasValue(1);
-    }
-
-    private static final class MutableClock extends Clock {
-        private Instant now = Instant.parse("2025-01-01T00:00:00Z");
-
-        void advance(Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
     }
 }

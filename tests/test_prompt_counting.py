@@ -1,0 +1,65 @@
+"""The gateway counts prompts before admitting a call with the served model's own tokenizer and
+chat template (fetched from the inference service), and reserves exactly what the inference
+service then reports, without a Tokenize call per request."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+
+from conftest import MODEL
+
+CHATS = [
+    [{"role": "user", "content": "What is the capital of France?"}],
+    [{"role": "system", "content": "You answer in one word."}, {"role": "user", "content": "Colour of the sky?"}],
+    [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello! How can I help?"},
+     {"role": "user", "content": "Tell me a joke."}],
+    [{"role": "user", "content": "Traduis : « le chat dort ». 中文：猫在睡觉。 Emoji: 🐱💤"}],
+    [{"role": "user", "content": "  spaces  \n\n\ttabs\tand a literal <|im_end|> in the text\n"}],
+    [{"role": "developer", "content": "Be terse."}, {"role": "user", "content": "Why is water wet?"}],
+]
+TPM = 1_000_000
+MAX_TOKENS = 2
+
+
+def _key_with_a_token_limit(http: httpx.Client) -> str:
+    """A fresh tenant and key whose token buckets are full, so the first call's reservation shows
+    exactly in X-RateLimit-Remaining-Tokens."""
+    tenant = f"count-{uuid.uuid4().hex[:8]}"
+    http.post("/v1/admin/tenants", json={"id": tenant, "name": tenant, "tpm": TPM}).raise_for_status()
+    created = http.post("/v1/admin/keys", json={"tenant": tenant, "name": "count", "scopes": ["chat"], "tpm": TPM})
+    created.raise_for_status()
+    return created.json()["key"]
+
+
+def _chat(http: httpx.Client, key: str, messages: list[dict]) -> httpx.Response:
+    response = http.post("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                         json={"model": MODEL, "messages": messages, "max_tokens": MAX_TOKENS, "temperature": 0})
+    response.raise_for_status()
+    return response
+
+
+def test_the_gateway_reserves_exactly_the_prompt_the_service_counts_without_tokenize(stack, auth):
+    with httpx.Client(base_url=stack.gateway_url, headers=auth, timeout=120) as http:
+        # The first call starts fetching and checking the model's tokenizer in the background;
+        # until it is checked, prompts are counted by Tokenize.
+        deadline = time.monotonic() + 120
+        while "tokenize;" in _chat(http, _key_with_a_token_limit(http), CHATS[0]).headers["server-timing"]:
+            assert time.monotonic() < deadline, "the gateway never started counting prompts itself"
+            time.sleep(1)
+
+        for messages in CHATS:
+            response = _chat(http, _key_with_a_token_limit(http), messages)
+            prompt_tokens = response.json()["usage"]["prompt_tokens"]
+
+            assert "tokenize;" not in response.headers["server-timing"], "counted by a Tokenize call"
+            # Reserved on admission: the prompt as the gateway counted it, plus max_tokens.
+            reserved = TPM - int(response.headers["x-ratelimit-remaining-tokens"])
+            assert reserved == prompt_tokens + MAX_TOKENS, messages
+
+        metrics = http.get("/actuator/prometheus").text
+        counted_here = [line for line in metrics.splitlines()
+                        if line.startswith("tianshu_gateway_prompts_counted_total") and 'by="gateway"' in line]
+        assert counted_here and float(counted_here[0].rsplit(" ", 1)[1]) >= len(CHATS)
+        assert "tianshu_gateway_prompt_count_mismatches_total" not in metrics
