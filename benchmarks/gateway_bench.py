@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import localstack  # noqa: E402
-from docs_section import run_context  # noqa: E402
+from docs_section import rerun_command, run_context  # noqa: E402
 from inference_bench import MODEL, write_section  # noqa: E402
 
 # gateway: the default, rate-limit buckets in PostgreSQL (shared by every gateway instance);
@@ -204,7 +204,8 @@ def report(results: list[Result]) -> str:
             f"stream of {STREAM_TOKENS} tokens: time to first token"
         base = by[(r.kind, "grpc", r.concurrency)]
         added = f"{r.ms(0.5) - base.ms(0.5):+.1f} ms" if r.path != "grpc" else "-"
-        paired = f"{r.paired_ms(0.5):.1f} / {r.paired_ms(0.99):.1f}" if r.paired_ms(0.5) is not None else "-"
+        p50, p99 = r.paired_ms(0.5), r.paired_ms(0.99)
+        paired = f"{p50:.1f} / {p99:.1f}" if p50 is not None else "-"
         lines.append(f"| {what} | {r.concurrency} | {r.path} | {len(r.latencies)} | {r.per_second:.1f} | "
                      f"{r.ms(0.5):.1f} | {r.ms(0.99):.1f} | {added} | {paired} |")
     return "\n".join(lines)
@@ -219,9 +220,8 @@ def report_steps(results: list[Result]) -> str:
     for r in rows:
         cells = []
         for name in names:
-            values = sorted(s[name] for s in r.steps if name in s)
-            cells.append(f"{values[len(values) // 2]:.2f} / {values[min(len(values) - 1, int(0.99 * len(values)))]:.2f}"
-                         if values else "-")
+            values = [s[name] for s in r.steps if name in s]
+            cells.append(f"{quantile(values, 0.5):.2f} / {quantile(values, 0.99):.2f}" if values else "-")
         what = "non-streaming, 1 token" if r.kind == "unary" else f"stream of {STREAM_TOKENS} tokens, to the first"
         lines.append(f"| {what} | {r.concurrency} | {r.path} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -299,7 +299,7 @@ def main() -> None:
         if failure is not None:
             raise failure
         return
-    command = " ".join(["python benchmarks/gateway_bench.py", *sys.argv[1:]]) if sys.argv[1:] else "make bench-gateway"
+    command = rerun_command("gateway_bench.py", "bench-gateway")
     body = (f"## Gateway overhead: through the gateway vs straight to the gRPC service\n\n"
             f"{run_context(command, MODEL)}; gateway, inference service, PostgreSQL and the load generator on "
             f"the same machine; after {args.warmup} unary and {args.warmup // 5} streaming warm-up calls per "

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import localstack  # noqa: E402
 
-from docs_section import run_context, write_section  # noqa: E402
+from docs_section import rerun_command, run_context, write_section  # noqa: E402
 
 from tianshu_inference import model_store  # noqa: E402
 from tianshu_inference.settings import InferenceSettings  # noqa: E402
@@ -164,7 +164,10 @@ async def vllm_server_mode(max_tokens: int, stack: localstack.Stack):
             "--max-num-seqs", str(settings.max_num_seqs), "--enforce-eager"]
     if settings.kv_block_size:  # the engine the service builds uses it too: like for like
         argv += ["--block-size", str(settings.kv_block_size)]
-    service = stack._spawn("vllm-server", argv, {"VLLM_CPU_KVCACHE_SPACE": str(settings.cpu_kv_cache_gib)})
+    # Its HTTP keep-alive timeout (5 s) is shorter than the other modes' turns: the client would
+    # reuse a connection the server had just closed and fail with httpx.ReadError.
+    service = stack._spawn("vllm-server", argv, {"VLLM_CPU_KVCACHE_SPACE": str(settings.cpu_kv_cache_gib),
+                                                 "VLLM_HTTP_TIMEOUT_KEEP_ALIVE": "3600"})
     url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=256)) as client:
         for _ in range(900):
@@ -280,7 +283,7 @@ async def main() -> None:
     finally:
         stack.stop_all()
 
-    command = "make bench-inference"
+    command = rerun_command("inference_bench.py", "bench-inference")
     table = report(results, command)
     print(table)
     if args.no_write:
