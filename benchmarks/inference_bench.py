@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import os
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -51,6 +52,11 @@ class Result:
     tokens: int = 0
     seconds: float = 0.0
     ttfts: list[float] = field(default_factory=list)
+    # Output tokens/s of each round: the modes take their turns within minutes of each other, so
+    # comparing them round by round leaves out the machine's drift over the run, which the sums
+    # above keep. (Not TTFT: a round's first requests start together and wait for each other's
+    # prefill, its later ones do not, so a round's TTFT median jumps between the two groups.)
+    rounds: list[float] = field(default_factory=list)
 
     @property
     def tokens_per_second(self) -> float:
@@ -68,17 +74,28 @@ def prompts(count: int, offset: int) -> list[str]:
 async def run_round(result: Result, requests: list[str], one) -> None:
     """`one(prompt) -> (ttft_seconds, tokens)`; `result.concurrency` callers share the prompts."""
     queue = list(requests)
+    ttfts, tokens = [], 0
 
     async def worker():
+        nonlocal tokens
         while queue:
             ttft, count = await one(queue.pop())
-            result.ttfts.append(ttft)
-            result.tokens += count
-            result.requests += 1
+            ttfts.append(ttft)
+            tokens += count
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(result.concurrency)))
-    result.seconds += time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    result.seconds += seconds
+    result.tokens += tokens
+    result.requests += len(ttfts)
+    result.ttfts += ttfts
+    result.rounds.append(tokens / seconds)
+
+
+def per_round(r: Result, base: Result) -> list[float]:
+    """Each round's output tokens/s as a share of the engine's in the same round."""
+    return [mine / theirs for mine, theirs in zip(r.rounds, base.rounds)]
 
 
 # --- (a) engine in-process --------------------------------------------------------------
@@ -201,8 +218,9 @@ def report(results: list[Result], command: str) -> str:
     by = {(r.mode, r.concurrency): r for r in results}
     levels = sorted({r.concurrency for r in results})
     lines = [
-        "| concurrency | mode | requests | output tokens/s | vs engine | TTFT p50 (ms) | vs engine | TTFT p99 (ms) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| concurrency | mode | requests | output tokens/s | vs engine | TTFT p50 (ms) | vs engine | TTFT p99 (ms) "
+        "| tokens/s vs engine, round by round: median (range) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in levels:
         base = by.get(("engine", c))
@@ -212,8 +230,12 @@ def report(results: list[Result], command: str) -> str:
                 continue
             share = f"{100 * r.tokens_per_second / base.tokens_per_second:.1f}%" if base else "-"
             added = f"{r.ttft_ms(0.5) - base.ttft_ms(0.5):+.1f} ms" if base else "-"
+            rounds = "-"
+            if base and mode != "engine":
+                shares = per_round(r, base)
+                rounds = f"{100 * statistics.median(shares):.1f}% ({100 * min(shares):.0f}-{100 * max(shares):.0f}%)"
             lines.append(f"| {c} | {mode} | {r.requests} | {r.tokens_per_second:.1f} | {share} | "
-                         f"{r.ttft_ms(0.5):.1f} | {added} | {r.ttft_ms(0.99):.1f} |")
+                         f"{r.ttft_ms(0.5):.1f} | {added} | {r.ttft_ms(0.99):.1f} | {rounds} |")
     return "\n".join(lines)
 
 
