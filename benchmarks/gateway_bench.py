@@ -232,8 +232,8 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,64")
     parser.add_argument("--rounds", type=int, default=3, help="turns each path takes per kind and concurrency")
     parser.add_argument("--requests", type=int, default=20, help="requests per round = max(this, 2 x concurrency)")
-    parser.add_argument("--warmup", type=int, default=1000,
-                        help="unary calls (and a fifth as many streams) per path before measuring")
+    parser.add_argument("--warmup", type=int, default=6000,
+                        help="unary calls (and a tenth as many streams) per path before measuring")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -263,12 +263,14 @@ def main() -> None:
             memory_side = gateway_calls(memory, key)
             closing.callback(channel.close)
             calls = {"grpc": grpc_side, "gateway": gateway_side, "gateway-memory": memory_side}
-            # The JVM compiles its hot paths over the first thousand or so requests (measured: the
-            # gateway's own time at concurrency 1 halves between 60 and 400 warm-up calls); the
-            # engine warms its caches too. A gateway in production is warm: neither belongs in the
-            # figures.
+            # The JVM compiles its hot paths over the first several thousand requests (a method
+            # called once per request reaches C2 after about 5,000 calls). Measured, one caller in
+            # rounds of 20, the gateway's own time p50 (Server-Timing) and the paired figure: over
+            # calls 1-3,000 4.2 / 7.0 ms, 3,000-3,400 3.0 / 5.5 ms, after 9,000 2.2 / 3.7 ms; pauses
+            # of 2 s between rounds made no difference. The engine warms its caches too. A gateway
+            # in production is warm: neither belongs in the figures.
             for path in PATHS:
-                for kind, count in (("unary", args.warmup), ("stream", args.warmup // 5)):
+                for kind, count in (("unary", args.warmup), ("stream", args.warmup // 10)):
                     run_round(Result(kind, path, 8), calls[path][kind], count, threads)
             for kind in ("unary", "stream"):
                 for concurrency in levels:
@@ -302,7 +304,7 @@ def main() -> None:
     command = rerun_command("gateway_bench.py", "bench-gateway")
     body = (f"## Gateway overhead: through the gateway vs straight to the gRPC service\n\n"
             f"{run_context(command, MODEL)}; gateway, inference service, PostgreSQL and the load generator on "
-            f"the same machine; after {args.warmup} unary and {args.warmup // 5} streaming warm-up calls per "
+            f"the same machine; after {args.warmup} unary and {args.warmup // 10} streaming warm-up calls per "
             f"path, {args.rounds} rounds per row of max({args.requests}, 2 x concurrency) "
             f"requests, the paths taking turns). The gateway paths include authentication, counting the "
             f"prompt, admission (buckets in PostgreSQL for `gateway`, the default; in the gateway's memory "
