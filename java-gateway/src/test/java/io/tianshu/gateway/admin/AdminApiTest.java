@@ -5,11 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tianshu.gateway.auth.KeyStore;
-import io.tianshu.gateway.ratelimit.Limiter;
 import io.tianshu.gateway.support.GatewayTest;
 import io.tianshu.gateway.support.TestKeys;
 import io.tianshu.gateway.tenants.TenantStore;
-import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -25,8 +23,6 @@ class AdminApiTest extends GatewayTest {
     KeyStore keys;
     @Autowired
     TenantStore tenants;
-    @Autowired
-    Limiter limiter;
     @Autowired
     ObjectMapper json;
 
@@ -69,7 +65,7 @@ class AdminApiTest extends GatewayTest {
         });
 
         chatAs(key).expectStatus().isOk();
-        limiter.awaitSettled(Duration.ofMinutes(1));
+        awaitSettled(tenant, 1);
         web.get().uri("/v1/admin/usage?tenant=" + tenant).exchange().expectStatus().isOk()
                 .expectBody()
                 .jsonPath("$.data.length()").isEqualTo(1)

@@ -119,7 +119,7 @@ class BatchUsageChargerTest extends BatchGatewayTest {
         String key = TestKeys.key(keys, tenant, List.of("chat"), null, null, null, null).plaintext();
         // Reserves 5 + 10 tokens of 100, settles to the 8 it used.
         smallChat(key).expectStatus().isOk();
-        limiter.awaitSettled(Duration.ofMinutes(1));
+        awaitSettled(tenant, 1);
 
         jobs.addUsage(tenant, "batch_big", "a", 120, 30);
         assertThat(charger.round().block(Duration.ofMinutes(1))).isEqualTo(1);

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tianshu.gateway.auth.KeyStore;
-import io.tianshu.gateway.ratelimit.Limiter;
 import io.tianshu.gateway.support.FakeInferenceService;
 import io.tianshu.gateway.support.GatewayTest;
 import io.tianshu.gateway.support.TestKeys;
@@ -36,8 +35,6 @@ class DynamicConfigTest extends GatewayTest {
     KeyStore keys;
     @Autowired
     TenantStore tenants;
-    @Autowired
-    Limiter limiter;
     @Autowired
     UsageStore usage;
     @LocalServerPort
@@ -82,7 +79,7 @@ class DynamicConfigTest extends GatewayTest {
 
         assertThat(fake.lastGeneration.get().getModel()).isEqualTo("tiny-chat");
         assertThat(fake.lastTokenize.get().getModel()).isEqualTo("tiny-chat");
-        limiter.awaitSettled(Duration.ofMinutes(1));
+        awaitSettled(tenant, 1);
         assertThat(usage.summarize(tenant, null)).singleElement()
                 .satisfies(s -> assertThat(s.model()).isEqualTo("tiny-chat"));
     }

@@ -3,10 +3,8 @@ package io.tianshu.gateway.rag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tianshu.gateway.config.DynamicConfig;
-import io.tianshu.gateway.ratelimit.Limiter;
 import io.tianshu.gateway.support.FakeInferenceService;
 import io.tianshu.gateway.support.TestKeys;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -25,8 +23,6 @@ class RagAdmissionTest extends RagGatewayTest {
     private static final String CHAT = FakeInferenceService.CHAT_MODEL;
     private static final int CONTEXT = 2048;
 
-    @Autowired
-    Limiter limiter;
     @Autowired
     DynamicConfig dynamic;
     @Autowired
@@ -71,7 +67,7 @@ class RagAdmissionTest extends RagGatewayTest {
         answer(reader, "{\"question\": \"q\"}")
                 .expectStatus().isOk()
                 .expectHeader().valueEquals("X-RateLimit-Remaining-Tokens", "52");
-        limiter.awaitSettled(Duration.ofMinutes(1));
+        awaitSettled(tenant, 1);
         answer(reader, "{\"question\": \"q\", \"stream\": true}")
                 .expectStatus().isEqualTo(429)
                 .expectHeader().exists(HttpHeaders.RETRY_AFTER)
@@ -88,7 +84,7 @@ class RagAdmissionTest extends RagGatewayTest {
 
         answer(as(tenant, "rag:read"), "{\"question\": \"q\", \"stream\": true}").expectStatus().isOk()
                 .expectBody(String.class).returnResult();
-        limiter.awaitSettled(Duration.ofMinutes(1));
+        awaitSettled(tenant, 1);
 
         web.get().uri("/v1/admin/usage?tenant=" + tenant).exchange().expectStatus().isOk()
                 .expectBody()
@@ -106,7 +102,7 @@ class RagAdmissionTest extends RagGatewayTest {
 
         answer(as(tenant, "rag:read"), "{\"question\": \"" + FakeRagService.FAIL_MID_ANSWER + "\", \"stream\": true}")
                 .expectStatus().isOk().expectBody(String.class).returnResult();
-        limiter.awaitSettled(Duration.ofMinutes(1));
+        awaitSettled(tenant, 1);
 
         web.get().uri("/v1/admin/usage?tenant=" + tenant).exchange().expectStatus().isOk()
                 .expectBody()

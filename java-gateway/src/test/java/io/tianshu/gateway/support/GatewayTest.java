@@ -3,6 +3,7 @@ package io.tianshu.gateway.support;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import io.tianshu.gateway.ratelimit.Limiter;
 import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -11,6 +12,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.annotation.Import;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 /** The whole gateway on a random port, its inference backend in-process. One shared context. */
@@ -27,6 +29,12 @@ public abstract class GatewayTest {
     @Autowired
     protected FakeInferenceService fake;
 
+    @Autowired
+    private Limiter settlingLimiter;
+
+    @Autowired
+    private JdbcTemplate settlingJdbc;
+
     @BeforeEach
     void resetFake() {
         fake.reset();
@@ -42,6 +50,28 @@ public abstract class GatewayTest {
             return Files.readString(EmbeddedPostgresInitializer.adminKeyFile()).trim();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Waits until the tenant's calls so far have settled: `calls` usage rows written, and with
+     * them their refunds (a batch writes its refunds first). A call settles when its response
+     * ends on the gateway's side, which can be just after the client has read it, so waiting
+     * for the settlements queued so far alone can miss the last call's.
+     */
+    protected void awaitSettled(String tenant, int calls) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            settlingLimiter.awaitSettled(Duration.ofSeconds(60));
+            Integer rows = settlingJdbc.queryForObject("SELECT count(*) FROM usage_record WHERE tenant_id = ?",
+                    Integer.class, tenant);
+            if (rows != null && rows >= calls) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(tenant + " has " + rows + " usage rows after 60 s; expected " + calls);
+            }
+            Thread.sleep(20);
         }
     }
 
