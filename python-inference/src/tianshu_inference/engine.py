@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from . import batch_lane
+from . import batch_lane, parked_executor
 from .errors import Overloaded, Unavailable
 from .generation import (ChatMessage, Delta, FinishReason, GenerationJob, Load, ModelCard, TokenizerDefinition,
                          TokenLogprob)
@@ -113,6 +113,8 @@ class VllmEngine:
         # The lane wraps the scheduler vLLM chose for the platform (synchronous on CPU,
         # asynchronous on GPUs), so it is picked once the configuration is resolved.
         config.scheduler_config.scheduler_cls = batch_lane.scheduler_class(config.scheduler_config.async_scheduling)
+        if settings.engine_core_wait == "park" and config.parallel_config.distributed_executor_backend == "mp":
+            config.parallel_config.distributed_executor_backend = parked_executor.QUALNAME
         self._stats = _SchedulerStats()
         self._llm = AsyncLLM.from_vllm_config(config, stat_loggers=[self._stats.factory()],
                                               enable_log_requests=False, disable_log_stats=False)

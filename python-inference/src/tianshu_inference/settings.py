@@ -47,6 +47,10 @@ class InferenceSettings(BaseSettings):
     # caching reuses only full blocks: at 32 prompts share their chat template's system prefix,
     # and on CPU the engine ran faster than at 128 (docs/operations.md).
     kv_block_size: int = Field(32, ge=0)
+    # How vLLM's engine core waits for each step's result from its worker process: "park"
+    # sleeps on the result queue's socket, "spin" busy-waits (vLLM's default, made for GPU hosts;
+    # on a CPU host it takes a core from everything else). See parked_executor.py.
+    engine_core_wait: Literal["park", "spin"] = "park"
     # Sequences the engine batches at once.
     max_num_seqs: int = Field(256, gt=0)
     max_choices: int = Field(8, gt=0)
