@@ -48,8 +48,9 @@ class InferenceSettings(BaseSettings):
     # and on CPU the engine ran faster than at 128 (docs/operations.md).
     kv_block_size: int = Field(32, ge=0)
     # How vLLM's engine core waits for each step's result from its worker process: "park"
-    # sleeps on the result queue's socket, "spin" busy-waits (vLLM's default, made for GPU hosts;
-    # on a CPU host it takes a core from everything else). See parked_executor.py.
+    # naps 0.2 ms between looks at the result queue, "spin" busy-waits (vLLM's default, made for
+    # GPU hosts; on a CPU host it takes a core from everything else). Which wins depends on the
+    # host (docs/benchmarks.md, batch section). See parked_executor.py.
     engine_core_wait: Literal["park", "spin"] = "park"
     # Sequences the engine batches at once.
     max_num_seqs: int = Field(256, gt=0)
