@@ -21,6 +21,11 @@ public final class SqlArrays {
         }
     }
 
+    public static void setInteger(PreparedStatement ps, int index, int[] values) throws SQLException {
+        Integer[] boxed = Arrays.stream(values).boxed().toArray(Integer[]::new);
+        ps.setArray(index, ps.getConnection().createArrayOf("int4", boxed));
+    }
+
     public static void setDouble(PreparedStatement ps, int index, double[] values) throws SQLException {
         Double[] boxed = Arrays.stream(values).boxed().toArray(Double[]::new);
         ps.setArray(index, ps.getConnection().createArrayOf("float8", boxed));

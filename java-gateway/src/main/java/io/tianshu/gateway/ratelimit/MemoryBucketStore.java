@@ -13,7 +13,7 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
 import reactor.core.publisher.Mono;
 
 /**
- * Rate-limit buckets in this process's memory: what rate_admit, rate_settle and rate_charge do
+ * Rate-limit buckets in this process's memory: what rate_admit_many, rate_settle and rate_charge do
  * to stored buckets, without a database round trip on every call. Only right for a single
  * gateway instance, since no other instance sees these buckets.
  *
@@ -86,7 +86,7 @@ final class MemoryBucketStore implements BucketStore {
     }
 
     private List<State> take(List<Take> takes, Duration window) {
-        // In bucket order, as rate_admit answers.
+        // In bucket order, as the database store answers.
         List<Take> ordered = takes.stream().sorted(Comparator.comparing(Take::bucket)).toList();
         double[] before = new double[ordered.size()];
         List<State> states = new ArrayList<>(ordered.size());

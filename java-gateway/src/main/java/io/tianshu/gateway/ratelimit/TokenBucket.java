@@ -4,8 +4,8 @@ import java.time.Duration;
 
 /**
  * Token-bucket arithmetic: a bucket holds at most {@code capacity} and refills continuously,
- * {@code capacity} per {@code window}. The database functions rate_admit and rate_settle
- * (V1__gateway_state.sql) apply exactly this to stored buckets; this class is what the
+ * {@code capacity} per {@code window}. The database functions rate_admit_many and rate_settle
+ * (V1__gateway_state.sql and after) apply exactly this to stored buckets; this class is what the
  * gateway uses to phrase answers (Retry-After, reset times) and what the unit tests pin down.
  */
 record TokenBucket(double capacity, Duration window) {

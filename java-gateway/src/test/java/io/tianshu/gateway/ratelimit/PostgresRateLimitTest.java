@@ -1,11 +1,22 @@
 package io.tianshu.gateway.ratelimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.tianshu.gateway.GatewayApplication;
 import io.tianshu.gateway.support.InProcessInference;
 import io.tianshu.gateway.support.TestKeys;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -18,10 +29,14 @@ import org.springframework.transaction.support.TransactionTemplate;
 /** Admission with the buckets in PostgreSQL (the default store), including what only a shared store can do. */
 class PostgresRateLimitTest extends RateLimitTest {
 
+    private static final Duration MINUTE = Duration.ofMinutes(1);
+
     @Autowired
     JdbcTemplate jdbc;
     @Autowired
     PlatformTransactionManager transactions;
+    @Autowired
+    BucketStore buckets;
 
     @Override
     Double storedTokens(String bucket) {
@@ -49,10 +64,103 @@ class PostgresRateLimitTest extends RateLimitTest {
         String inAdmission = new TransactionTemplate(transactions).execute(status -> {
             // As a production server has it (the test server runs with it off for speed).
             jdbc.execute("SET LOCAL synchronous_commit = on");
-            jdbc.query("SELECT * FROM rate_admit(ARRAY['test:sync-commit'], ARRAY[10.0::float8], ARRAY[1.0::float8], 60)",
-                    rs -> { });
+            jdbc.query("SELECT * FROM rate_admit_many(ARRAY[0], ARRAY['test:sync-commit'], ARRAY[10.0::float8], "
+                    + "ARRAY[1.0::float8], 60)", rs -> { });
             return jdbc.queryForObject("SHOW synchronous_commit", String.class);
         });
         assertThat(inAdmission).isEqualTo("off");
+    }
+
+    @Test
+    void callsArrivingWhileAnAdmissionWaitsForItsLocksGoTogetherInTheNextStatementInOrder() throws Exception {
+        PostgresBucketStore postgres = (PostgresBucketStore) buckets;
+        String shared = "test:burst:" + UUID.randomUUID();
+        postgres.admit(List.of(new BucketStore.Take(shared, 5, 0)), MINUTE).block();  // the row, full
+        CountDownLatch locked = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread holder = new Thread(() -> new TransactionTemplate(transactions).executeWithoutResult(status -> {
+            jdbc.query("SELECT 1 FROM rate_bucket WHERE id = ? FOR UPDATE", rs -> { }, shared);
+            locked.countDown();
+            awaitQuietly(release);
+        }));
+        holder.start();
+        try {
+            assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
+            long before = postgres.statements();
+            List<CompletableFuture<List<BucketStore.State>>> outcomes = new ArrayList<>();
+            outcomes.add(postgres.admit(List.of(new BucketStore.Take(shared, 5, 1)), MINUTE).toFuture());
+            waitFor(() -> postgres.statements() == before + 1 && postgres.waiting() == 0);
+            // Each of these also takes from a bucket of its own: a refused call must leave it alone.
+            for (int i = 1; i <= 9; i++) {
+                outcomes.add(postgres.admit(List.of(new BucketStore.Take(shared, 5, 1),
+                        new BucketStore.Take(shared + ":own:" + i, 10, 1)), MINUTE).toFuture());
+            }
+            waitFor(() -> postgres.waiting() == 9);
+            assertThat(outcomes).noneMatch(CompletableFuture::isDone);  // all behind the lock
+            release.countDown();
+
+            List<Boolean> granted = new ArrayList<>();
+            for (CompletableFuture<List<BucketStore.State>> outcome : outcomes) {
+                granted.add(outcome.get(30, TimeUnit.SECONDS).stream().allMatch(BucketStore.State::granted));
+            }
+            // The first statement, then one for the other nine, taken in the order they came.
+            assertThat(postgres.statements()).isEqualTo(before + 2);
+            assertThat(granted).containsExactly(true, true, true, true, true, false, false, false, false, false);
+            for (int i = 1; i <= 9; i++) {
+                assertThat(storedTokens(shared + ":own:" + i)).isEqualTo(i <= 4 ? 9.0 : 10.0);
+            }
+            assertThat(storedTokens(shared)).isLessThan(1.0);
+        } finally {
+            release.countDown();
+            holder.join();
+        }
+    }
+
+    @Test
+    void concurrentAdmissionsSharingABucketGrantExactlyItsCapacityAndNeverHalfAnAdmission() throws Exception {
+        String shared = "test:shared:" + UUID.randomUUID();
+        int threads = 6;
+        int attempts = 30;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<Integer>> granted = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                String own = shared + ":own:" + t;
+                granted.add(pool.submit(() -> {
+                    int n = 0;
+                    for (int i = 0; i < attempts; i++) {
+                        List<BucketStore.State> states = buckets.admit(List.of(new BucketStore.Take(shared, 100, 1),
+                                new BucketStore.Take(own, 1000, 1)), Duration.ofDays(365)).block();
+                        n += states.stream().allMatch(BucketStore.State::granted) ? 1 : 0;
+                    }
+                    return n;
+                }));
+            }
+            int total = 0;
+            for (int t = 0; t < threads; t++) {
+                int n = granted.get(t).get(60, TimeUnit.SECONDS);
+                assertThat(storedTokens(shared + ":own:" + t)).isCloseTo(1000.0 - n, within(0.01));
+                total += n;
+            }
+            assertThat(total).isEqualTo(100);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static void waitFor(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("condition not met within 10 s").isLessThan(deadline);
+            Thread.sleep(5);
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
