@@ -31,7 +31,8 @@ class PostgresBucketStore implements BucketStore {
     // Rows of a statement stay well under what a plan or a round trip notices; more wait for the next.
     static final int MAX_CALLS_PER_STATEMENT = 256;
 
-    private record Pending(List<Take> takes, Duration window, Sinks.One<List<State>> result) {
+    private record Pending(List<Take> takes, Duration window, Sinks.One<List<State>> result,
+            AtomicBoolean cancelled) {
     }
 
     private final JdbcTemplate jdbc;
@@ -48,12 +49,12 @@ class PostgresBucketStore implements BucketStore {
         return Mono.defer(() -> {
             // In bucket order, as the memory store answers.
             List<Take> ordered = takes.stream().sorted(Comparator.comparing(Take::bucket)).toList();
-            Sinks.One<List<State>> result = Sinks.one();
-            pending.add(new Pending(ordered, window, result));
+            Pending call = new Pending(ordered, window, Sinks.one(), new AtomicBoolean());
+            pending.add(call);
             if (sending.compareAndSet(false, true)) {
                 Schedulers.boundedElastic().schedule(this::send);
             }
-            return result.asMono();
+            return call.result().asMono().doOnCancel(() -> call.cancelled().set(true));
         });
     }
 
@@ -81,6 +82,19 @@ class PostgresBucketStore implements BucketStore {
 
     /** Sends what is pending, a statement at a time, until nothing is; one sender at a time. */
     private void send() {
+        try {
+            sendPending();
+        } catch (Throwable unexpected) {
+            // Never leave the flag set with nobody sending: every later admission would hang.
+            sending.set(false);
+            if (!pending.isEmpty() && sending.compareAndSet(false, true)) {
+                Schedulers.boundedElastic().schedule(this::send);
+            }
+            throw unexpected;
+        }
+    }
+
+    private void sendPending() {
         while (true) {
             List<Pending> calls = next();
             if (calls.isEmpty()) {
@@ -107,11 +121,18 @@ class PostgresBucketStore implements BucketStore {
         }
     }
 
-    /** The next statement's admissions: the oldest pending, and those after it with its window. */
+    /**
+     * The next statement's admissions: the oldest pending, and those after it with its window.
+     * A call whose caller has gone (client disconnected while it waited) is dropped, so that it
+     * takes no quota it would never settle.
+     */
     private List<Pending> next() {
         List<Pending> calls = new ArrayList<>();
         Pending call;
         while (calls.size() < MAX_CALLS_PER_STATEMENT && (call = pending.poll()) != null) {
+            if (call.cancelled().get()) {
+                continue;
+            }
             if (!calls.isEmpty() && !call.window().equals(calls.get(0).window())) {
                 pending.addFirst(call);  // limits reloaded in between: its own statement, next
                 break;

@@ -117,6 +117,42 @@ class PostgresRateLimitTest extends RateLimitTest {
     }
 
     @Test
+    void aCallWhoseCallerLeftWhileItWaitedIsNeverSentAndTakesNothing() throws Exception {
+        PostgresBucketStore postgres = (PostgresBucketStore) buckets;
+        String shared = "test:left:" + UUID.randomUUID();
+        postgres.admit(List.of(new BucketStore.Take(shared, 5, 0)), MINUTE).block();
+        CountDownLatch locked = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread holder = new Thread(() -> new TransactionTemplate(transactions).executeWithoutResult(status -> {
+            jdbc.query("SELECT 1 FROM rate_bucket WHERE id = ? FOR UPDATE", rs -> { }, shared);
+            locked.countDown();
+            awaitQuietly(release);
+        }));
+        holder.start();
+        try {
+            assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
+            long before = postgres.statements();
+            CompletableFuture<List<BucketStore.State>> first =
+                    postgres.admit(List.of(new BucketStore.Take(shared, 5, 1)), MINUTE).toFuture();
+            waitFor(() -> postgres.statements() == before + 1 && postgres.waiting() == 0);
+            String own = shared + ":own";
+            postgres.admit(List.of(new BucketStore.Take(shared, 5, 1), new BucketStore.Take(own, 10, 1)), MINUTE)
+                    .subscribe().dispose();  // the client disconnected while its admission waited
+            waitFor(() -> postgres.waiting() == 1);
+            release.countDown();
+
+            assertThat(first.get(30, TimeUnit.SECONDS)).allMatch(BucketStore.State::granted);
+            waitFor(() -> postgres.waiting() == 0);
+            assertThat(postgres.statements()).isEqualTo(before + 1);
+            assertThat(storedTokens(own)).isNull();
+            assertThat(storedTokens(shared)).isCloseTo(4.0, within(0.5));
+        } finally {
+            release.countDown();
+            holder.join();
+        }
+    }
+
+    @Test
     void concurrentAdmissionsSharingABucketGrantExactlyItsCapacityAndNeverHalfAnAdmission() throws Exception {
         String shared = "test:shared:" + UUID.randomUUID();
         int threads = 6;
