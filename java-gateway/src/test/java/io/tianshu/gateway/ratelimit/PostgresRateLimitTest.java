@@ -76,16 +76,7 @@ class PostgresRateLimitTest extends RateLimitTest {
         PostgresBucketStore postgres = (PostgresBucketStore) buckets;
         String shared = "test:burst:" + UUID.randomUUID();
         postgres.admit(List.of(new BucketStore.Take(shared, 5, 0)), MINUTE).block();  // the row, full
-        CountDownLatch locked = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        Thread holder = new Thread(() -> new TransactionTemplate(transactions).executeWithoutResult(status -> {
-            jdbc.query("SELECT 1 FROM rate_bucket WHERE id = ? FOR UPDATE", rs -> { }, shared);
-            locked.countDown();
-            awaitQuietly(release);
-        }));
-        holder.start();
-        try {
-            assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
+        try (RowLock lock = new RowLock(shared)) {
             long before = postgres.statements();
             List<CompletableFuture<List<BucketStore.State>>> outcomes = new ArrayList<>();
             outcomes.add(postgres.admit(List.of(new BucketStore.Take(shared, 5, 1)), MINUTE).toFuture());
@@ -97,7 +88,7 @@ class PostgresRateLimitTest extends RateLimitTest {
             }
             waitFor(() -> postgres.waiting() == 9);
             assertThat(outcomes).noneMatch(CompletableFuture::isDone);  // all behind the lock
-            release.countDown();
+            lock.release();
 
             List<Boolean> granted = new ArrayList<>();
             for (CompletableFuture<List<BucketStore.State>> outcome : outcomes) {
@@ -110,9 +101,6 @@ class PostgresRateLimitTest extends RateLimitTest {
                 assertThat(storedTokens(shared + ":own:" + i)).isEqualTo(i <= 4 ? 9.0 : 10.0);
             }
             assertThat(storedTokens(shared)).isLessThan(1.0);
-        } finally {
-            release.countDown();
-            holder.join();
         }
     }
 
@@ -121,16 +109,7 @@ class PostgresRateLimitTest extends RateLimitTest {
         PostgresBucketStore postgres = (PostgresBucketStore) buckets;
         String shared = "test:left:" + UUID.randomUUID();
         postgres.admit(List.of(new BucketStore.Take(shared, 5, 0)), MINUTE).block();
-        CountDownLatch locked = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        Thread holder = new Thread(() -> new TransactionTemplate(transactions).executeWithoutResult(status -> {
-            jdbc.query("SELECT 1 FROM rate_bucket WHERE id = ? FOR UPDATE", rs -> { }, shared);
-            locked.countDown();
-            awaitQuietly(release);
-        }));
-        holder.start();
-        try {
-            assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
+        try (RowLock lock = new RowLock(shared)) {
             long before = postgres.statements();
             CompletableFuture<List<BucketStore.State>> first =
                     postgres.admit(List.of(new BucketStore.Take(shared, 5, 1)), MINUTE).toFuture();
@@ -139,16 +118,13 @@ class PostgresRateLimitTest extends RateLimitTest {
             postgres.admit(List.of(new BucketStore.Take(shared, 5, 1), new BucketStore.Take(own, 10, 1)), MINUTE)
                     .subscribe().dispose();  // the client disconnected while its admission waited
             waitFor(() -> postgres.waiting() == 1);
-            release.countDown();
+            lock.release();
 
             assertThat(first.get(30, TimeUnit.SECONDS)).allMatch(BucketStore.State::granted);
             waitFor(() -> postgres.waiting() == 0);
             assertThat(postgres.statements()).isEqualTo(before + 1);
             assertThat(storedTokens(own)).isNull();
             assertThat(storedTokens(shared)).isCloseTo(4.0, within(0.5));
-        } finally {
-            release.countDown();
-            holder.join();
         }
     }
 
@@ -181,6 +157,34 @@ class PostgresRateLimitTest extends RateLimitTest {
             assertThat(total).isEqualTo(100);
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /** A transaction of another thread holding a bucket's row lock until released. */
+    private final class RowLock implements AutoCloseable {
+
+        private final CountDownLatch release = new CountDownLatch(1);
+        private final Thread holder;
+
+        RowLock(String bucket) throws InterruptedException {
+            CountDownLatch locked = new CountDownLatch(1);
+            holder = new Thread(() -> new TransactionTemplate(transactions).executeWithoutResult(status -> {
+                jdbc.query("SELECT 1 FROM rate_bucket WHERE id = ? FOR UPDATE", rs -> { }, bucket);
+                locked.countDown();
+                awaitQuietly(release);
+            }));
+            holder.start();
+            assertThat(locked.await(10, TimeUnit.SECONDS)).isTrue();
+        }
+
+        void release() {
+            release.countDown();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            release();
+            holder.join();
         }
     }
 
