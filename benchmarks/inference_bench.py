@@ -38,6 +38,14 @@ from tianshu_inference.settings import InferenceSettings  # noqa: E402
 
 MODEL = "smollm2-135m-instruct"
 MODES = ("engine", "grpc", "vllm-server")
+# Seconds between one mode's turn and the next. After its last step a vLLM worker keeps polling
+# its shared-memory queue for the next one for a second (vLLM's SpinCondition, busy_loop_s=1),
+# on the core it is pinned to, which is the core all three engines' workers are pinned to here.
+# A turn that began within that second found its own worker held off until the spin ended: the
+# opening burst of 6 turns in 9 waited about a second for its first token (none in the same run
+# with this pause but the first, which followed the last engine's warm-up). A deployment has one
+# engine per set of cores; the pause keeps the modes from measuring one another.
+SETTLE_SECONDS = 2.0
 TOPICS = ["the sea", "a lighthouse", "autumn", "a robot", "the moon", "a library", "trains", "a garden",
           "winter", "a city at night", "the desert", "an old clock", "rain", "a violin", "mountains", "bees"]
 
@@ -300,6 +308,7 @@ async def main() -> None:
                 print(f">> starting {mode}", file=sys.stderr, flush=True)
                 clients[mode] = await running.enter_async_context(factories[mode]())
                 await clients[mode]("warm up")
+            await asyncio.sleep(SETTLE_SECONDS)
             offset = 0
             for concurrency in levels:
                 level = {mode: Result(mode, concurrency) for mode in modes}
@@ -308,6 +317,7 @@ async def main() -> None:
                     order = modes[turn % len(modes):] + modes[:turn % len(modes)]
                     for mode in order:  # the same prompts for every mode within a round
                         await run_round(level[mode], prompts(count, offset), clients[mode])
+                        await asyncio.sleep(SETTLE_SECONDS)
                     offset += count
                 for r in level.values():
                     print(f"   c={concurrency:<3} {r.mode:<12} {r.tokens_per_second:7.1f} tok/s  "
@@ -328,7 +338,7 @@ async def main() -> None:
             f"{run_context(command, MODEL)}, {args.max_tokens} new tokens per request, greedy, ignore_eos; "
             f"all three modes running at once and taking turns, {args.rounds} rounds per concurrency of "
             f"max(3, concurrency x {args.requests_per_stream}) requests each, the order rotating every "
-            f"round; `after the opening burst` counts each caller's requests after its first in a round, "
+            f"round, {SETTLE_SECONDS:g} s between turns; `after the opening burst` counts each caller's requests after its first in a round, "
             f"which arrive one by one as others finish instead of all at the round's start).\n\n{table}\n\n![throughput and TTFT](img/inference-bench.png)\n")
     write_section(ROOT / "docs" / "benchmarks.md", "inference-bench", body)
 
