@@ -338,8 +338,8 @@ async def main() -> None:
             f"{run_context(command, MODEL)}, {args.max_tokens} new tokens per request, greedy, ignore_eos; "
             f"all three modes running at once and taking turns, {args.rounds} rounds per concurrency of "
             f"max(3, concurrency x {args.requests_per_stream}) requests each, the order rotating every "
-            f"round, {SETTLE_SECONDS:g} s between turns; `after the opening burst` counts each caller's requests after its first in a round, "
-            f"which arrive one by one as others finish instead of all at the round's start).\n\n{table}\n\n![throughput and TTFT](img/inference-bench.png)\n")
+            f"round, {SETTLE_SECONDS:g} s between turns; `after the opening burst` counts each caller's "
+            f"requests after its first in a round, which arrive one by one as others finish instead of all at the round's start).\n\n{table}\n\n![throughput and TTFT](img/inference-bench.png)\n")
     write_section(ROOT / "docs" / "benchmarks.md", "inference-bench", body)
 
 
