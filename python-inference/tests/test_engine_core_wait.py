@@ -1,6 +1,8 @@
-"""vLLM's engine core sleeps while its worker computes a step (parked_executor.py)."""
+"""vLLM's processes do not spin on a CPU host: the engine core sleeps while its worker computes a
+step (parked_executor.py), the worker sleeps soon after its last step (quiet_worker.py)."""
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -14,6 +16,10 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 def _engine_core_pid() -> int:
     """vLLM starts its engine core as a child of the process that builds the engine: this one."""
+    return _child("VLLM::EngineCor", os.getpid())
+
+
+def _child(name: str, parent: int) -> int:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -22,9 +28,9 @@ def _engine_core_pid() -> int:
             ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError):
             continue
-        if comm.startswith("VLLM::EngineCor") and ppid == os.getpid():
+        if comm.startswith(name) and ppid == parent:
             return int(entry.name)
-    raise AssertionError("no vLLM engine-core process under this one")
+    raise AssertionError(f"no {name} process under {parent}")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -43,3 +49,17 @@ async def test_engine_core_does_not_spin_while_the_model_generates(server, stub)
 
     assert reply.usage.completion_tokens == 160
     assert used < 0.5 * elapsed, f"engine core used {used:.2f} s of CPU over {elapsed:.2f} s of generation"
+
+
+async def test_worker_sleeps_soon_after_its_last_step(server, stub):
+    """vLLM's worker polls for the next step for a second after each one, on the core it is
+    pinned to; a service answering a call a second would keep that core busy between calls."""
+    worker = _child("VLLM::Worker", _engine_core_pid())
+    reply = await stub.Generate(pb.GenerateRequest(generation=chat("Say hello.", max_tokens=4)))
+    assert reply.usage.completion_tokens > 0
+    await asyncio.sleep(0.2)
+    before = _cpu_seconds(worker)
+    await asyncio.sleep(0.6)
+    used = _cpu_seconds(worker) - before
+
+    assert used < 0.15, f"worker used {used:.2f} s of CPU in the 0.6 s after its last step"

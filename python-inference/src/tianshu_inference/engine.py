@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from . import batch_lane, parked_executor
+from . import batch_lane, parked_executor, quiet_worker
 from .errors import Overloaded, Unavailable
 from .generation import (ChatMessage, Delta, FinishReason, GenerationJob, Load, ModelCard, TokenizerDefinition,
                          TokenLogprob)
@@ -103,9 +103,13 @@ class VllmEngine:
             # Lets batch work (priority 1) yield to interactive calls (priority 0).
             scheduling_policy="priority",
             # Read by the batch lane, vLLM's scheduler here (batch_lane.py).
-            additional_config=batch_lane.LanePolicy(
-                settings.batch_lane_limit, settings.batch_lane_limit_interactive, settings.batch_lane_narrow_during,
-                settings.batch_lane_prefill_tokens or None).as_config(),
+            additional_config={
+                **batch_lane.LanePolicy(
+                    settings.batch_lane_limit, settings.batch_lane_limit_interactive,
+                    settings.batch_lane_narrow_during, settings.batch_lane_prefill_tokens or None).as_config(),
+                # Read by the worker process (quiet_worker.py).
+                **quiet_worker.as_config(settings.worker_idle_spin_seconds),
+            },
         )
         from vllm.usage.usage_lib import UsageContext
 
@@ -115,6 +119,8 @@ class VllmEngine:
         config.scheduler_config.scheduler_cls = batch_lane.scheduler_class(config.scheduler_config.async_scheduling)
         if settings.engine_core_wait == "park" and config.parallel_config.distributed_executor_backend == "mp":
             config.parallel_config.distributed_executor_backend = parked_executor.QUALNAME
+        if config.parallel_config.worker_cls == quiet_worker.VLLM_CPU_WORKER:
+            config.parallel_config.worker_cls = quiet_worker.QUALNAME
         self._stats = _SchedulerStats()
         self._llm = AsyncLLM.from_vllm_config(config, stat_loggers=[self._stats.factory()],
                                               enable_log_requests=False, disable_log_stats=False)

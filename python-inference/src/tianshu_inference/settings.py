@@ -52,6 +52,9 @@ class InferenceSettings(BaseSettings):
     # GPU hosts; on a CPU host it takes a core from everything else). Which wins depends on the
     # host (docs/benchmarks.md, batch section). See parked_executor.py.
     engine_core_wait: Literal["park", "spin"] = "park"
+    # How long vLLM's CPU worker polls for the next step after its last one before it sleeps
+    # until notified (vLLM's own: 1 s, which keeps a core busy between calls; quiet_worker.py).
+    worker_idle_spin_seconds: float = Field(0.05, ge=0)
     # Sequences the engine batches at once.
     max_num_seqs: int = Field(256, gt=0)
     max_choices: int = Field(8, gt=0)
