@@ -6,10 +6,11 @@ A vLLM worker reads each step from a shared-memory queue and, after every read, 
 spare CPU core. On a CPU host the worker is pinned to the cores the model computes on, and a
 service that answers a call every second or so keeps them spinning between calls (0.60 s of CPU
 in the 0.6 s after a call, measured): time taken from every other process on those cores, and
-from another engine's worker pinned there. `QuietCPUWorker` shortens the loop to `idle_spin_seconds`: longer than the gap between two steps
-of a running generation (the scheduler's turn, a few milliseconds), so a generation still never
-sleeps between steps; afterwards the worker sleeps until the next step's notification, which
-wakes it within a fraction of a millisecond.
+from another engine's worker pinned there. `QuietCPUWorker` shortens the loop to the service's
+`worker_idle_spin_seconds`: longer than the gap between two steps of a running generation (the
+scheduler's turn, a few milliseconds), so a generation still never sleeps between steps;
+afterwards the worker sleeps until the next step's notification (vLLM's own path after its
+second, and what an idle service has always woken from).
 
 It runs in vLLM's worker process, which builds it from the engine's configuration; the setting
 travels in the engine's additional config, as the batch lane's does.
