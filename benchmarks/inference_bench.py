@@ -43,8 +43,10 @@ MODES = ("engine", "grpc", "vllm-server")
 # on the core it is pinned to, which is the core all three engines' workers are pinned to here.
 # A turn that began within that second found its own worker held off until the spin ended: the
 # opening burst of 6 turns in 9 waited about a second for its first token (none in the same run
-# with this pause but the first, which followed the last engine's warm-up). A deployment has one
-# engine per set of cores; the pause keeps the modes from measuring one another.
+# with this pause but the first, which followed the last engine's warm-up). The service's engines
+# (modes engine and grpc) now poll for 50 ms only (quiet_worker.py); vLLM's server, run as a user
+# runs it, still polls for a second. A deployment has one engine per set of cores; the pause keeps
+# the modes from measuring one another.
 SETTLE_SECONDS = 2.0
 TOPICS = ["the sea", "a lighthouse", "autumn", "a robot", "the moon", "a library", "trains", "a garden",
           "winter", "a city at night", "the desert", "an old clock", "rain", "a violin", "mountains", "bees"]
