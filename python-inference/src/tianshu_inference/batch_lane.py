@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal, Protocol
 
+from .vllm_classes import built_on_first_use
+
 # The priorities the service submits with: lower goes first in vLLM's queue.
 INTERACTIVE_PRIORITY = 0
 BATCH_PRIORITY = 1
@@ -147,18 +149,18 @@ def _lane_scheduler(base: type) -> type:
     return BatchLane
 
 
-def __getattr__(name: str):
-    # Built on first use: only vLLM's engine-core process imports its schedulers.
-    if name == "BatchLaneScheduler":
-        from vllm.v1.core.sched.scheduler import Scheduler
+def _lane_over_vllm_scheduler() -> type:
+    from vllm.v1.core.sched.scheduler import Scheduler
 
-        cls = _lane_scheduler(Scheduler)
-    elif name == "BatchLaneAsyncScheduler":
-        from vllm.v1.core.sched.async_scheduler import AsyncScheduler
+    return _lane_scheduler(Scheduler)
 
-        cls = _lane_scheduler(AsyncScheduler)
-    else:
-        raise AttributeError(name)
-    cls.__name__ = cls.__qualname__ = name
-    globals()[name] = cls
-    return cls
+
+def _lane_over_vllm_async_scheduler() -> type:
+    from vllm.v1.core.sched.async_scheduler import AsyncScheduler
+
+    return _lane_scheduler(AsyncScheduler)
+
+
+# Built on first use: only vLLM's engine-core process imports its schedulers.
+__getattr__ = built_on_first_use(globals(), {"BatchLaneScheduler": _lane_over_vllm_scheduler,
+                                             "BatchLaneAsyncScheduler": _lane_over_vllm_async_scheduler})

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import time
 
+from .vllm_classes import built_on_first_use
+
 QUALNAME = f"{__name__}.ParkedExecutor"
 NAP_SECONDS = 0.0002
 
@@ -39,11 +41,5 @@ def _parked_executor() -> type:
     return ParkedExecutor
 
 
-def __getattr__(name: str):
-    # Built on first use, in vLLM's engine-core process: importing this module costs nothing.
-    if name != "ParkedExecutor":
-        raise AttributeError(name)
-    cls = _parked_executor()
-    cls.__module__, cls.__name__, cls.__qualname__ = __name__, name, name
-    globals()[name] = cls
-    return cls
+# Built on first use, in vLLM's engine-core process: importing this module costs nothing.
+__getattr__ = built_on_first_use(globals(), {"ParkedExecutor": _parked_executor})

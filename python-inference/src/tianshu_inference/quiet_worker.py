@@ -17,6 +17,8 @@ travels in the engine's additional config, as the batch lane's does.
 """
 from __future__ import annotations
 
+from .vllm_classes import built_on_first_use
+
 QUALNAME = f"{__name__}.QuietCPUWorker"
 # What vLLM's CPU platform picks as the worker when left to choose.
 VLLM_CPU_WORKER = "vllm.v1.worker.cpu_worker.CPUWorker"
@@ -54,11 +56,5 @@ def _quiet_worker() -> type:
     return QuietCPUWorker
 
 
-def __getattr__(name: str):
-    # Built on first use, in vLLM's worker process: importing this module costs nothing.
-    if name != "QuietCPUWorker":
-        raise AttributeError(name)
-    cls = _quiet_worker()
-    cls.__module__, cls.__name__, cls.__qualname__ = __name__, name, name
-    globals()[name] = cls
-    return cls
+# Built on first use, in vLLM's worker process: importing this module costs nothing.
+__getattr__ = built_on_first_use(globals(), {"QuietCPUWorker": _quiet_worker})
