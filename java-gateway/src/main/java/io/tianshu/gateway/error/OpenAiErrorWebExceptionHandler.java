@@ -3,6 +3,7 @@ package io.tianshu.gateway.error;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tianshu.gateway.requestid.RequestId;
+import io.tianshu.gateway.web.UnreadBody;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -55,13 +56,17 @@ class OpenAiErrorWebExceptionHandler implements WebExceptionHandler {
         response.getHeaders().putAll(error.headers());
         response.getHeaders().setContentType(MediaType.APPLICATION_JSON);
         response.getHeaders().setContentLength(body.length);
-        if (carriesBody(exchange.getRequest())) {
-            // An error can be answered before the request's body is read (a missing scope is
-            // decided from the headers alone). Kept alive, the connection would hold that unread
-            // body in front of the client's next request on it, which then hangs: close it.
-            response.getHeaders().setConnection("close");
+        if (!carriesBody(exchange.getRequest())) {
+            return response.writeWith(Mono.just(response.bufferFactory().wrap(body)));
         }
-        return response.writeWith(Mono.just(response.bufferFactory().wrap(body)));
+        // An error can be answered before the request's body is read (a missing scope is
+        // decided from the headers alone): swallow it first, or close when that is not possible.
+        return UnreadBody.swallow(exchange.getRequest()).flatMap(kept -> {
+            if (!kept) {
+                response.getHeaders().setConnection("close");
+            }
+            return response.writeWith(Mono.just(response.bufferFactory().wrap(body)));
+        });
     }
 
     private static boolean carriesBody(ServerHttpRequest request) {

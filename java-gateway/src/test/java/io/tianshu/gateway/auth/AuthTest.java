@@ -82,16 +82,14 @@ class AuthTest extends GatewayTest {
     }
 
     @Test
-    void anErrorAnsweredBeforeTheBodyIsReadClosesTheConnection() {
+    void anErrorAnsweredBeforeTheBodyIsReadKeepsTheConnection() {
         String tenant = TestKeys.tenant(tenants, null, null, null);
         String key = TestKeys.key(keys, tenant, List.of("embeddings"), null, null, null, null).plaintext();
-        // Rejected from its headers, its body unread: a client must not send another request
-        // on this connection.
-        chatAs(key).expectStatus().isForbidden().expectHeader().valueEquals(HttpHeaders.CONNECTION, "close");
-        // Nothing unread: the connection stays open.
+        // Rejected from its headers; its small body is read and dropped, so the connection
+        // can carry the client's next call (KeepAliveTest covers the bodies too big for that).
+        chatAs(key).expectStatus().isForbidden().expectHeader().doesNotExist(HttpHeaders.CONNECTION);
         as(key).get().uri("/v1/admin/keys").exchange().expectStatus().isForbidden()
                 .expectHeader().doesNotExist(HttpHeaders.CONNECTION);
-        // And the next call from the same client is answered.
         chatAs(key).expectStatus().isForbidden();
     }
 
