@@ -253,7 +253,7 @@ def report(results: list[Result]) -> str:
 def report_steps(results: list[Result]) -> str:
     """The gateway's own time per step, as its Server-Timing header reported it."""
     rows = [r for r in results if r.steps]
-    names = ["auth", "count", "tokenize", "admit", "gateway", "backend"]
+    names = ["auth", "count", "tokenize", "admit", "request", "response", "gateway", "backend"]
     lines = ["| request | concurrency | path | " + " | ".join(f"{n} p50 / p99 (ms)" for n in names) + " |",
              "|---|---:|---|" + "---:|" * len(names)]
     for r in rows:
@@ -266,6 +266,29 @@ def report_steps(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def lone_calls(call, count: int) -> str:
+    """Calls one at a time: each Server-Timing step's p50 / p90 / p99, then the slowest calls.
+    `paired` is the client's time less the Generate call; `request (rest)` is the part of
+    `request` no named step accounts for."""
+    calls = []
+    for _ in range(count):
+        seconds, steps = call()
+        steps["paired"] = seconds * 1000 - steps.get("backend", 0.0)
+        steps["request (rest)"] = steps.get("request", 0.0) - sum(steps.get(n, 0.0) for n in ("auth", "count",
+                                                                                             "tokenize", "admit"))
+        calls.append(steps)
+    names = ["paired", "gateway", "request", "auth", "count", "tokenize", "admit", "request (rest)", "response"]
+    lines = [f"{count} lone calls, ms p50 / p90 / p99:"]
+    for name in names:
+        values = [c[name] for c in calls if name in c]
+        if values:
+            lines.append(f"  {name:<15} " + " / ".join(f"{quantile(values, q):.2f}" for q in (0.5, 0.9, 0.99)))
+    lines.append("the slowest 20 by the gateway's own time:")
+    for c in sorted(calls, key=lambda c: -c.get("gateway", 0.0))[:20]:
+        lines.append("  " + ", ".join(f"{n} {c[n]:.2f}" for n in names + ["backend"] if n in c))
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", default="1,64")
@@ -274,6 +297,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30000,
                         help="unary calls per gateway before measuring (the direct path: a fifth as many)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    parser.add_argument("--lone-calls", type=int, default=0,
+                        help="after the warm-up, this many unary calls one at a time through the PostgreSQL-store "
+                             "gateway, each one's Server-Timing kept: prints every step's p50 / p90 / p99 and the "
+                             "slowest calls (a diagnostic for the concurrency-1 tail)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     # The requests are a few dozen tokens each: 1 GiB of KV cache holds 64 of them many times over,
@@ -315,6 +342,8 @@ def main() -> None:
                 else:
                     run_round(Result("unary", path, WARMUP_CONCURRENCY), calls[path]["unary"], args.warmup // 5, threads)
                 run_round(Result("stream", path, 8), calls[path]["stream"], WARMUP_STREAMS, threads)
+            if args.lone_calls:
+                print(lone_calls(calls["gateway"]["unary"], args.lone_calls), file=sys.stderr, flush=True)
             for kind in ("unary", "stream"):
                 for concurrency in levels:
                     level = {path: Result(kind, path, concurrency) for path in PATHS}
@@ -359,8 +388,9 @@ def main() -> None:
             f"which is what the gateway, its HTTP stack and the HTTP client added to that very call."
             f"\n\n{table}\n\n"
             f"Where the gateway's time goes, as it reports it in each response's `Server-Timing` header "
-            f"(`gateway` is all the gateway's own time, the steps included, `backend` the Generate call, "
-            f"for a stream to its first message; `count` is the prompt counted in the gateway with the "
+            f"(`gateway` is all the gateway's own time, the steps included: `request` before the Generate "
+            f"call starts, `response` after its first message until the response headers; `backend` the "
+            f"Generate call, for a stream to its first message; `count` is the prompt counted in the gateway with the "
             f"model's own tokenizer and chat template, `tokenize` the Tokenize RPC to the inference service "
             f"that replaces it until the gateway has checked that tokenizer, `admit` the rate-limit step (a PostgreSQL transaction, or in memory), `auth` the api-key "
             f"check):\n\n{steps}\n")

@@ -27,6 +27,7 @@ public final class CallTrace {
     private final Map<String, Long> stepNanos = new ConcurrentHashMap<>();
     private volatile String instance;
     private volatile String model;
+    private volatile long backendStartedAt;
     private volatile long backendNanos;
 
     CallTrace(long receivedAt) {
@@ -56,16 +57,21 @@ public final class CallTrace {
         });
     }
 
-    void served(String instance, String model, long backendNanos) {
+    /** The serving call to {@code instance}, started at {@code startedAt}, gave its first message at {@code answeredAt}. */
+    void served(String instance, String model, long startedAt, long answeredAt) {
         this.instance = instance;
         this.model = model;
-        this.backendNanos = backendNanos;
+        this.backendStartedAt = startedAt;
+        this.backendNanos = answeredAt - startedAt;
     }
 
     /**
      * The gateway's share of the time to the first byte: from receiving the request to
      * committing the response, less the serving call's time to its first message. For a JSON
      * answer that is all the gateway added; for a stream, what it added before the first token.
+     * It is split in two: {@code request}, from receiving the request to starting the serving
+     * call (the named steps run in it), and {@code response}, from the call's first message to
+     * the response headers.
      */
     void writeTo(HttpHeaders headers, long committedAt) {
         if (instance == null) {
@@ -78,7 +84,10 @@ public final class CallTrace {
         headers.set(MODEL_HEADER, model);
         long gatewayNanos = Math.max(0, committedAt - receivedAt - backendNanos);
         headers.set(GATEWAY_MS_HEADER, Long.toString(TimeUnit.NANOSECONDS.toMillis(gatewayNanos)));
-        String backend = "backend;dur=" + millis(backendNanos) + ", gateway;dur=" + millis(gatewayNanos);
+        long requestNanos = Math.max(0, backendStartedAt - receivedAt);
+        String backend = "backend;dur=" + millis(backendNanos) + ", gateway;dur=" + millis(gatewayNanos)
+                + ", request;dur=" + millis(requestNanos)
+                + ", response;dur=" + millis(Math.max(0, gatewayNanos - requestNanos));
         headers.set(SERVER_TIMING_HEADER, stepNanos.isEmpty() ? backend : steps() + ", " + backend);
     }
 

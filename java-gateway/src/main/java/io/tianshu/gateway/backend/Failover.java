@@ -72,7 +72,7 @@ class Failover {
             return instance.guard(call)
                     .doOnNext(message -> {
                         if (answered.compareAndSet(false, true) && trace != null) {
-                            trace.served(instance.target(), modelOf.apply(message), System.nanoTime() - start);
+                            trace.served(instance.target(), modelOf.apply(message), start, System.nanoTime());
                         }
                     })
                     .onErrorResume(failure -> {

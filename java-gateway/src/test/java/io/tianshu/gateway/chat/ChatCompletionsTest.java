@@ -1,6 +1,7 @@
 package io.tianshu.gateway.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.tianshu.gateway.auth.KeyStore;
 import io.tianshu.gateway.support.FakeInferenceService;
@@ -10,6 +11,8 @@ import io.tianshu.gateway.tenants.TenantStore;
 import io.tianshu.inference.v1.Generation;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.http.MediaType;
@@ -55,8 +58,16 @@ class ChatCompletionsTest extends GatewayTest {
         List<String> steps = Arrays.stream(timing.split(",\\s*")).map(step -> step.split(";dur=")[0]).toList();
         // count: the gateway's own attempt; tokenize: the fake serves no tokenizer to count with,
         // so the prompt was counted by a Tokenize call.
-        assertThat(steps).containsExactlyInAnyOrder("admit", "auth", "count", "tokenize", "backend", "gateway");
+        assertThat(steps).containsExactlyInAnyOrder("admit", "auth", "count", "tokenize", "backend", "gateway",
+                "request", "response");
         assertThat(timing).matches("(\\w+;dur=\\d+\\.\\d{2}(, )?)+");
+        // The gateway's time is the time before the serving call plus the time after its answer.
+        Map<String, Double> ms = Arrays.stream(timing.split(",\\s*")).map(step -> step.split(";dur="))
+                .collect(Collectors.toMap(step -> step[0], step -> Double.parseDouble(step[1])));
+        assertThat(ms.get("request") + ms.get("response")).isCloseTo(ms.get("gateway"), within(0.02));
+        // Each figure is rounded to 0.01 ms.
+        assertThat(ms.get("request") + 0.05)
+                .isGreaterThanOrEqualTo(ms.get("auth") + ms.get("count") + ms.get("tokenize") + ms.get("admit"));
     }
 
     @Test
