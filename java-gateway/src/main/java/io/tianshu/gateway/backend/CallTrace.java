@@ -57,7 +57,7 @@ public final class CallTrace {
         });
     }
 
-    /** The serving call to {@code instance}, started at {@code startedAt}, gave its first message at {@code answeredAt}. */
+    /** The serving call to {@code instance}, started at {@code startedAt}, answered first at {@code answeredAt}. */
     void served(String instance, String model, long startedAt, long answeredAt) {
         this.instance = instance;
         this.model = model;

@@ -27,8 +27,9 @@ public final class UnreadBody {
     }
 
     /**
-     * Completes with true when the request body has been read to its end (now or earlier), so
-     * the connection can serve the next request; false when the caller must close it.
+     * Completes with true when the rest of the request body has been read to its end here, so
+     * the connection can serve the next request; false when the caller must close it (a body
+     * too big, refused, stalled, or already taken by the handler that failed).
      */
     public static Mono<Boolean> swallow(ServerHttpRequest request) {
         HttpHeaders headers = request.getHeaders();
@@ -49,7 +50,7 @@ public final class UnreadBody {
                 })
                 .then(Mono.fromSupplier(() -> read.get() <= SWALLOW_LIMIT_BYTES))
                 .timeout(SWALLOW_TIMEOUT, Mono.just(false))
-                // Already read by the handler that failed: a second reader is refused.
+                // Reactor Netty refuses a second reader of a body the failed handler took.
                 .onErrorReturn(false);
     }
 }
