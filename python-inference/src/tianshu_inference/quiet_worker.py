@@ -12,6 +12,14 @@ scheduler's turn, a few milliseconds), so a generation still never sleeps betwee
 afterwards the worker sleeps until the next step's notification (vLLM's own path after its
 second, and what an idle service has always woken from).
 
+That notification is best-effort: a ZMQ PUB socket with a send high-water mark of 1, which drops
+a ping silently, and a reader that misses one sleeps until vLLM's recheck, 5 s later
+(`SHM_READER_RECHECK_INTERVAL_MS`). With the worker going idle after every step (a spin of 0)
+calls through the gateway met that 5 s stall every few hundred (docs/benchmarks.md); after
+a longer spin it needs a ping sent at the moment the worker goes idle, rare but the same 5 s. So
+the quiet worker also rechecks its step queue every `IDLE_RECHECK_MS` while idle: a lost ping
+costs at most that, and an idle worker wakes 50 times a second for a look at shared memory.
+
 It runs in vLLM's worker process, which builds it from the engine's configuration; the setting
 travels in the engine's additional config, as the batch lane's does.
 """
@@ -23,6 +31,8 @@ QUALNAME = f"{__name__}.QuietCPUWorker"
 # What vLLM's CPU platform picks as the worker when left to choose.
 VLLM_CPU_WORKER = "vllm.v1.worker.cpu_worker.CPUWorker"
 _CONFIG_KEY = "tianshu_worker_idle_spin_seconds"
+# How often an idle worker looks at its step queue without being notified.
+IDLE_RECHECK_MS = 20
 
 
 def as_config(idle_spin_seconds: float) -> dict:
@@ -30,9 +40,12 @@ def as_config(idle_spin_seconds: float) -> dict:
 
 
 def _shorten_reader_spin(idle_spin_seconds: float) -> None:
-    """Every reader queue this process builds from now on spins at most `idle_spin_seconds`."""
+    """Every reader queue this process builds from now on spins at most `idle_spin_seconds`,
+    and every idle wait in this process rechecks the queue after at most `IDLE_RECHECK_MS`."""
     from vllm.distributed.device_communicators import shm_broadcast
 
+    # Read at each wait (MessageQueue.ReadTimeoutWithWarnings), so this covers queues built before.
+    shm_broadcast.SHM_READER_RECHECK_INTERVAL_MS = min(shm_broadcast.SHM_READER_RECHECK_INTERVAL_MS, IDLE_RECHECK_MS)
     original = shm_broadcast.SpinCondition.__init__
 
     def init(self, is_reader, context, notify_address, busy_loop_s: float = 1):
