@@ -63,12 +63,12 @@ OFFLINE_RESULT = "offline result: "
 def offline(count: int) -> dict:
     from vllm import LLM, SamplingParams
 
-    from tianshu_inference import model_store
+    from tianshu_inference import host_dtype, model_store
     from tianshu_inference.settings import InferenceSettings
 
     settings = InferenceSettings()
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(settings.cpu_kv_cache_gib))
-    llm = LLM(model=str(model_store.chat_model_path(settings)), dtype=settings.dtype,
+    llm = LLM(model=str(model_store.chat_model_path(settings)), dtype=host_dtype.engine_dtype(settings.dtype),
               max_model_len=settings.max_model_len, enforce_eager=settings.enforce_eager,
               max_num_seqs=settings.max_num_seqs, block_size=settings.kv_block_size or None)
     tokenizer = llm.get_tokenizer()

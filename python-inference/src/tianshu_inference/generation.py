@@ -102,3 +102,4 @@ class ModelCard:
     max_choices: int = 0
     max_logprobs: int = 0
     vocab_size: int = 0  # generation models: ids a prompt_token_ids may hold are below it
+    dtype: str = ""  # generation models: what the engine computes in

@@ -163,4 +163,5 @@ def _logprobs(delta: Delta) -> list[pb.TokenLogprob]:
 
 def _model(card: ModelCard) -> pb.Model:
     return pb.Model(id=card.id, kind=_KIND[card.kind], context_length=card.context_length, dimension=card.dimension,
-                    max_batch_size=card.max_batch_size, max_choices=card.max_choices, max_logprobs=card.max_logprobs)
+                    max_batch_size=card.max_batch_size, max_choices=card.max_choices, max_logprobs=card.max_logprobs,
+                    dtype=card.dtype)

@@ -33,8 +33,10 @@ class InferenceSettings(BaseSettings):
     embed_max_batch: int = Field(256, gt=0)
     embed_max_text_chars: int = Field(32_768, gt=0)
 
-    # float32: bfloat16 on CPU produced garbage from the small default model.
-    dtype: str = "float32"
+    # Weights' dtype for vLLM ("float32", "bfloat16", "auto", ...). Empty: chosen for the host
+    # (host_dtype.py): bfloat16 on CPUs with bfloat16 instructions, float32 on other CPUs, the
+    # checkpoint's own on GPUs.
+    dtype: str = ""
     max_model_len: int = Field(2048, gt=0)
     # GiB of KV cache on CPU (VLLM_CPU_KVCACHE_SPACE); kept modest so the stack fits 24 GiB.
     cpu_kv_cache_gib: int = Field(2, gt=0)
