@@ -34,6 +34,11 @@ bench-inference: bootstrap
 bench-batch: bootstrap
 	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/batch_bench.py $(ARGS)
 
+# Diagnostic, prints only: the batch lane's cost and an interactive call's wait, in one process.
+.PHONY: bench-batch-lane
+bench-batch-lane: bootstrap
+	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/batch_lane_probe.py $(ARGS)
+
 .PHONY: bench-rag
 bench-rag: bootstrap
 	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/rag_bench.py $(ARGS)
