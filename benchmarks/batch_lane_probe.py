@@ -161,6 +161,8 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=128, help="batch lines in the engine at once")
     parser.add_argument("--items", type=int, default=1000, help="lines for the throughput runs")
     parser.add_argument("--probes", type=int, default=20, help="idle probes; twice as many busy ones")
+    parser.add_argument("--no-open-lane", action="store_true",
+                        help="skip the run with the lane opened up (when comparing lane settings)")
     parser.add_argument("--child", choices=["offline", "lane", "probes"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "offline":
@@ -177,8 +179,9 @@ def main() -> None:
 
     print(f"{args.items} batch lines, {args.in_flight} in flight, output tokens/s:")
     offline = _child("offline", {}, args)
-    rows = [("offline LLM.generate", offline), ("AsyncLLM, the lane as configured", _child("lane", {}, args)),
-            ("AsyncLLM, the lane opened up", _child("lane", OPEN_LANE, args))]
+    rows = [("offline LLM.generate", offline), ("AsyncLLM, the lane as configured", _child("lane", {}, args))]
+    if not args.no_open_lane:
+        rows.append(("AsyncLLM, the lane opened up", _child("lane", OPEN_LANE, args)))
     for name, r in rows:
         rate = r["output_tokens"] / r["seconds"]
         share = rate / (offline["output_tokens"] / offline["seconds"])
