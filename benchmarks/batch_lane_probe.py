@@ -143,7 +143,8 @@ async def probes(in_flight: int, count: int) -> tuple[list[Probe], list[Probe], 
 
 def _child(mode: str, env: dict, args: argparse.Namespace) -> dict:
     """Each engine in a process of its own, so that one's memory and threads are gone before the next."""
-    argv = [sys.executable, __file__, "--child", mode, "--in-flight", str(args.in_flight), "--items", str(args.items)]
+    argv = [sys.executable, __file__, "--child", mode, "--in-flight", str(args.in_flight), "--items", str(args.items),
+            "--probes", str(args.probes)]
     done = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True)
     for line in done.stdout.splitlines():
         if line.startswith(RESULT):
