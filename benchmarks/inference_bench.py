@@ -7,12 +7,16 @@ Same model, same engine settings, same prompts, all three running at once on the
 The modes take turns: at each concurrency, several rounds run each mode once, in an order
 that rotates every round, so a neighbour's burst of CPU on this shared machine falls on
 all three alike instead of on whichever mode happened to run at that moment.
-Every request is a chat message that streams 128 new tokens (ignore_eos, greedy), and every
-clock starts before the chat template is applied, so all modes do equal work.
+Every request is a chat message that streams a set number of new tokens (ignore_eos, greedy):
+128 on average, each request's own count drawn from 64-192 with a fixed seed, so every mode
+gets the same prompt with the same count. Fixed at one count, the callers of a round finish
+together and send their next requests together, round after round: every call of the run then
+arrives in a burst, which no service's traffic does (`--spread 0` for that). Every clock
+starts before the chat template is applied, so all modes do equal work.
 Reports output tokens/s and time to first token p50/p99 at each concurrency, writes the
 table into docs/benchmarks.md and a plot into docs/img/.
 
-Run: make bench-inference   (about 15 minutes on 2 CPU cores)
+Run: make bench-inference   (about 25 minutes on 2 CPU cores; --rounds 5, the run of record: 35)
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -66,6 +71,7 @@ class Result:
     # one as others finish, as a service's traffic does, instead of all together at the round's
     # start, where the modes differ in how close together the opening burst reaches the engine.
     later_ttfts: list[float] = field(default_factory=list)
+    opening_ttfts: list[float] = field(default_factory=list)
     # Output tokens/s of each round: the modes take their turns within minutes of each other, so
     # comparing them round by round leaves out the machine's drift over the run, which the sums
     # above keep. (Not TTFT: a round's first requests start together and wait for each other's
@@ -76,19 +82,30 @@ class Result:
     def tokens_per_second(self) -> float:
         return self.tokens / self.seconds
 
-    def ttft_ms(self, q: float, later: bool = False) -> float:
-        ordered = sorted(self.later_ttfts if later else self.ttfts)
+    def ttft_ms(self, q: float, which: str = "all") -> float:
+        ordered = sorted({"all": self.ttfts, "later": self.later_ttfts, "opening": self.opening_ttfts}[which])
         return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def prompts(count: int, offset: int) -> list[str]:
-    return [f"Write a poem about {TOPICS[i % len(TOPICS)]} (number {i})." for i in range(offset, offset + count)]
+@dataclass(frozen=True)
+class Request:
+    prompt: str
+    max_tokens: int
 
 
-async def run_round(result: Result, requests: list[str], one) -> None:
-    """`one(prompt) -> (ttft_seconds, tokens)`; `result.concurrency` callers share the prompts."""
-    queue = list(requests)
-    ttfts, later, tokens = [], [], 0
+def requests_for(count: int, offset: int, max_tokens: int, spread: float) -> list[Request]:
+    """Request i is the same in every mode and every run: its prompt and its token count
+    (uniform within max_tokens x (1 +- spread), seeded by i)."""
+    low, high = round(max_tokens * (1 - spread)), round(max_tokens * (1 + spread))
+    return [Request(f"Write a poem about {TOPICS[i % len(TOPICS)]} (number {i}).",
+                    random.Random(i).randint(max(1, low), max(1, high)))
+            for i in range(offset, offset + count)]
+
+
+async def run_round(result: Result, requests: list[Request], one) -> None:
+    """`one(request) -> (ttft_seconds, tokens)`; `result.concurrency` callers share the requests."""
+    queue = list(reversed(requests))
+    ttfts, later, opening, tokens = [], [], [], 0
 
     async def worker():
         nonlocal tokens
@@ -96,8 +113,7 @@ async def run_round(result: Result, requests: list[str], one) -> None:
         while queue:
             ttft, count = await one(queue.pop())
             ttfts.append(ttft)
-            if not first:
-                later.append(ttft)
+            (opening if first else later).append(ttft)
             first = False
             tokens += count
 
@@ -109,6 +125,7 @@ async def run_round(result: Result, requests: list[str], one) -> None:
     result.requests += len(ttfts)
     result.ttfts += ttfts
     result.later_ttfts += later
+    result.opening_ttfts += opening
     result.rounds.append(tokens / seconds)
 
 
@@ -119,7 +136,7 @@ def per_round(r: Result, base: Result) -> list[float]:
 
 # --- (a) engine in-process --------------------------------------------------------------
 @contextlib.asynccontextmanager
-async def engine_mode(max_tokens: int):
+async def engine_mode():
     from vllm import SamplingParams
     from vllm.sampling_params import RequestOutputKind
 
@@ -129,15 +146,15 @@ async def engine_mode(max_tokens: int):
     settings = InferenceSettings()
     engine = VllmEngine(settings, model_store.chat_model_path(settings))
     llm = engine.async_llm  # nothing of the service in the way; its tokenizer renders the template
-    params = SamplingParams(max_tokens=max_tokens, temperature=0, ignore_eos=True,
-                            output_kind=RequestOutputKind.DELTA)
     counter = 0
 
-    async def one(prompt: str):
+    async def one(request: Request):
         nonlocal counter
         counter += 1
+        params = SamplingParams(max_tokens=request.max_tokens, temperature=0, ignore_eos=True,
+                                output_kind=RequestOutputKind.DELTA)
         started, first, count = time.perf_counter(), None, 0
-        ids = await engine.tokenize([ChatMessage("user", prompt)], None)
+        ids = await engine.tokenize([ChatMessage("user", request.prompt)], None)
         async for output in llm.generate({"prompt_token_ids": ids}, params, f"bench-{counter}"):
             count += len(output.outputs[0].token_ids)
             if first is None and count:
@@ -152,7 +169,7 @@ async def engine_mode(max_tokens: int):
 
 # --- (b) through the gRPC service -------------------------------------------------------
 @contextlib.asynccontextmanager
-async def grpc_mode(max_tokens: int, stack: localstack.Stack):
+async def grpc_mode(stack: localstack.Stack):
     """The load generator uses grpc's blocking stub on threads: grpc.aio's client hands every
     message from its poller thread to the event loop, which on this 2-core machine costs
     about as much CPU per token as the service itself, and that CPU is taken from the engine.
@@ -169,26 +186,26 @@ async def grpc_mode(max_tokens: int, stack: localstack.Stack):
     with grpc.insecure_channel(stack.inference_target) as channel, ThreadPoolExecutor(max_workers=256) as threads:
         stub = pb_grpc.InferenceServiceStub(channel)
 
-        def blocking_one(prompt: str):
-            request = pb.GenerateStreamRequest(generation=pb.Generation(
-                model=MODEL, messages=[pb.ChatMessage(role="user", content=prompt)],
-                sampling=pb.SamplingParams(max_tokens=max_tokens, temperature=0, ignore_eos=True)))
+        def blocking_one(request: Request):
+            call = pb.GenerateStreamRequest(generation=pb.Generation(
+                model=MODEL, messages=[pb.ChatMessage(role="user", content=request.prompt)],
+                sampling=pb.SamplingParams(max_tokens=request.max_tokens, temperature=0, ignore_eos=True)))
             started, first, last = time.perf_counter(), None, None
-            for message in stub.GenerateStream(request):
+            for message in stub.GenerateStream(call):
                 if first is None and message.text:
                     first = time.perf_counter() - started
                 last = message
             return first, last.usage.completion_tokens
 
-        async def one(prompt: str):
-            return await loop.run_in_executor(threads, blocking_one, prompt)
+        async def one(request: Request):
+            return await loop.run_in_executor(threads, blocking_one, request)
 
         yield one
 
 
 # --- (c) vLLM's own OpenAI server ---------------------------------------------------------
 @contextlib.asynccontextmanager
-async def vllm_server_mode(max_tokens: int, stack: localstack.Stack):
+async def vllm_server_mode(stack: localstack.Stack):
     import httpx
 
     settings = InferenceSettings()
@@ -215,9 +232,9 @@ async def vllm_server_mode(max_tokens: int, stack: localstack.Stack):
                     break
             await asyncio.sleep(1)
 
-        async def one(prompt: str):
-            body = {"model": MODEL, "messages": [{"role": "user", "content": prompt}], "stream": True,
-                    "max_tokens": max_tokens, "temperature": 0, "ignore_eos": True,
+        async def one(request: Request):
+            body = {"model": MODEL, "messages": [{"role": "user", "content": request.prompt}], "stream": True,
+                    "max_tokens": request.max_tokens, "temperature": 0, "ignore_eos": True,
                     "stream_options": {"include_usage": True}}
             started, first, tokens = time.perf_counter(), None, 0
             async with client.stream("POST", f"{url}/v1/chat/completions", json=body) as response:
@@ -239,8 +256,9 @@ def report(results: list[Result], command: str) -> str:
     levels = sorted({r.concurrency for r in results})
     lines = [
         "| concurrency | mode | requests | output tokens/s | vs engine | TTFT p50 (ms) | vs engine | TTFT p99 (ms) "
-        "| TTFT p50 after the opening burst (ms) | vs engine | tokens/s vs engine, round by round: median (range) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| TTFT p50 after the opening burst (ms) | vs engine | TTFT p50 of the opening burst (ms) | vs engine "
+        "| tokens/s vs engine, round by round: median (range) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in levels:
         base = by.get(("engine", c))
@@ -250,15 +268,17 @@ def report(results: list[Result], command: str) -> str:
                 continue
             share = f"{100 * r.tokens_per_second / base.tokens_per_second:.1f}%" if base else "-"
             added = f"{r.ttft_ms(0.5) - base.ttft_ms(0.5):+.1f} ms" if base else "-"
-            later = f"{r.ttft_ms(0.5, later=True):.1f}" if r.later_ttfts else "-"
-            later_added = (f"{r.ttft_ms(0.5, later=True) - base.ttft_ms(0.5, later=True):+.1f} ms"
-                           if base and r.later_ttfts and base.later_ttfts else "-")
+            split = []
+            for which, mine, theirs in (("later", r.later_ttfts, base and base.later_ttfts),
+                                        ("opening", r.opening_ttfts, base and base.opening_ttfts)):
+                split.append(f"{r.ttft_ms(0.5, which):.1f}" if mine else "-")
+                split.append(f"{r.ttft_ms(0.5, which) - base.ttft_ms(0.5, which):+.1f} ms" if mine and theirs else "-")
             rounds = "-"
             if base and mode != "engine":
                 shares = per_round(r, base)
                 rounds = f"{100 * statistics.median(shares):.1f}% ({100 * min(shares):.0f}-{100 * max(shares):.0f}%)"
             lines.append(f"| {c} | {mode} | {r.requests} | {r.tokens_per_second:.1f} | {share} | "
-                         f"{r.ttft_ms(0.5):.1f} | {added} | {r.ttft_ms(0.99):.1f} | {later} | {later_added} | {rounds} |")
+                         f"{r.ttft_ms(0.5):.1f} | {added} | {r.ttft_ms(0.99):.1f} | {' | '.join(split)} | {rounds} |")
     return "\n".join(lines)
 
 
@@ -290,9 +310,11 @@ async def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--rounds", type=int, default=3, help="turns each mode takes at each concurrency")
-    parser.add_argument("--requests-per-stream", type=int, default=2,
-                        help="requests per round = max(3, concurrency x this)")
-    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--requests-per-stream", type=int, default=4,
+                        help="requests per round = max(8, concurrency x this)")
+    parser.add_argument("--max-tokens", type=int, default=128, help="new tokens per request, on average")
+    parser.add_argument("--spread", type=float, default=0.5,
+                        help="each request's token count is drawn from max-tokens x (1 +- this); 0: all alike")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args()
     modes = [m for m in MODES if m in args.modes.split(",")]
@@ -300,8 +322,7 @@ async def main() -> None:
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(InferenceSettings().cpu_kv_cache_gib))
     stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench", inference_port=localstack.free_port(),
                              inference_metrics_port=0)
-    factories = {"engine": lambda: engine_mode(args.max_tokens), "grpc": lambda: grpc_mode(args.max_tokens, stack),
-                 "vllm-server": lambda: vllm_server_mode(args.max_tokens, stack)}
+    factories = {"engine": engine_mode, "grpc": lambda: grpc_mode(stack), "vllm-server": lambda: vllm_server_mode(stack)}
 
     results: list[Result] = []
     try:
@@ -310,16 +331,17 @@ async def main() -> None:
             for mode in modes:  # one at a time: three engines starting at once would starve each other
                 print(f">> starting {mode}", file=sys.stderr, flush=True)
                 clients[mode] = await running.enter_async_context(factories[mode]())
-                await clients[mode]("warm up")
+                await clients[mode](Request("warm up", args.max_tokens))
             await asyncio.sleep(SETTLE_SECONDS)
             offset = 0
             for concurrency in levels:
                 level = {mode: Result(mode, concurrency) for mode in modes}
-                count = max(3, concurrency * args.requests_per_stream)
+                count = max(8, concurrency * args.requests_per_stream)
                 for turn in range(args.rounds):
                     order = modes[turn % len(modes):] + modes[:turn % len(modes)]
                     for mode in order:  # the same prompts for every mode within a round
-                        await run_round(level[mode], prompts(count, offset), clients[mode])
+                        await run_round(level[mode], requests_for(count, offset, args.max_tokens, args.spread),
+                                        clients[mode])
                         await asyncio.sleep(SETTLE_SECONDS)
                     offset += count
                 for r in level.values():
@@ -338,9 +360,11 @@ async def main() -> None:
     image = ROOT / "docs" / "img" / "inference-bench.png"
     plot(results, image)
     body = (f"## Inference service: engine vs gRPC service vs vLLM's OpenAI server\n\n"
-            f"{run_context(command, MODEL)}, {args.max_tokens} new tokens per request, greedy, ignore_eos; "
+            f"{run_context(command, MODEL)}, {args.max_tokens} new tokens per request on average "
+            f"({round(args.max_tokens * (1 - args.spread))}-{round(args.max_tokens * (1 + args.spread))}, "
+            f"the same for each request in every mode), greedy, ignore_eos; "
             f"all three modes running at once and taking turns, {args.rounds} rounds per concurrency of "
-            f"max(3, concurrency x {args.requests_per_stream}) requests each, the order rotating every "
+            f"max(8, concurrency x {args.requests_per_stream}) requests each, the order rotating every "
             f"round, {SETTLE_SECONDS:g} s between turns; `after the opening burst` counts each caller's "
             f"requests after its first in a round, which arrive one by one as others finish instead of all at the round's start).\n\n{table}\n\n![throughput and TTFT](img/inference-bench.png)\n")
     write_section(ROOT / "docs" / "benchmarks.md", "inference-bench", body)
