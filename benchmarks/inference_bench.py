@@ -13,10 +13,13 @@ gets the same prompt with the same count. Fixed at one count, the callers of a r
 together and send their next requests together, round after round: every call of the run then
 arrives in a burst, which no service's traffic does (`--spread 0` for that). Every clock
 starts before the chat template is applied, so all modes do equal work.
-Reports output tokens/s and time to first token p50/p99 at each concurrency, writes the
-table into docs/benchmarks.md and a plot into docs/img/.
+Reports output tokens/s and time to first token p50/p99 at each concurrency, then time to first
+token alone from calls made one at a time in short turns (`--lone-calls`: 60 per mode by default,
+against the 8 a round of concurrency 1 gives, so the few milliseconds the service adds are not
+lost in the machine's swing between turns minutes apart), writes the tables into
+docs/benchmarks.md and a plot into docs/img/.
 
-Run: make bench-inference   (about 25 minutes on 2 CPU cores; --rounds 5, the run of record: 35)
+Run: make bench-inference   (about 28 minutes on 2 CPU cores; --rounds 5, the run of record: 38)
 """
 from __future__ import annotations
 
@@ -251,6 +254,47 @@ async def vllm_server_mode(stack: localstack.Stack):
         yield one
 
 
+async def lone_calls(clients: dict, calls: int, block: int, max_tokens: int) -> dict[str, list[float]]:
+    """Time to first token of calls made one at a time, `block` calls per turn, the modes taking
+    turns in a rotating order until each has made `calls`. Request i is the same in every mode,
+    so the modes can be compared call by call. A concurrency-1 row of the main table has 8 calls
+    a round, each minutes from the other modes' calls; these blocks are seconds apart."""
+    modes = list(clients)
+    ttfts: dict[str, list[float]] = {mode: [] for mode in modes}
+    offset = 1_000_000  # prompts of their own, never seen by the rounds before
+    for turn in range((calls + block - 1) // block):
+        requests = requests_for(block, offset + turn * block, max_tokens, 0)
+        for mode in modes[turn % len(modes):] + modes[:turn % len(modes)]:
+            for request in requests:
+                ttft, _ = await clients[mode](request)
+                ttfts[mode].append(ttft)
+            await asyncio.sleep(SETTLE_SECONDS)
+    return ttfts
+
+
+def lone_report(ttfts: dict[str, list[float]], max_tokens: int, block: int) -> str:
+    def q(values: list[float], quantile: float) -> float:
+        ordered = sorted(values)
+        return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+
+    base = ttfts.get("engine")
+    lines = [f"Calls one at a time ({max_tokens} new tokens each, {block} calls per turn, the modes taking turns):",
+             "",
+             "| mode | calls | TTFT p50 (ms) | p90 (ms) | p99 (ms) | p50 vs engine | per call vs engine: median (ms) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for mode in MODES:
+        mine = ttfts.get(mode)
+        if not mine:
+            continue
+        added = paired = "-"
+        if base and mode != "engine":
+            added = f"{q(mine, 0.5) - q(base, 0.5):+.1f} ms"
+            paired = f"{1000 * statistics.median(m - b for m, b in zip(mine, base)):+.1f}"
+        lines.append(f"| {mode} | {len(mine)} | {q(mine, 0.5):.1f} | {q(mine, 0.9):.1f} | {q(mine, 0.99):.1f} "
+                     f"| {added} | {paired} |")
+    return "\n".join(lines)
+
+
 def report(results: list[Result], command: str) -> str:
     by = {(r.mode, r.concurrency): r for r in results}
     levels = sorted({r.concurrency for r in results})
@@ -315,6 +359,10 @@ async def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128, help="new tokens per request, on average")
     parser.add_argument("--spread", type=float, default=0.5,
                         help="each request's token count is drawn from max-tokens x (1 +- this); 0: all alike")
+    parser.add_argument("--lone-calls", type=int, default=60,
+                        help="then this many calls one at a time per mode, for time to first token alone; 0: none")
+    parser.add_argument("--lone-block", type=int, default=10, help="lone calls per mode per turn")
+    parser.add_argument("--lone-max-tokens", type=int, default=16, help="new tokens per lone call")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args()
     modes = [m for m in MODES if m in args.modes.split(",")]
@@ -325,6 +373,7 @@ async def main() -> None:
     factories = {"engine": engine_mode, "grpc": lambda: grpc_mode(stack), "vllm-server": lambda: vllm_server_mode(stack)}
 
     results: list[Result] = []
+    lone: dict[str, list[float]] = {}
     try:
         async with contextlib.AsyncExitStack() as running:
             clients = {}
@@ -349,11 +398,15 @@ async def main() -> None:
                           f"TTFT p50 {r.ttft_ms(0.5):7.1f} ms  p99 {r.ttft_ms(0.99):7.1f} ms",
                           file=sys.stderr, flush=True)
                 results += level.values()
+            if args.lone_calls:
+                lone = await lone_calls(clients, args.lone_calls, args.lone_block, args.lone_max_tokens)
     finally:
         stack.stop_all()
 
     command = rerun_command("inference_bench.py", "bench-inference")
     table = report(results, command)
+    if lone:
+        table += "\n\n" + lone_report(lone, args.lone_max_tokens, args.lone_block)
     print(table)
     if args.no_write:
         return
