@@ -86,8 +86,12 @@ class Result:
         return self.tokens / self.seconds
 
     def ttft_ms(self, q: float, which: str = "all") -> float:
-        ordered = sorted({"all": self.ttfts, "later": self.later_ttfts, "opening": self.opening_ttfts}[which])
-        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        return quantile_ms({"all": self.ttfts, "later": self.later_ttfts, "opening": self.opening_ttfts}[which], q)
+
+
+def quantile_ms(seconds: list[float], q: float) -> float:
+    ordered = sorted(seconds)
+    return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @dataclass(frozen=True)
@@ -273,10 +277,6 @@ async def lone_calls(clients: dict, calls: int, block: int, max_tokens: int) -> 
 
 
 def lone_report(ttfts: dict[str, list[float]], max_tokens: int, block: int) -> str:
-    def q(values: list[float], quantile: float) -> float:
-        ordered = sorted(values)
-        return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
-
     base = ttfts.get("engine")
     lines = [f"Calls one at a time ({max_tokens} new tokens each, {block} calls per turn, the modes taking turns):",
              "",
@@ -288,10 +288,10 @@ def lone_report(ttfts: dict[str, list[float]], max_tokens: int, block: int) -> s
             continue
         added = paired = "-"
         if base and mode != "engine":
-            added = f"{q(mine, 0.5) - q(base, 0.5):+.1f} ms"
+            added = f"{quantile_ms(mine, 0.5) - quantile_ms(base, 0.5):+.1f} ms"
             paired = f"{1000 * statistics.median(m - b for m, b in zip(mine, base)):+.1f}"
-        lines.append(f"| {mode} | {len(mine)} | {q(mine, 0.5):.1f} | {q(mine, 0.9):.1f} | {q(mine, 0.99):.1f} "
-                     f"| {added} | {paired} |")
+        spread = " | ".join(f"{quantile_ms(mine, q):.1f}" for q in (0.5, 0.9, 0.99))
+        lines.append(f"| {mode} | {len(mine)} | {spread} | {added} | {paired} |")
     return "\n".join(lines)
 
 
@@ -419,7 +419,10 @@ async def main() -> None:
             f"all three modes running at once and taking turns, {args.rounds} rounds per concurrency of "
             f"max(8, concurrency x {args.requests_per_stream}) requests each, the order rotating every "
             f"round, {SETTLE_SECONDS:g} s between turns; `after the opening burst` counts each caller's "
-            f"requests after its first in a round, which arrive one by one as others finish instead of all at the round's start).\n\n{table}\n\n![throughput and TTFT](img/inference-bench.png)\n")
+            f"requests after its first in a round, which arrive one by one as others finish instead of all at the round's start"
+            + (f"; then {args.lone_calls} calls one at a time per mode, {args.lone_max_tokens} new tokens each, in "
+               f"turns of {args.lone_block}, for the second table" if lone else "")
+            + f").\n\n{table}\n\n![throughput and TTFT](img/inference-bench.png)\n")
     write_section(ROOT / "docs" / "benchmarks.md", "inference-bench", body)
 
 
