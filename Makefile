@@ -28,7 +28,7 @@ lock:
 
 .PHONY: bench-inference
 bench-inference: bootstrap
-	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/inference_bench.py
+	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/inference_bench.py $(ARGS)
 
 .PHONY: bench-batch
 bench-batch: bootstrap
@@ -45,4 +45,4 @@ bench-rag: bootstrap
 
 .PHONY: bench-gateway
 bench-gateway: bootstrap
-	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/gateway_bench.py
+	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/gateway_bench.py $(ARGS)

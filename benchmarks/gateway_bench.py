@@ -13,7 +13,9 @@ gets: latency and requests/s), and a streaming one (time to its first token). Ea
 concurrency 1 and 64. The paths take turns round by round, the order rotating, so a burst of
 CPU on this shared 2-core machine falls on both alike. The caller's key has rate limits set
 (far above what the benchmark reaches), so admission does its real database round trip.
-Writes its table into docs/benchmarks.md between its own markers.
+With --gateway-cpus the gateways, PostgreSQL and the load generator get cores of their own, the
+inference service and its engine the rest: the gateway as it runs in production, beside the engine
+rather than on its cores. Writes its table into docs/benchmarks.md between its own markers.
 
 Run: make bench-gateway   (about 25 minutes on 2 CPU cores)
 """
@@ -289,6 +291,42 @@ def lone_calls(call, count: int) -> str:
     return "\n".join(lines)
 
 
+def start_memory_gateway(memory: localstack.Stack, probe: str = "readiness") -> localstack.Service:
+    os.environ["TIANSHU_LIMITS_STORE"] = "memory"
+    try:
+        gateway = memory.start_gateway()
+        memory.wait_gateway(gateway, probe=probe)
+        return gateway
+    finally:
+        del os.environ["TIANSHU_LIMITS_STORE"]
+
+
+def start_split(stack: localstack.Stack, memory: localstack.Stack, gateway_cpus: set[int]) -> None:
+    """The stack with the gateways, PostgreSQL and this process on gateway_cpus and the inference
+    service on the other cores.
+    Children inherit the affinity they are started with, so each group is started under its own;
+    the JVMs then size their pools to the cores they have, as in a container of that size."""
+    engine_cpus = set(os.sched_getaffinity(0)) - gateway_cpus
+    if not engine_cpus or not gateway_cpus:
+        raise SystemExit(f"--gateway-cpus must leave cores on both sides of {sorted(os.sched_getaffinity(0))}")
+    os.environ["VLLM_CPU_OMP_THREADS_BIND"] = ",".join(map(str, sorted(engine_cpus)))
+    os.sched_setaffinity(0, engine_cpus)
+    inference = stack.start_inference()
+    # The load generator stays on the gateway's side too: the engine's cores then serve the engine
+    # and its service alone whichever path is measured, and the gateway path pays for sharing its
+    # cores with the client, which errs against the gateway.
+    os.sched_setaffinity(0, gateway_cpus)
+    stack.wait_postgres(stack.start_postgres())
+    gateway = stack.start_gateway()
+    stack.wait_gateway(gateway)
+    memory_gateway = start_memory_gateway(memory, probe="liveness")
+    stack.wait_inference(inference)
+    for side, started in ((stack, gateway), (memory, memory_gateway)):
+        side.wait_gateway(started, timeout=30, probe="readiness")
+    print(f"   gateways, PostgreSQL and load generator on cores {sorted(gateway_cpus)}; inference and engine "
+          f"on {sorted(engine_cpus)}", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", default="1,64")
@@ -301,6 +339,10 @@ def main() -> None:
                         help="after the warm-up, this many unary calls one at a time through the PostgreSQL-store "
                              "gateway, each one's Server-Timing kept: prints every step's p50 / p90 / p99 and the "
                              "slowest calls (a diagnostic for the concurrency-1 tail)")
+    parser.add_argument("--gateway-cpus", default="",
+                        help="e.g. 1: the gateways, their PostgreSQL and the load generator on these cores, the inference "
+                             "service and its engine on the others (the gateway on hardware of its own, as "
+                             "in production, instead of sharing every core with the engine)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     # The requests are a few dozen tokens each: 1 GiB of KV cache holds 64 of them many times over,
@@ -317,12 +359,11 @@ def main() -> None:
     warmup: dict[str, list[float]] = {}  # gateway path -> its JVM's CPU ms per call, block by block
     failure: Exception | None = None
     try:
-        stack.start_all()
-        os.environ["TIANSHU_LIMITS_STORE"] = "memory"
-        try:
-            memory.wait_gateway(memory.start_gateway(), probe="readiness")
-        finally:
-            del os.environ["TIANSHU_LIMITS_STORE"]
+        if args.gateway_cpus:
+            start_split(stack, memory, {int(c) for c in args.gateway_cpus.split(",")})
+        else:
+            stack.start_all()
+            start_memory_gateway(memory)
         with contextlib.ExitStack() as closing, ThreadPoolExecutor(max_workers=max(levels + [WARMUP_CONCURRENCY])) as threads:
             key = benchmark_key(stack)
             grpc_side, channel = grpc_calls(stack)
@@ -374,9 +415,11 @@ def main() -> None:
             raise failure
         return
     command = rerun_command("gateway_bench.py", "bench-gateway")
+    layout = (f", the gateways, PostgreSQL and the load generator on cores {args.gateway_cpus} and the inference "
+              f"service on the others" if args.gateway_cpus else "")
     body = (f"## Gateway overhead: through the gateway vs straight to the gRPC service\n\n"
             f"{run_context(command, MODEL)}; gateway, inference service, PostgreSQL and the load generator on "
-            f"the same machine; each gateway warmed with {args.warmup:,} unary calls, the direct path with "
+            f"the same machine{layout}; each gateway warmed with {args.warmup:,} unary calls, the direct path with "
             f"{args.warmup // 5:,}, each path with {WARMUP_STREAMS} streams; then {args.rounds} rounds per row of max({args.requests}, 2 x concurrency) "
             f"requests, the paths taking turns). The gateway paths include authentication, counting the "
             f"prompt, admission (buckets in PostgreSQL for `gateway`, the default; in the gateway's memory "
