@@ -13,8 +13,9 @@ running batch does to interactive calls.
       inference service over gRPC, which leaves out the gateway's and the client's fixed costs
       and so shows what the batch does to the engine's share of the wait.
 With --batch-instance a second inference instance takes the batch (the batch worker feeds only
-it, the gateway balances interactive calls over both by load, each engine's worker on half the
-cores), and the gRPC probes go to the first.
+it, the gateway balances interactive calls over both by load), its engine's worker on the upper
+half of the cores and every other process, this one included, on the lower half; the gRPC probes
+go to the first instance.
 Items/s and output tokens/s are from the usage each side reports. Writes its table into
 docs/benchmarks.md between its own markers.
 
@@ -211,7 +212,8 @@ def main() -> None:
                         help="streaming calls through the gateway before the idle samples (its JIT)")
     parser.add_argument("--batch-instance", action="store_true",
                         help="run a second inference instance that only the batch worker feeds; the gateway "
-                             "balances interactive calls over both by load, each engine's worker on half the cores")
+                             "balances interactive calls over both by load; its engine's worker on half the cores, "
+                             "everything else on the other half")
     parser.add_argument("--offline-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args()
@@ -238,6 +240,8 @@ def main() -> None:
         stack.batch_inference_port, stack.batch_inference_metrics_port = localstack.free_port(), localstack.free_port()
     try:
         stack.start_all()
+        if stack.shared_cores:  # the probes too keep off the batch engine's cores
+            os.sched_setaffinity(0, stack.shared_cores)
         print(">> (b, c) pipeline and interactive TTFT", file=sys.stderr, flush=True)
         pipe = pipeline(stack, args.items, args.idle_samples, args.gateway_warmup)
     finally:
@@ -248,7 +252,8 @@ def main() -> None:
     print(table)
     if args.no_write:
         return
-    layout = ("; a second inference instance that only the batch worker feeds, the gRPC probes to the first"
+    layout = ("; a second inference instance that only the batch worker feeds, its engine's worker alone on half "
+              "the cores, every other process on the other half, the gRPC probes to the first instance"
               if args.batch_instance else "")
     body = (f"## Batch jobs: REST → Kafka → worker → inference, against vLLM offline\n\n"
             f"{run_context(rerun_command('batch_bench.py', 'bench-batch'), MODEL)}; "

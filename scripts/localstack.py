@@ -147,7 +147,8 @@ class Stack:
     with_rag: bool = True
     with_batch: bool = True
     # A second inference instance for batch work: the batch worker feeds only it, the gateway
-    # balances interactive calls over both by load, and each engine's worker gets half the cores.
+    # balances interactive calls over both by load. Its engine's worker gets the upper half of the
+    # cores to itself and every other process of the stack keeps to the lower half (shared_cores).
     batch_inference_port: int | None = None
     batch_inference_metrics_port: int | None = None
     services: list[Service] = field(default_factory=list)
@@ -192,6 +193,21 @@ class Stack:
     def kafka_bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
 
+    @property
+    def shared_cores(self) -> set[int] | None:
+        """With a batch instance, the cores of every process but the batch engine's worker: a
+        batch engine whose core the gateway, Kafka, PostgreSQL and the services also use ran at
+        70-74% of offline, one with its core to itself at 87% (docs/benchmarks.md, batch section)."""
+        if self.batch_inference_port is None:
+            return None
+        cores = sorted(os.sched_getaffinity(0))
+        return set(cores[:max(1, len(cores) // 2)])
+
+    @property
+    def batch_engine_cores(self) -> set[int]:
+        cores = sorted(os.sched_getaffinity(0))
+        return set(cores[max(1, len(cores) // 2):] or cores)
+
     def _python_env(self) -> dict[str, str]:
         return {"PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in (
             "build/gen/python", "python-common/src", "python-inference/src", "python-rag/src",
@@ -201,9 +217,16 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         log = open(log_path, "wb")
-        process = subprocess.Popen(argv, cwd="/" if user else ROOT, env={**os.environ, **env}, stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                                   user=user)
+        # A child inherits the affinity of the thread that starts it; this thread's is put back after.
+        before, confined = os.sched_getaffinity(0), self.shared_cores
+        if confined:
+            os.sched_setaffinity(0, confined)
+        try:
+            process = subprocess.Popen(argv, cwd="/" if user else ROOT, env={**os.environ, **env}, stdout=log,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                       user=user)
+        finally:
+            os.sched_setaffinity(0, before)
         service = Service(name, process, log_path)
         self.services.append(service)
         return service
@@ -217,13 +240,12 @@ class Stack:
             "TIANSHU_INFERENCE_METRICS_PORT": str(metrics_port),
             **self._python_env(),
         }
-        if self.batch_inference_port is not None:
-            # vLLM pins every engine's worker to the same cores unless told otherwise: the
-            # interactive instance takes the upper half, the batch instance the lower.
-            cores = sorted(os.sched_getaffinity(0))
-            half = max(1, len(cores) // 2)
-            mine = cores[:half] if batch else cores[half:] or cores[:half]
-            env["VLLM_CPU_OMP_THREADS_BIND"] = ",".join(map(str, mine))
+        if self.shared_cores:
+            # vLLM pins every engine's worker to the same cores unless told otherwise: the batch
+            # engine's worker takes the upper half, which nothing else of the stack runs on, the
+            # interactive one the lower half with the rest of the stack.
+            mine = self.batch_engine_cores if batch else self.shared_cores
+            env["VLLM_CPU_OMP_THREADS_BIND"] = ",".join(map(str, sorted(mine)))
         if os.environ.get("TIANSHU_CACHE"):  # the cache bootstrap.sh converted the model into
             env["TIANSHU_INFERENCE_CACHE_DIR"] = os.environ["TIANSHU_CACHE"]
         return self._spawn("inference-batch" if batch else "inference", [sys.executable, "-m", "tianshu_inference"],
