@@ -36,6 +36,17 @@ def _say(message: str) -> None:
     print(f">> {message}", file=sys.stderr, flush=True)
 
 
+def _core_halves() -> tuple[set[int], set[int]]:
+    """The cores this process could use when it started, as a lower and an upper half (on one
+    core, that core twice). Taken once: callers narrow their own threads' affinity later."""
+    cores = sorted(os.sched_getaffinity(0))
+    half = max(1, len(cores) // 2)
+    return set(cores[:half]), set(cores[half:] or cores)
+
+
+_CORE_HALVES = _core_halves()
+
+
 @dataclass
 class Service:
     name: str
@@ -198,15 +209,11 @@ class Stack:
         """With a batch instance, the cores of every process but the batch engine's worker: a
         batch engine whose core the gateway, Kafka, PostgreSQL and the services also use ran at
         70-74% of offline, one with its core to itself at 87% (docs/benchmarks.md, batch section)."""
-        if self.batch_inference_port is None:
-            return None
-        cores = sorted(os.sched_getaffinity(0))
-        return set(cores[:max(1, len(cores) // 2)])
+        return None if self.batch_inference_port is None else _CORE_HALVES[0]
 
     @property
     def batch_engine_cores(self) -> set[int]:
-        cores = sorted(os.sched_getaffinity(0))
-        return set(cores[max(1, len(cores) // 2):] or cores)
+        return _CORE_HALVES[1]
 
     def _python_env(self) -> dict[str, str]:
         return {"PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in (
@@ -226,7 +233,8 @@ class Stack:
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                                        user=user)
         finally:
-            os.sched_setaffinity(0, before)
+            if confined:
+                os.sched_setaffinity(0, before)
         service = Service(name, process, log_path)
         self.services.append(service)
         return service
