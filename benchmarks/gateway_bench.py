@@ -291,6 +291,73 @@ def lone_calls(call, count: int) -> str:
     return "\n".join(lines)
 
 
+# Gaps between one call and the next: back to back, and about what a 1-token Generate takes here.
+IDLE_GAPS_MS = (0.2, 5, 15, 45)
+IDLE_GAP_CALLS = 200
+IDLE_GAP_WARMUP = 5000  # back to back, before each kind of work is timed
+
+
+def idle_gap_probe(stack: localstack.Stack, key: str) -> str:
+    """The same small piece of work, timed after the load generator has spun (not slept) for each
+    gap: p50 ms per gap. A call at concurrency 1 follows ~45 ms of generation, and whatever its
+    code and data left in the caches may be gone by then; spinning keeps this core busy, so a
+    slower call after a longer gap is the caches, not a core waking up. Three kinds of work:
+    pure Python in this process (random reads over a few MB), a `SELECT 1` to the stack's
+    PostgreSQL, and a whole `GET /v1/models` through the gateway (authentication, routing,
+    the cached model list)."""
+    import http.client
+    import random
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    table = [{"id": i, "name": f"item-{i}", "tags": ["a", "b", str(i)]} for i in range(20_000)]
+    reads = [random.randrange(len(table)) for _ in range(3_000)]
+    database = psycopg.connect(f"postgresql://postgres@127.0.0.1:{stack.postgres_port}/tianshu", autocommit=True)
+    address = urlsplit(stack.gateway_url)
+    gateway = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+
+    def in_process() -> None:
+        sum(len(table[i]["name"]) for i in reads)
+
+    def select_one() -> None:
+        database.execute("SELECT 1", prepare=True).fetchall()
+
+    def models() -> None:
+        gateway.request("GET", "/v1/models", headers={"Authorization": f"Bearer {key}"})
+        response = gateway.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"/v1/models: {response.status}")
+
+    def spin(ms: float) -> None:
+        end = time.perf_counter() + ms / 1000
+        while time.perf_counter() < end:
+            pass
+
+    lines = ["| work, p50 (ms) after a gap of | " + " | ".join(f"{g:g} ms" for g in IDLE_GAPS_MS) + " |",
+             "|---|" + "---:|" * len(IDLE_GAPS_MS)]
+    try:
+        for name, work in (("pure Python, in the load generator", in_process),
+                           ("PostgreSQL `SELECT 1`", select_one), ("gateway `GET /v1/models`", models)):
+            for _ in range(IDLE_GAP_WARMUP):  # /v1/models has not run yet: its code is still to be compiled
+                work()
+            cells = []
+            for gap in IDLE_GAPS_MS:
+                seconds = []
+                for _ in range(IDLE_GAP_CALLS):
+                    spin(gap)
+                    started = time.perf_counter()
+                    work()
+                    seconds.append(time.perf_counter() - started)
+                cells.append(f"{1000 * quantile(seconds, 0.5):.3f}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    finally:
+        database.close()
+        gateway.close()
+    return "\n".join(lines)
+
+
 def start_memory_gateway(memory: localstack.Stack, probe: str = "readiness") -> localstack.Service:
     os.environ["TIANSHU_LIMITS_STORE"] = "memory"
     try:
@@ -339,6 +406,10 @@ def main() -> None:
                         help="after the warm-up, this many unary calls one at a time through the PostgreSQL-store "
                              "gateway, each one's Server-Timing kept: prints every step's p50 / p90 / p99 and the "
                              "slowest calls (a diagnostic for the concurrency-1 tail)")
+    parser.add_argument("--idle-gap-probe", action="store_true",
+                        help="after the warm-up, time the same small work (in-process Python, PostgreSQL SELECT 1, "
+                             "the gateway's GET /v1/models) after spinning 0.2 to 45 ms before each: how much a "
+                             "call slows when the one before it was a generation ago")
     parser.add_argument("--gateway-cpus", default="",
                         help="e.g. 1: the gateways, their PostgreSQL and the load generator on these cores, the inference "
                              "service and its engine on the others (the gateway on hardware of its own, as "
@@ -358,6 +429,7 @@ def main() -> None:
     results: list[Result] = []
     warmup: dict[str, list[float]] = {}  # gateway path -> its JVM's CPU ms per call, block by block
     failure: Exception | None = None
+    gaps = ""  # the idle-gap probe's table, when asked for
     try:
         if args.gateway_cpus:
             start_split(stack, memory, {int(c) for c in args.gateway_cpus.split(",")})
@@ -385,6 +457,9 @@ def main() -> None:
                 run_round(Result("stream", path, 8), calls[path]["stream"], WARMUP_STREAMS, threads)
             if args.lone_calls:
                 print(lone_calls(calls["gateway"]["unary"], args.lone_calls), file=sys.stderr, flush=True)
+            if args.idle_gap_probe:
+                gaps = idle_gap_probe(stack, key)
+                print(gaps, file=sys.stderr, flush=True)
             for kind in ("unary", "stream"):
                 for concurrency in levels:
                     level = {path: Result(kind, path, concurrency) for path in PATHS}
@@ -441,6 +516,9 @@ def main() -> None:
         body += (f"\nThe warm-up, {WARMUP_CONCURRENCY} callers: each gateway's CPU per call (from /proc) over "
                  f"blocks of {WARMUP_BLOCK:,} calls, by the calls it had served at the end of the block — what "
                  f"a new instance costs while its JIT compiles:\n\n{report_warmup(warmup)}\n")
+    if gaps:
+        body += (f"\nThe same small work after the load generator spun for a while before each "
+                 f"({IDLE_GAP_CALLS} of each; `--idle-gap-probe`):\n\n{gaps}\n")
     if failure is not None:
         body += f"\nIncomplete run: the rows above were measured, then it stopped on `{failure!r:.300}`.\n"
     write_section(ROOT / "docs" / "benchmarks.md", "gateway-bench", body)

@@ -55,11 +55,13 @@ class ChatController {
                 .flatMap(admitted -> request.streaming()
                         ? sse.write(response, chunks(request, admitted, id, created), "chat completion")
                         : admitted.meter(inference.generate(admitted.generation()))
-                                .doOnNext(r -> log.info("chat completion done: model={} usage={}",
-                                        r.getModel(), r.getUsage().getTotalTokens()))
-                                .map(r -> ChatCompletion.of(r, id, created, admitted.generation().getModel(),
-                                        request.wantsLogprobs()))
-                                .flatMap(completion -> json.write(response, MediaType.APPLICATION_JSON, completion)));
+                                .flatMap(r -> json.write(response, MediaType.APPLICATION_JSON,
+                                                ChatCompletion.of(r, id, created, admitted.generation().getModel(),
+                                                        request.wantsLogprobs()))
+                                        // Once the answer is on its way: a log write is a syscall the
+                                        // caller need not wait for.
+                                        .doOnSuccess(written -> log.info("chat completion done: model={} usage={}",
+                                                r.getModel(), r.getUsage().getTotalTokens()))));
     }
 
     private Flux<ChatCompletionChunk> chunks(ChatCompletionRequest request, GenerationGate.Admitted admitted,

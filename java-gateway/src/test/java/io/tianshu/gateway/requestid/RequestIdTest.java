@@ -3,6 +3,8 @@ package io.tianshu.gateway.requestid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tianshu.gateway.support.GatewayTest;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.system.CapturedOutput;
@@ -60,13 +62,19 @@ class RequestIdTest extends GatewayTest {
     }
 
     @Test
-    void logLinesOfARequestCarryItsIdAsAJsonField(CapturedOutput output) {
+    void logLinesOfARequestCarryItsIdAsAJsonField(CapturedOutput output) throws InterruptedException {
         web.post().uri("/v1/chat/completions").contentType(MediaType.APPLICATION_JSON)
                 .header("X-Request-Id", "log-check-7")
                 .bodyValue(chat("Hi"))
                 .exchange()
                 .expectStatus().isOk();
 
-        assertThat(output.getOut()).containsPattern("chat completion done.*\"request_id\":\"log-check-7\"");
+        // Written once the response is on its way, so it may follow the response by a moment.
+        Pattern line = Pattern.compile("chat completion done.*\"request_id\":\"log-check-7\"");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!line.matcher(output.getOut()).find() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(output.getOut()).containsPattern(line);
     }
 }
