@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 help:
 	@echo "make run   - bootstrap, start the local stack, print a working example (Ctrl-C stops it)"
-	@echo "make test  - bootstrap, run every suite (proto, inference, rag, batch, gateway, cross, deploy)"
+	@echo "make test  - bootstrap, run every suite (proto, common, inference, rag, batch, gateway, cross, deploy)"
 	@echo "             TIANSHU_TEST_ONLY=deploy make test checks compose, Dockerfiles, Kubernetes and Prometheus files"
 	@echo "make bench-rag - RAG ingestion, search latency and HNSW recall into docs/benchmarks.md (ARGS='--chunks 20000' for a quick run)"
 	@echo "make lock  - re-resolve requirements/python.lock from requirements/python.in"
