@@ -86,8 +86,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
             if len(text) > self._limits.max_embed_chars:
                 raise InvalidArgument(f"texts[{i}]", f"{len(text)} characters; the limit is "
                                                       f"{self._limits.max_embed_chars}")
-        vectors, tokens = await embedder.embed(texts)
-        metrics.EMBEDDED_TEXTS.labels(embedder.card.id).inc(len(texts))
+        vectors, tokens = await embedder.embed(texts, validation.embed_priority(request.priority), request.tenant_id)
         return pb.EmbedResponse(model=embedder.card.id, dimension=embedder.card.dimension,
                                 embeddings=[pb.Embedding(values=v) for v in vectors], usage=_usage(tokens, 0))
 

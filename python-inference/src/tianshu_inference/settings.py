@@ -31,6 +31,10 @@ class InferenceSettings(BaseSettings):
     embed_model_path: str = ""
     embed_model_id: str = "all-minilm-l6-v2"
     embed_max_batch: int = Field(256, gt=0)
+    # Texts the embedding model reads at once (embed_queue.py). An interactive call waits for at
+    # most one step of bulk work; smaller steps cut that wait, larger ones read bulk work faster
+    # (docs/benchmarks.md, RAG section).
+    embed_step_texts: int = Field(32, gt=0)
     embed_max_text_chars: int = Field(32_768, gt=0)
 
     # Weights' dtype for vLLM ("float32", "bfloat16", "auto", ...). Empty: chosen for the host

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tianshu.inference.v1 import inference_pb2 as pb
 
 from .batch_lane import BATCH_PRIORITY, INTERACTIVE_PRIORITY
+from .embed_queue import EmbedPriority
 from .errors import InvalidArgument
 from .generation import ChatMessage, Constraint, Sampling
 
@@ -197,3 +198,8 @@ def priority(value: int) -> int:
     if value in (pb.PRIORITY_UNSPECIFIED, pb.PRIORITY_INTERACTIVE):
         return INTERACTIVE_PRIORITY
     raise InvalidArgument("priority", f"unknown priority {value}")
+
+
+def embed_priority(value: int) -> EmbedPriority:
+    """An Embed call's place in the embedding model's queue (PRIORITY_BATCH is bulk work)."""
+    return EmbedPriority.BULK if priority(value) == BATCH_PRIORITY else EmbedPriority.INTERACTIVE

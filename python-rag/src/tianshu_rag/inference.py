@@ -78,10 +78,13 @@ class InferenceClient:
         found = served[model_id]
         return EmbeddingModel(found.id, found.dimension, found.max_batch_size or 256)
 
-    async def embed(self, model_id: str, texts: Sequence[str], tenant_id: str = "") -> list[np.ndarray]:
+    async def embed(self, model_id: str, texts: Sequence[str], tenant_id: str = "",
+                    bulk: bool = False) -> list[np.ndarray]:
+        """bulk: ingestion, read by the model after every waiting search query (EmbedRequest.priority)."""
+        priority = pb.PRIORITY_BATCH if bulk else pb.PRIORITY_INTERACTIVE
         try:
-            response = await self._stub.Embed(pb.EmbedRequest(model=model_id, texts=list(texts), tenant_id=tenant_id),
-                                              timeout=self._timeout)
+            response = await self._stub.Embed(pb.EmbedRequest(model=model_id, texts=list(texts), tenant_id=tenant_id,
+                                                               priority=priority), timeout=self._timeout)
         except grpc.aio.AioRpcError as error:
             raise _translate(error, "Embed") from error
         return [np.asarray(e.values, dtype=np.float32) for e in response.embeddings]

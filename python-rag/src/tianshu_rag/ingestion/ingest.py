@@ -193,7 +193,7 @@ class Ingestor:
         for start in range(0, len(owners), self._batch):
             batch = owners[start:start + self._batch]
             embedded = await self._inference.embed(collection.embedding_model, [t for _, t in batch],
-                                                   tenant_id=collection.tenant_id)
+                                                   tenant_id=collection.tenant_id, bulk=True)
             for (owner, _), vector in zip(batch, embedded, strict=True):
                 if vector.shape[0] != collection.dimension:
                     raise model_mismatch(collection.name, f"{collection.embedding_model} ({collection.dimension} dims)",
