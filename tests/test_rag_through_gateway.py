@@ -67,7 +67,7 @@ def test_search_finds_the_section_that_answers(http, collection):
     assert {r["retriever"] for r in hits[0]["retrievers"]} <= {"vector", "full_text"}
 
 
-def test_answer_streams_text_then_ends_with_citations(http, collection):
+def test_answer_streams_text_then_ends_with_citations_of_the_section_that_answers(http, collection):
     events = []
     with http.stream("POST", f"/v1/rag/collections/{collection}/answers",
                      json={"question": "How should I restart the gateway?", "stream": True, "max_tokens": 64}) as r:
@@ -82,7 +82,15 @@ def test_answer_streams_text_then_ends_with_citations(http, collection):
     last = parsed[-1]
     assert last["type"] == "answer.citations"
     assert last["outcome"] == "answered"
-    assert all(c["document_id"] == "runbook" for c in last["citations"])
+    text = "".join(e["text"] for e in parsed[:-1])
+    assert last["citations"], f"an answer drawn from the runbook cites none of it: {text!r}"
+    for citation in last["citations"]:
+        assert f"[{citation['marker']}]" in text
+        assert citation["chunk_id"].startswith("runbook#")
+        # The uploaded section that says how to restart the gateway, as it was stored.
+        assert (citation["document_id"], citation["heading_path"], citation["text"]) == (
+            "runbook", ["Tianshu operations", "Restarting the gateway"],
+            "Drain traffic first, then restart the gateway pods one at a time.")
 
 
 def test_another_tenant_cannot_see_the_collection(other_tenant, http, collection, stack):
