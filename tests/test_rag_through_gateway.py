@@ -67,10 +67,13 @@ def test_search_finds_the_section_that_answers(http, collection):
     assert {r["retriever"] for r in hits[0]["retrievers"]} <= {"vector", "full_text"}
 
 
-def test_answer_streams_text_then_ends_with_citations(http, collection):
-    events = []
+def test_answer_streams_text_then_ends_with_citations_of_the_section_that_answers(http, collection):
+    # The default model (135M parameters) seldom writes [n] markers on its own ("How should I
+    # restart the gateway?" gets a right answer and none); asked which source says it, it
+    # answers with the marker, and greedy decoding makes every run answer alike.
+    question = "Which source says how to restart the gateway?"
     with http.stream("POST", f"/v1/rag/collections/{collection}/answers",
-                     json={"question": "How should I restart the gateway?", "stream": True, "max_tokens": 64}) as r:
+                     json={"question": question, "stream": True, "max_tokens": 64}) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         events = [line.removeprefix("data: ") for line in r.iter_lines() if line.startswith("data: ")]
@@ -82,7 +85,15 @@ def test_answer_streams_text_then_ends_with_citations(http, collection):
     last = parsed[-1]
     assert last["type"] == "answer.citations"
     assert last["outcome"] == "answered"
-    assert all(c["document_id"] == "runbook" for c in last["citations"])
+    text = "".join(e["text"] for e in parsed[:-1])
+    assert last["citations"], f"an answer drawn from the runbook cites none of it: {text!r}"
+    for citation in last["citations"]:
+        assert f"[{citation['marker']}]" in text
+        assert citation["chunk_id"].startswith("runbook#")
+        # The uploaded section that says how to restart the gateway, as it was stored.
+        assert (citation["document_id"], citation["heading_path"], citation["text"]) == (
+            "runbook", ["Tianshu operations", "Restarting the gateway"],
+            "Drain traffic first, then restart the gateway pods one at a time.")
 
 
 def test_another_tenant_cannot_see_the_collection(other_tenant, http, collection, stack):

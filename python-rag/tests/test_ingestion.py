@@ -1,11 +1,14 @@
 """Ingestion through the API: every supported type, progress, replacement, skipping, bad input."""
 import asyncio
+import re
 
 import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from tianshu.rag.v1 import rag_pb2 as pb
+
+from tianshu_rag.storage.jobs import JobStore
 
 MANUAL = """# Operations manual
 
@@ -81,25 +84,30 @@ async def test_unchanged_content_is_skipped_and_a_metadata_change_is_still_appli
     assert await search("skip", "glaciers", metadata_filter={"v": 1}) == []
 
 
-async def test_readers_see_the_old_or_the_new_version_during_a_replacement_never_a_mix(
-        stub, tenant, new_collection, ingest, search, watch_job):
+async def test_a_reader_during_a_replacement_sees_exactly_the_old_version_until_it_commits_then_the_new(
+        stub, tenant, new_collection, ingest, search, watch_job, pause):
     await new_collection("atomic")
-    old = "\n\n".join(f"Section {i}: the old version mentions walruses." for i in range(40))
-    new = "\n\n".join(f"Section {i}: the new version mentions walruses too." for i in range(40))
-    await ingest("atomic", [("doc", old, "text/plain")])
+    version = {name: "\n\n".join(f"Section {i}: the {name} version mentions walruses." for i in range(40))
+               for name in ("old", "new")}
+    await ingest("atomic", [("doc", version["old"], "text/plain")])
+
+    async def sections_read() -> set[tuple[int, str]]:
+        """(section, version) of every section in the chunks a reader finds now."""
+        hits = await search("atomic", "walruses", mode=pb.RETRIEVAL_MODE_FULL_TEXT, top_k=100)
+        return {(int(n), v) for h in hits for n, v in re.findall(r"Section (\d+): the (old|new) version", h.text)}
+
+    # Held at its last step: the job's transaction has removed the old chunks and written the
+    # new ones, and has not committed.
+    committing = pause(JobStore, "succeed")
     started = await stub.IngestDocuments(pb.IngestDocumentsRequest(
         tenant_id=tenant, collection_id="atomic",
-        documents=[pb.Document(document_id="doc", content=new.encode(), content_type="text/plain")]))
-    job_task = asyncio.create_task(watch_job(stub, tenant, started.job.job_id))
-    seen = set()
-    while not job_task.done():
-        hits = await search("atomic", "walruses", mode=pb.RETRIEVAL_MODE_FULL_TEXT, top_k=100)
-        versions = {"new" if "new version" in h.text else "old" for h in hits}
-        assert len(versions) == 1, "a reader saw a mix of old and new chunks"
-        seen |= versions
-    assert (await job_task).state == pb.INGEST_JOB_STATE_SUCCEEDED
-    final = await search("atomic", "walruses", mode=pb.RETRIEVAL_MODE_FULL_TEXT, top_k=100)
-    assert final and all("new version" in h.text for h in final)
+        documents=[pb.Document(document_id="doc", content=version["new"].encode(), content_type="text/plain")]))
+    await asyncio.wait_for(committing.reached.wait(), 120)
+    assert await sections_read() == {(i, "old") for i in range(40)}
+
+    committing.release.set()
+    assert (await watch_job(stub, tenant, started.job.job_id)).state == pb.INGEST_JOB_STATE_SUCCEEDED
+    assert await sections_read() == {(i, "new") for i in range(40)}
 
 
 def _bad_request_field(error: grpc.aio.AioRpcError) -> str:

@@ -67,16 +67,28 @@ async def test_reflection_lists_the_rag_service(channel):
         break
 
 
-async def test_metrics_count_ingested_chunks_and_time_searches(new_collection, ingest, search):
-    chunks_before = REGISTRY.get_sample_value("tianshu_rag_ingested_chunks_total") or 0
-    searches_before = REGISTRY.get_sample_value("tianshu_rag_search_latency_seconds_count", {"mode": "hybrid"}) or 0
+def _sample(name: str, labels: dict | None = None) -> float:
+    return REGISTRY.get_sample_value(name, labels or {}) or 0
+
+
+async def test_metrics_count_ingested_documents_and_chunks_searches_and_calls_by_exactly_what_was_done(
+        new_collection, ingest, search):
+    searched = ("tianshu_rag_search_latency_seconds_count", {"mode": "hybrid"})
+    search_calls = ("tianshu_rag_requests_total", {"method": "Search", "code": "OK"})
+    refused_calls = ("tianshu_rag_requests_total", {"method": "Search", "code": "NOT_FOUND"})
+    counted = [("tianshu_rag_ingested_chunks_total", None), ("tianshu_rag_ingested_documents_total", None),
+               searched, search_calls, refused_calls]
+    before = [_sample(*c) for c in counted]
     await new_collection("metered")
-    job = await ingest("metered", [("m", "Metrics are counted.", "text/plain")])
-    await search("metered", "metrics")
-    assert REGISTRY.get_sample_value("tianshu_rag_ingested_chunks_total") == chunks_before + job.chunks_total
-    assert REGISTRY.get_sample_value("tianshu_rag_search_latency_seconds_count", {"mode": "hybrid"}) == \
-        searches_before + 1
-    assert REGISTRY.get_sample_value("tianshu_rag_requests_total", {"method": "Search", "code": "OK"}) >= 1
+    job = await ingest("metered", [("m", "Metrics are counted.", "text/plain"),
+                                   ("n", "# One\n\nFirst part.\n\n# Two\n\nSecond part.", "text/markdown")])
+    for query in ("metrics", "counted", "part"):
+        await search("metered", query)
+    with pytest.raises(grpc.aio.AioRpcError):
+        await search("no-such-collection", "metrics")
+
+    assert (job.documents_done, job.chunks_total) == (2, 3)
+    assert [_sample(*c) - b for c, b in zip(counted, before, strict=True)] == [3, 2, 3, 3, 1]
 
 
 async def test_errors_carry_a_status_detail_naming_the_field(stub):

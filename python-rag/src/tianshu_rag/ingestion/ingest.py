@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import metrics
-from ..errors import InvalidArgument, ServiceError, model_mismatch
+from ..errors import FailedPrecondition, InvalidArgument, ServiceError, model_mismatch
 from ..inference import InferenceClient
 from ..retrieval.terms import index_terms
 from ..storage import documents as document_store
 from ..storage.collections import Collection, CollectionStore
 from ..storage.database import Database
 from ..storage.documents import DocumentVersion, StoredChunk
-from ..storage.jobs import IngestJob, JobStore, LeaseLost
+from ..storage.jobs import IngestJob, JobNotRunning, JobStore, collection_deleted
 from .chunking import Chunk, chunk_blocks
 from .parsing import UnreadableDocument, normalize_content_type, parse
 from .tokens import TokenCounter
@@ -121,9 +121,9 @@ class Ingestor:
         heartbeat = asyncio.create_task(self._heartbeat(job_id, asyncio.current_task()), name=f"lease-{job_id}")
         try:
             await self._ingest(job_id, collection, prepared)
-        except LeaseLost:
-            log.warning("ingest job was declared dead by another replica; its work is dropped",
-                        extra={"job_id": job_id})
+        except JobNotRunning:
+            log.warning("ingest job ended meanwhile (its worker declared dead, or its collection deleted); "
+                        "its work is dropped", extra={"job_id": job_id})
         except asyncio.CancelledError:
             await asyncio.shield(self._jobs.fail(job_id, "the service stopped before the job finished"))
             raise
@@ -144,7 +144,7 @@ class Ingestor:
             await asyncio.sleep(self._lease / 3)
             try:
                 await self._jobs.renew(job_id, self._lease)
-            except LeaseLost:
+            except JobNotRunning:
                 log.warning("ingest job lease lost; cancelling it", extra={"job_id": job_id})
                 work.cancel()
                 return
@@ -168,6 +168,9 @@ class Ingestor:
         vectors = await self._embed(job_id, collection, changed, len(unchanged), chunks_total)
 
         async with self._db.pool.connection() as conn, conn.transaction():
+            # The collection's row before anything else, as a delete of the collection does.
+            if not await CollectionStore.lock_against_delete(conn, collection.id):
+                raise FailedPrecondition("COLLECTION", collection.name, collection_deleted(collection.name))
             for doc in changed:
                 stored = [StoredChunk(c.index, c.heading_path, c.text, c.token_count, v, headings, cjk)
                           for c, v, (headings, cjk) in zip(doc.chunks, vectors[doc.version.document_id],

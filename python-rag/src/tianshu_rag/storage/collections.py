@@ -11,6 +11,7 @@ from psycopg.rows import class_row
 
 from ..errors import AlreadyExists, FailedPrecondition, NotFound
 from .database import Database
+from .jobs import JobStore
 
 # pgvector's HNSW index takes vectors of at most 2,000 dimensions.
 MAX_INDEXED_DIMENSION = 2000
@@ -73,11 +74,29 @@ class CollectionStore:
             return await cur.fetchall()
 
     async def delete(self, tenant_id: str, name: str) -> None:
-        async with self._db.pool.connection() as conn:
-            cur = await conn.execute("DELETE FROM collections WHERE tenant_id = %s AND name = %s",
+        """Deletes the collection with its documents and chunks; its running ingest jobs end
+        FAILED saying so, and every job of it stays readable, no longer linked to it.
+
+        The collection's row is locked first, as an ingest's commit does (lock_against_delete):
+        whichever comes second waits for the other, and neither holds a job's row while
+        waiting for the collection's, so the two never deadlock."""
+        async with self._db.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute("SELECT id FROM collections WHERE tenant_id = %s AND name = %s FOR UPDATE",
                                      (tenant_id, name))
-            if cur.rowcount == 0:
+            found = await cur.fetchone()
+            if found is None:
                 raise NotFound("collection", name)
+            await JobStore.fail_running_in(conn, found[0], name)
+            await conn.execute("DELETE FROM collections WHERE id = %s", (found[0],))
+
+    @staticmethod
+    async def lock_against_delete(conn: psycopg.AsyncConnection, collection_id: int) -> bool:
+        """Keeps the collection from being deleted until the caller's transaction ends (a
+        delete already under way is waited for); False if it is gone. FOR KEY SHARE: the lock
+        its foreign keys take anyway, so concurrent writers of one collection do not block
+        each other."""
+        cur = await conn.execute("SELECT 1 FROM collections WHERE id = %s FOR KEY SHARE", (collection_id,))
+        return await cur.fetchone() is not None
 
 
 async def _ensure_vector_index(conn: psycopg.AsyncConnection, dimension: int) -> None:
