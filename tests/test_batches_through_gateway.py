@@ -7,13 +7,10 @@ import json
 import time
 import uuid
 
-import grpc
 import httpx
 import openai
 import pytest
 from openai import OpenAI
-from tianshu.jobs.v1 import jobs_pb2 as pb
-from tianshu.jobs.v1 import jobs_pb2_grpc as pb_grpc
 
 from conftest import MODEL
 
@@ -22,9 +19,9 @@ FINAL = {"completed", "failed", "cancelled", "expired"}
 PATIENCE_SECONDS = 600
 
 
-def chat_line(custom_id: str, content: str) -> dict:
+def chat_line(custom_id: str, content: str, max_tokens: int = 8) -> dict:
     return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions",
-            "body": {"model": MODEL, "max_tokens": 8, "temperature": 0,
+            "body": {"model": MODEL, "max_tokens": max_tokens, "temperature": 0,
                      "messages": [{"role": "user", "content": content}]}}
 
 
@@ -58,31 +55,21 @@ def wait_final(client: OpenAI, batch_id: str):
     return batch
 
 
-def ledger_served(stack) -> bool:
-    """Whether the batch service serves ListUsage (a branch may carry the contract before the
-    service implements it). An unimplemented method of the generated base servicer raises
-    NotImplementedError, which the service's error interceptor answers as INTERNAL, so the
-    servicer class itself is asked first; UNIMPLEMENTED on the wire counts too."""
-    from tianshu_batch.servicer import JobsServicer
-
-    if JobsServicer.ListUsage is pb_grpc.JobsServiceServicer.ListUsage:
-        return False
-    with grpc.insecure_channel(stack.batch_target) as channel:
-        try:
-            pb_grpc.JobsServiceStub(channel).ListUsage(pb.ListUsageRequest(page_size=1), timeout=10)
-        except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.UNIMPLEMENTED:
-                return False
-            raise
-    return True
-
-
 def charged_batch_tokens(admin, tenant_id: str) -> int:
     rows = admin.get("/v1/admin/usage", params={"tenant": tenant_id}).json()["data"]
     return sum(row["total_tokens"] for row in rows if row["endpoint"] == "/v1/batches")
 
 
-def test_batch_runs_every_line_and_its_tokens_are_charged_to_the_tenant(stack, admin, tenant):
+def assert_charged(admin, tenant_id: str, tokens: int) -> None:
+    """The gateway charges a batch's tokens to its tenant from the batch service's usage ledger
+    (ListUsage), a few seconds after the lines finish; a missing call fails here."""
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while charged_batch_tokens(admin, tenant_id) < tokens and time.monotonic() < deadline:
+        time.sleep(1)
+    assert charged_batch_tokens(admin, tenant_id) == tokens > 0
+
+
+def test_batch_runs_every_line_and_its_tokens_are_charged_to_the_tenant(admin, tenant):
     tenant_id, client = tenant
     lines = [chat_line("france", "What is the capital of France?"), chat_line("italy", "Capital of Italy?"),
              chat_line("spain", "Capital of Spain?"),
@@ -112,12 +99,7 @@ def test_batch_runs_every_line_and_its_tokens_are_charged_to_the_tenant(stack, a
     assert errors[0]["error"]["code"]
     assert client.files.retrieve(batch.output_file_id).purpose == "batch_output"
 
-    if not ledger_served(stack):
-        pytest.skip("the batch service does not serve ListUsage on this branch; charging is checked once it does")
-    deadline = time.monotonic() + PATIENCE_SECONDS
-    while charged_batch_tokens(admin, tenant_id) < batch.usage.total_tokens and time.monotonic() < deadline:
-        time.sleep(1)
-    assert charged_batch_tokens(admin, tenant_id) == batch.usage.total_tokens
+    assert_charged(admin, tenant_id, batch.usage.total_tokens)
 
 
 def test_invalid_file_is_refused_naming_its_lines(tenant):
@@ -129,18 +111,42 @@ def test_invalid_file_is_refused_naming_its_lines(tenant):
     assert "line 2: not valid JSON" in message and "line 3: custom_id 'a' is used" in message
 
 
-def test_cancelled_batch_stops_and_keeps_what_finished(tenant):
-    _, client = tenant
-    lines = [chat_line(f"q{i}", f"Count to {i}.") for i in range(5)]
+# More lines than the batch service runs at once (TIANSHU_BATCH_WORKER_CONCURRENCY, 128 in the
+# stack), so that a cancel after the first finished line finds most lines not yet started.
+CANCELLED_BATCH_LINES = 300
+
+
+def test_cancelled_batch_stops_its_unstarted_lines_and_keeps_what_finished(admin, tenant):
+    tenant_id, client = tenant
+    lines = [chat_line(f"q{i}", f"Count to {i}.", max_tokens=2) for i in range(CANCELLED_BATCH_LINES)]
     uploaded = client.files.create(file=("count.jsonl", jsonl(lines)), purpose="batch")
     batch = client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions",
                                   completion_window="24h")
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while client.batches.retrieve(batch.id).request_counts.completed < 1:
+        assert time.monotonic() < deadline, "no line finished"
+        time.sleep(0.2)
     cancelled = client.batches.cancel(batch.id)
     assert cancelled.status in {"cancelling", "cancelled"}
     assert cancelled.cancelling_at is not None
     batch = wait_final(client, batch.id)
-    assert batch.status == "cancelled"
-    assert batch.request_counts.completed + batch.request_counts.failed <= 5
+
+    counts = batch.request_counts
+    assert batch.status == "cancelled", batch
+    assert counts.total == CANCELLED_BATCH_LINES and counts.completed >= 1
+    assert counts.completed + counts.failed < counts.total, f"the cancel stopped no line: {counts}"
+    output = [json.loads(line) for line in client.files.content(batch.output_file_id).text.splitlines()]
+    finished = {line["custom_id"] for line in output}
+    assert len(output) == len(finished) == counts.completed
+    assert finished <= {line["custom_id"] for line in lines}
+    assert all(line["response"]["status_code"] == 200 for line in output)
+    # Lines the cancel stopped are in neither file; an error file holds failed lines only.
+    errors = [] if batch.error_file_id is None else \
+        [json.loads(line) for line in client.files.content(batch.error_file_id).text.splitlines()]
+    assert len(errors) == counts.failed and not finished & {line["custom_id"] for line in errors}
+    used = sum(line["response"]["body"]["usage"]["total_tokens"] for line in output)
+    assert batch.usage.total_tokens == used > 0
+    assert_charged(admin, tenant_id, used)
 
 
 def test_batches_list_pages_newest_first_and_other_tenants_see_none(tenant, stack, admin):

@@ -8,22 +8,12 @@ import uuid
 import grpc
 import psycopg
 import pytest
-from conftest import all_results, chat_line, wait_final
+from conftest import all_results, chat_line, ledger_of, read_to_end, wait_final
 from tianshu.jobs.v1 import jobs_pb2 as pb
 
 from tianshu_batch.storage import ledger
 
 CHAT = pb.ENDPOINT_CHAT_COMPLETIONS
-
-
-async def read_to_end(stub, after: int) -> list[pb.UsageRecord]:
-    records = []
-    while True:
-        page = (await stub.ListUsage(pb.ListUsageRequest(after_sequence=after, page_size=200))).records
-        records += page
-        if len(page) < 200:
-            return records
-        after = page[-1].sequence
 
 
 def usage(batch_id: str, custom_id: str) -> ledger.Usage:
@@ -77,16 +67,6 @@ async def test_a_reader_never_skips_a_record_of_a_later_transaction_that_wrote_f
     assert sorted(r.custom_id for r in mine) == ["a-wrote-second", "b-wrote-first"]
     sequences = [r.sequence for r in seen]
     assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences)
-
-
-async def ledger_of(stub, batch_id: str, expected: int) -> list[pb.UsageRecord]:
-    deadline = asyncio.get_running_loop().time() + 60
-    while True:
-        mine = [r for r in await read_to_end(stub, 0) if r.batch_id == batch_id]
-        if len(mine) >= expected:
-            return mine
-        assert asyncio.get_running_loop().time() < deadline, f"{len(mine)} of {expected} records"
-        await asyncio.sleep(0.2)
 
 
 async def test_the_records_of_a_completed_batch_add_up_to_its_usage(stub, tenant):

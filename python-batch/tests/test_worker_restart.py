@@ -3,55 +3,13 @@ round uncommitted) and started again: every line ends up in the output exactly o
 import asyncio
 import os
 import signal
-import subprocess
-import sys
-import uuid
 
-import grpc
-import pytest_asyncio
-from conftest import all_results, batch_settings, chat_line, wait_final
+from conftest import all_results, chat_line, wait_final
 from tianshu.jobs.v1 import jobs_pb2 as pb
-from tianshu.jobs.v1 import jobs_pb2_grpc as pb_grpc
-
-from tianshu_batch.server import BatchServer
-
-
-@pytest_asyncio.fixture
-async def isolated(pg_url, kafka_bootstrap, inference_server, tmp_path):
-    """An API-only server on topics and a consumer group of its own, and a way to start
-    worker processes for them."""
-    suffix = uuid.uuid4().hex[:8]
-    overrides = dict(topic_prefix=f"restart-{suffix}.", consumer_group=f"restart-{suffix}")
-    settings = batch_settings(pg_url, kafka_bootstrap, inference_server.port, run_worker=False, **overrides)
-    server = BatchServer(settings)
-    await server.start()
-    env = {**os.environ, "TIANSHU_BATCH_RUN_API": "false", "TIANSHU_BATCH_PORT": "0",
-           "TIANSHU_BATCH_METRICS_PORT": "0", "TIANSHU_BATCH_DATABASE_URL": pg_url,
-           "TIANSHU_BATCH_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-           "TIANSHU_BATCH_INFERENCE_TARGET": settings.inference_target,
-           "TIANSHU_BATCH_TOPIC_PREFIX": settings.topic_prefix, "TIANSHU_BATCH_CONSUMER_GROUP": settings.consumer_group,
-           "TIANSHU_BATCH_ITEM_PARTITIONS": str(settings.item_partitions),
-           "TIANSHU_BATCH_WORKER_CONCURRENCY": str(settings.worker_concurrency)}
-    workers = []
-
-    def start_worker() -> subprocess.Popen:
-        log = open(tmp_path / f"worker-{len(workers)}.log", "wb")
-        worker = subprocess.Popen([sys.executable, "-m", "tianshu_batch"], env=env, stdout=log,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
-        workers.append(worker)
-        return worker
-
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        yield pb_grpc.JobsServiceStub(channel), start_worker
-    for worker in workers:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(30)
-    await server.stop()
 
 
 async def test_a_worker_killed_mid_batch_and_restarted_leaves_every_line_exactly_once(isolated, tenant):
-    stub, start_worker = isolated
+    stub, start_worker = isolated.stub, isolated.start_worker
     lines = [chat_line(f"r{i}", f"Name an animal that starts with the letter {chr(65 + i % 26)}.", max_tokens=24)
              for i in range(30)]
     created = (await stub.CreateBatch(pb.CreateBatchRequest(

@@ -11,7 +11,7 @@ from tianshu.inference.v1 import inference_pb2 as pb
 from conftest import MAX_NUM_SEQS, MAX_WAITING, chat, metric_value, scrape
 
 
-async def test_full_queue_refuses_at_once_with_resource_exhausted(stub):
+async def test_full_queue_refuses_at_once_with_resource_exhausted(server, stub):
     capacity = MAX_NUM_SEQS + MAX_WAITING
     calls = [stub.GenerateStream(pb.GenerateStreamRequest(generation=chat(
         f"Story number {i}.", max_tokens=1500, ignore_eos=True))) for i in range(capacity)]
@@ -27,6 +27,16 @@ async def test_full_queue_refuses_at_once_with_resource_exhausted(stub):
         assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         load = await stub.GetLoad(pb.GetLoadRequest())
         assert load.running_requests + load.waiting_requests == capacity
+        # The gauges show the same queue; the KV cache figure comes with vLLM's next step stats.
+        for _ in range(600):
+            full = scrape(server)
+            if metric_value(full, "tianshu_inference_kv_cache_usage_ratio") > 0:
+                break
+            await asyncio.sleep(0.05)
+        assert metric_value(full, "tianshu_inference_running_requests") + \
+            metric_value(full, "tianshu_inference_waiting_requests") == capacity
+        assert metric_value(full, "tianshu_inference_waiting_requests") >= 1
+        assert metric_value(full, "tianshu_inference_kv_cache_usage_ratio") > 0
     finally:
         for call in calls:
             call.cancel()
@@ -36,24 +46,64 @@ async def test_full_queue_refuses_at_once_with_resource_exhausted(stub):
         if load.running_requests + load.waiting_requests == 0:
             break
         await asyncio.sleep(0.05)
+    drained = scrape(server)
+    assert metric_value(drained, "tianshu_inference_running_requests") == 0
+    assert metric_value(drained, "tianshu_inference_waiting_requests") == 0
     after = await stub.Generate(pb.GenerateRequest(generation=chat("Say hi.", max_tokens=4)))
     assert after.usage.completion_tokens > 0
 
 
 async def test_metrics_count_requests_tokens_and_latency(server, stub):
+    calls = 3
     before = scrape(server)
-    response = await stub.Generate(pb.GenerateRequest(generation=chat("Say hi.", max_tokens=8)))
+    responses = [await stub.Generate(pb.GenerateRequest(generation=chat(f"Say hi {i}.", max_tokens=8)))
+                 for i in range(calls)]
+    batch = await stub.Generate(pb.GenerateRequest(generation=pb.Generation(
+        model="smollm2-135m-instruct", messages=[pb.ChatMessage(role="user", content="Say bye.")],
+        sampling=pb.SamplingParams(max_tokens=8), priority=pb.PRIORITY_BATCH)))
     after = scrape(server)
 
-    ok = dict(name="tianshu_inference_requests_total", method="Generate", code="OK")
-    assert metric_value(after, **ok) == metric_value(before, **ok) + 1
-    completion = dict(name="tianshu_inference_completion_tokens_total", model="smollm2-135m-instruct")
-    assert metric_value(after, **completion) == metric_value(before, **completion) + response.usage.completion_tokens
-    ttft = dict(name="tianshu_inference_time_to_first_token_seconds_count", model="smollm2-135m-instruct")
-    assert metric_value(after, **ttft) == metric_value(before, **ttft) + 1
-    for gauge in ("tianshu_inference_running_requests", "tianshu_inference_waiting_requests",
-                  "tianshu_inference_kv_cache_usage_ratio", "tianshu_inference_time_per_output_token_seconds"):
-        assert gauge in after
+    def grew(name: str, **labels: str) -> float:
+        return metric_value(after, name, **labels) - metric_value(before, name, **labels)
+
+    model = "smollm2-135m-instruct"
+    assert grew("tianshu_inference_requests_total", method="Generate", code="OK") == calls + 1
+    assert grew("tianshu_inference_generations_total", model=model, priority="interactive") == calls
+    assert grew("tianshu_inference_generations_total", model=model, priority="batch") == 1
+    everything = responses + [batch]
+    assert grew("tianshu_inference_prompt_tokens_total", model=model) == sum(r.usage.prompt_tokens for r in everything)
+    assert grew("tianshu_inference_completion_tokens_total", model=model) == \
+        sum(r.usage.completion_tokens for r in everything)
+    assert grew("tianshu_inference_time_to_first_token_seconds_count", model=model) == calls + 1
+    assert grew("tianshu_inference_time_to_first_token_seconds_sum", model=model) > 0
+    # Observed for generations of more than one token: all of these (8 tokens, or a stop after some).
+    multi_token = sum(1 for r in everything if r.usage.completion_tokens > 1)
+    assert multi_token >= 1
+    assert grew("tianshu_inference_time_per_output_token_seconds_count", model=model) == multi_token
+
+
+async def test_running_gauge_counts_a_generation_while_it_runs_and_drops_after(server, stub):
+    call = stub.GenerateStream(pb.GenerateStreamRequest(generation=chat(
+        "Tell me a very long story.", max_tokens=1500, ignore_eos=True)))
+    try:
+        await call.read()
+        # vLLM reports its running count per engine step: the first tokens can come before it.
+        for _ in range(600):
+            running = metric_value(scrape(server), "tianshu_inference_running_requests")
+            if running:
+                break
+            await asyncio.sleep(0.05)
+        assert running == 1
+        assert metric_value(scrape(server), "tianshu_inference_kv_cache_usage_ratio") > 0
+    finally:
+        call.cancel()
+    for _ in range(600):
+        idle = scrape(server)
+        if metric_value(idle, "tianshu_inference_running_requests") == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert metric_value(idle, "tianshu_inference_running_requests") == 0
+    assert metric_value(idle, "tianshu_inference_waiting_requests") == 0
 
 
 async def test_log_lines_carry_the_callers_request_id(stub, caplog):

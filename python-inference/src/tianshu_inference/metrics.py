@@ -5,6 +5,8 @@ import time
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from .batch_lane import BATCH_PRIORITY
+
 REQUESTS = Counter("tianshu_inference_requests_total", "Finished RPCs by method and gRPC status code",
                    ["method", "code"])
 TIME_TO_FIRST_TOKEN = Histogram(
@@ -13,6 +15,8 @@ TIME_TO_FIRST_TOKEN = Histogram(
 TIME_PER_OUTPUT_TOKEN = Histogram(
     "tianshu_inference_time_per_output_token_seconds", "Mean time between output tokens of a generation",
     ["model"], buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1))
+GENERATIONS = Counter("tianshu_inference_generations_total",
+                      "Generations admitted, by model and priority (interactive, batch)", ["model", "priority"])
 PROMPT_TOKENS = Counter("tianshu_inference_prompt_tokens_total", "Prompt tokens of admitted generations",
                         ["model"])
 COMPLETION_TOKENS = Counter("tianshu_inference_completion_tokens_total", "Generated tokens", ["model"])
@@ -44,8 +48,9 @@ def serve_http(port: int, load) -> None:
 class GenerationTimer:
     """Times one generation: first token, then the mean gap between later tokens."""
 
-    def __init__(self, model: str, prompt_tokens: int):
+    def __init__(self, model: str, prompt_tokens: int, priority: int):
         self._model = model
+        GENERATIONS.labels(model, "batch" if priority == BATCH_PRIORITY else "interactive").inc()
         PROMPT_TOKENS.labels(model).inc(prompt_tokens)
         self._start = time.perf_counter()
         self._first: float | None = None

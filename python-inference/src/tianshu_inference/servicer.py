@@ -32,7 +32,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         logprobs: list[list] = [[] for _ in range(job.sampling.n)]
         finish = [pb.FINISH_REASON_UNSPECIFIED] * job.sampling.n
         completion_tokens = 0
-        with metrics.GenerationTimer(engine.card.id, len(job.prompt_token_ids)) as timer:
+        with metrics.GenerationTimer(engine.card.id, len(job.prompt_token_ids), job.priority) as timer:
             async for deltas in engine.generate(job):
                 for delta in deltas:
                     timer.tokens(delta.token_count)
@@ -51,7 +51,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         engine, job = await self._prepare(request.generation)
         completion_tokens = 0
         unfinished = job.sampling.n
-        with metrics.GenerationTimer(engine.card.id, len(job.prompt_token_ids)) as timer:
+        with metrics.GenerationTimer(engine.card.id, len(job.prompt_token_ids), job.priority) as timer:
             async for deltas in engine.generate(job):
                 for delta in deltas:
                     timer.tokens(delta.token_count)
