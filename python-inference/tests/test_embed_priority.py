@@ -28,31 +28,33 @@ async def test_an_interactive_call_waits_for_one_bulk_step_not_for_the_queue(ser
         priority=pb.PRIORITY_BATCH))) for c in range(BULK_CALLS)]
     for _ in range(200):
         await asyncio.sleep(0.05)
-        if _waiting(server, "bulk") > 0:
+        if _waiting(server, "batch") > 0:
             break
-    queued_then = _waiting(server, "bulk")
+    queued_then = _waiting(server, "batch")
     assert queued_then > 2 * step, "the bulk calls should still be queued when the query arrives"
 
     query = await stub.Embed(pb.EmbedRequest(model=EMBED_MODEL, texts=["where is the install guide?"],
                                              priority=pb.PRIORITY_INTERACTIVE))
-    queued_after = _waiting(server, "bulk")
+    queued_after = _waiting(server, "batch")
+    bulk_done_before_query = sum(b.done() for b in bulk)
     answered = await asyncio.gather(*bulk)
 
     assert len(query.embeddings) == 1
+    assert bulk_done_before_query == 0
     # Without priorities the query would have waited for every bulk text queued before it.
     # With them the model read at most the step under way and one taken before the query landed.
     assert queued_then - queued_after <= 2 * step
     assert [len(r.embeddings) for r in answered] == [BULK_TEXTS] * BULK_CALLS
 
     after = scrape(server)
-    for priority, calls, texts in (("bulk", BULK_CALLS, BULK_CALLS * BULK_TEXTS), ("interactive", 1, 1)):
+    for priority, calls, texts in (("batch", BULK_CALLS, BULK_CALLS * BULK_TEXTS), ("interactive", 1, 1)):
         def moved(name: str, **labels) -> float:
             return metric_value(after, name, **labels) - metric_value(before, name, **labels)
 
         assert moved("tianshu_inference_embed_calls_total", model=EMBED_MODEL, priority=priority) == calls
         assert moved("tianshu_inference_embedded_texts_total", model=EMBED_MODEL, priority=priority) == texts
         assert moved("tianshu_inference_embed_queue_seconds_count", priority=priority) == calls
-    assert _waiting(server, "bulk") == 0 and _waiting(server, "interactive") == 0
+    assert _waiting(server, "batch") == 0 and _waiting(server, "interactive") == 0
 
 
 async def test_results_match_whatever_the_priority_and_company(stub):

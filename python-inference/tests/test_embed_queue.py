@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from tianshu_inference.embed_queue import EmbedCall, EmbedPriority, EmbedQueue
 
-BULK, INTERACTIVE = EmbedPriority.BULK, EmbedPriority.INTERACTIVE
+BATCH, INTERACTIVE = EmbedPriority.BATCH, EmbedPriority.INTERACTIVE
 
 
-def _call(tenant: str, count: int, priority=BULK, done=None) -> EmbedCall:
+def _call(tenant: str, count: int, priority=BATCH, done=None) -> EmbedCall:
     return EmbedCall([f"{tenant}-{i}" for i in range(count)], priority, tenant,
                      done.append if done is not None else lambda call: None)
 
@@ -76,13 +76,13 @@ def test_results_come_back_to_each_call_in_its_own_order():
 def test_a_failed_step_fails_its_calls_and_drops_their_waiting_texts():
     done: list[EmbedCall] = []
     queue = EmbedQueue(step_texts=2)
-    call = _call("a", 5, BULK, done)
+    call = _call("a", 5, BATCH, done)
     queue.add(call)
     parts = queue.take()
     queue.fail(parts, RuntimeError("model crashed"))
     assert done == [call] and str(call.error) == "model crashed"
     assert queue.take() == []
-    assert queue.waiting_texts(BULK) == 0
+    assert queue.waiting_texts(BATCH) == 0
 
 
 def test_a_dropped_call_leaves_nothing_to_read():
@@ -91,7 +91,7 @@ def test_a_dropped_call_leaves_nothing_to_read():
     queue.add(gone)
     queue.add(kept)
     queue.take()
-    assert queue.waiting_texts(BULK) == 6
+    assert queue.waiting_texts(BATCH) == 6
     queue.drop(gone)
-    assert queue.waiting_texts(BULK) == 2
+    assert queue.waiting_texts(BATCH) == 2
     assert {p.call.tenant for p in queue.take()} == {"b"}

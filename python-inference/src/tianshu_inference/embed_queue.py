@@ -21,7 +21,7 @@ from typing import Callable
 
 class EmbedPriority(enum.Enum):
     INTERACTIVE = "interactive"
-    BULK = "bulk"
+    BATCH = "batch"
 
 
 @dataclass(eq=False)

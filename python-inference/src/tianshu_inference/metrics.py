@@ -20,9 +20,9 @@ GENERATIONS = Counter("tianshu_inference_generations_total",
 PROMPT_TOKENS = Counter("tianshu_inference_prompt_tokens_total", "Prompt tokens of admitted generations",
                         ["model"])
 COMPLETION_TOKENS = Counter("tianshu_inference_completion_tokens_total", "Generated tokens", ["model"])
-EMBEDDED_TEXTS = Counter("tianshu_inference_embedded_texts_total", "Texts embedded, by priority (interactive, bulk)",
+EMBEDDED_TEXTS = Counter("tianshu_inference_embedded_texts_total", "Texts embedded, by priority (interactive, batch)",
                          ["model", "priority"])
-EMBED_CALLS = Counter("tianshu_inference_embed_calls_total", "Embed calls answered, by priority (interactive, bulk)",
+EMBED_CALLS = Counter("tianshu_inference_embed_calls_total", "Embed calls answered, by priority (interactive, batch)",
                       ["model", "priority"])
 EMBED_QUEUE_SECONDS = Histogram(
     "tianshu_inference_embed_queue_seconds", "Time from an Embed call's arrival to the model's first step on it",

@@ -202,4 +202,4 @@ def priority(value: int) -> int:
 
 def embed_priority(value: int) -> EmbedPriority:
     """An Embed call's place in the embedding model's queue (PRIORITY_BATCH is bulk work)."""
-    return EmbedPriority.BULK if priority(value) == BATCH_PRIORITY else EmbedPriority.INTERACTIVE
+    return EmbedPriority.BATCH if priority(value) == BATCH_PRIORITY else EmbedPriority.INTERACTIVE
