@@ -102,8 +102,13 @@ class AuthConfig {
                 // HS256 with a shorter key is brute-forceable; Nimbus refuses it too, but later.
                 throw new IllegalStateException("TIANSHU_JWT_SECRET must be at least 32 bytes");
             }
-            return NimbusReactiveJwtDecoder.withSecretKey(new SecretKeySpec(secret, "HmacSHA256"))
-                    .macAlgorithm(MacAlgorithm.HS256).build();
+            NimbusReactiveJwtDecoder decoder = NimbusReactiveJwtDecoder
+                    .withSecretKey(new SecretKeySpec(secret, "HmacSHA256")).macAlgorithm(MacAlgorithm.HS256).build();
+            if (TianshuProperties.Jwt.present(jwt.issuerUri())) {
+                // No discovery with a shared secret: the issuer is only what iss must say.
+                decoder.setJwtValidator(JwtValidators.createDefaultWithIssuer(jwt.issuerUri()));
+            }
+            return decoder;
         }
         if (TianshuProperties.Jwt.present(jwt.jwkSetUri())) {
             NimbusReactiveJwtDecoder decoder = NimbusReactiveJwtDecoder.withJwkSetUri(jwt.jwkSetUri()).build();

@@ -129,7 +129,8 @@ public record TianshuProperties(
     }
 
     /**
-     * @param issuerUri OIDC issuer; its JWKS is discovered and the iss claim checked
+     * @param issuerUri the iss every token must carry; without a JWKS address or a secret, also
+     *     the OIDC issuer its JWKS is discovered from
      * @param jwkSetUri JWKS address, when there is no discovery document
      * @param secret HS256 shared secret, at least 32 bytes
      * @param tenantClaim claim that names the caller's tenant

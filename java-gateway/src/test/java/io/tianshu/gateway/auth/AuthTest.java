@@ -1,28 +1,29 @@
 package io.tianshu.gateway.auth;
 
-import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.crypto.MACSigner;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import io.tianshu.gateway.support.GatewayTest;
+import io.tianshu.gateway.support.TestJwts;
 import io.tianshu.gateway.support.TestKeys;
 import io.tianshu.gateway.tenants.TenantStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
-import org.springframework.test.context.TestPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
-@TestPropertySource(properties = "tianshu.auth.jwt.secret=" + AuthTest.SECRET)
+/** Api keys and JWTs (HS256 with TestJwts.SECRET, issuer TestJwts.ISSUER, as every test context). */
 class AuthTest extends GatewayTest {
-
-    static final String SECRET = "a-test-secret-that-is-at-least-32-bytes-long";
 
     @Autowired
     KeyStore keys;
@@ -115,18 +116,58 @@ class AuthTest extends GatewayTest {
     }
 
     @Test
-    void hs256JwtWithTenantAndScopeIsAccepted() throws Exception {
-        chatAs(jwt(SECRET, "acme", "chat rag:read")).expectStatus().isOk();
-        chatAs(jwt(SECRET, "acme", "embeddings")).expectStatus().isForbidden();
-        chatAs(jwt("another-secret-that-is-at-least-32-bytes", "acme", "chat")).expectStatus().isUnauthorized();
+    void hs256JwtWithTenantAndScopeIsAccepted() {
+        chatAs(TestJwts.token("acme", "chat rag:read")).expectStatus().isOk();
+        chatAs(TestJwts.token("acme", "embeddings")).expectStatus().isForbidden();
     }
 
-    private static String jwt(String secret, String tenant, String scope) throws Exception {
-        SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), new JWTClaimsSet.Builder()
-                .subject("alice").claim("tenant", tenant).claim("scope", scope)
-                .expirationTime(Date.from(Instant.now().plusSeconds(600))).build());
-        jwt.sign(new MACSigner(secret.getBytes()));
-        return jwt.serialize();
+    @Test
+    void theJwtsTenantClaimIsTheTenantTheBackendIsCalledFor() {
+        String tenant = "jwt-" + UUID.randomUUID().toString().substring(0, 8);
+        chatAs(TestJwts.token(tenant, "chat")).expectStatus().isOk();
+        assertThat(fake.lastGeneration.get().getTenantId()).isEqualTo(tenant);
+
+        web.post().uri("/v1/chat/completions").header(HttpHeaders.AUTHORIZATION, "Bearer " + TestJwts.token(tenant,
+                "chat")).contentType(MediaType.APPLICATION_JSON).bodyValue(chat("Hi", "\"stream\": true"))
+                .exchange().expectStatus().isOk().expectBody().consumeWith(response -> { });
+        assertThat(fake.lastGeneration.get().getTenantId()).isEqualTo(tenant);
+    }
+
+    static Stream<Arguments> refusedJwts() {
+        Instant now = Instant.now();
+        return Stream.of(
+                // Past Spring Security's 60 s allowance for clock skew.
+                refused("expired", TestJwts.sign(TestJwts.claims("acme", "chat")
+                        .issueTime(Date.from(now.minusSeconds(900)))
+                        .expirationTime(Date.from(now.minusSeconds(300))).build(), TestJwts.SECRET)),
+                refused("without a tenant claim", TestJwts.sign(new JWTClaimsSet.Builder(TestJwts.claims("acme", "chat")
+                        .build()).claim("tenant", null).build(), TestJwts.SECRET)),
+                refused("with a blank tenant claim", TestJwts.token(" ", "chat")),
+                refused("from another issuer", TestJwts.sign(TestJwts.claims("acme", "chat")
+                        .issuer("https://login.elsewhere.test").build(), TestJwts.SECRET)),
+                refused("without an issuer", TestJwts.sign(TestJwts.claims("acme", "chat").issuer(null).build(),
+                        TestJwts.SECRET)),
+                refused("signed with an unknown key", TestJwts.sign(TestJwts.claims("acme", "chat").build(),
+                        "another-secret-that-is-at-least-32-bytes")));
+    }
+
+    private static Arguments refused(String what, String token) {
+        return Arguments.of(what, token);
+    }
+
+    @ParameterizedTest(name = "a JWT {0}")
+    @MethodSource("refusedJwts")
+    void aJwtThatDoesNotCheckOutIs401WithOpenAisBody(String what, String token) {
+        chatAs(token)
+                .expectStatus().isUnauthorized()
+                .expectHeader().valueEquals(HttpHeaders.WWW_AUTHENTICATE, "Bearer")
+                .expectBody()
+                .jsonPath("$.error.type").isEqualTo("invalid_request_error")
+                .jsonPath("$.error.code").isEqualTo("invalid_api_key")
+                .jsonPath("$.error.param").isEmpty()
+                .jsonPath("$.error.message").value(message -> assertThat((String) message).isNotBlank()
+                        .doesNotContain(token));
+        assertThat(fake.generateCalls).as("nothing reached the backend").hasValue(0);
     }
 
     private WebTestClient as(String token) {

@@ -48,9 +48,11 @@ class FailoverTest {
     private InferenceClient client;
 
     private void start(int breakerWindow, int maxConcurrentCalls) throws IOException {
+        start(TestInferenceClients.properties(List.of("a", "b"), breakerWindow, maxConcurrentCalls));
+    }
+
+    private void start(TianshuProperties properties) throws IOException {
         Map<String, ManagedChannel> byTarget = Map.of("a", serve(fakeA, outageA), "b", serve(fakeB, outageB));
-        TianshuProperties properties = TestInferenceClients.properties(List.of("a", "b"), breakerWindow,
-                maxConcurrentCalls);
         instances = TestInferenceClients.instances(properties, byTarget::get, meters);
         client = new InferenceClient(new Failover(instances, properties), properties);
     }
@@ -136,6 +138,35 @@ class FailoverTest {
         assertThat(fakeA.generateCalls.get() + fakeB.generateCalls.get()).isEqualTo(12);
         assertThat(instances.all()).allSatisfy(i -> assertThat(i.breaker().getState())
                 .isEqualTo(CircuitBreaker.State.CLOSED));
+    }
+
+    @Test
+    void slowAnswersOpenTheBreakersThoughNoCallFailed() throws IOException {
+        // Slow past 50 ms; the fake answers after 200 ms, so every call in a window is slow.
+        start(TestInferenceClients.properties(List.of("a", "b"),
+                TestInferenceClients.breaker(4, Duration.ofMillis(50)), 100, TestInferenceClients.Deadlines.GENEROUS));
+
+        // Each instance takes calls until its window of four is full of slow ones, then the other
+        // takes the rest: unary answers, and streams whose first token is late.
+        for (int i = 0; i < 4; i++) {
+            StepVerifier.create(client.generate(generation(FakeInferenceService.SLOW))).expectNextCount(1)
+                    .expectComplete().verify(WAIT);
+            StepVerifier.create(client.generateStream(generation(FakeInferenceService.SLOW))).expectNextCount(3)
+                    .expectComplete().verify(WAIT);
+        }
+
+        assertThat(instances.all()).allSatisfy(instance -> {
+            assertThat(instance.breaker().getState()).isEqualTo(CircuitBreaker.State.OPEN);
+            assertThat(instance.breaker().getMetrics().getNumberOfFailedCalls()).isZero();
+            assertThat(instance.breaker().getMetrics().getNumberOfSlowSuccessfulCalls()).isEqualTo(4);
+        });
+        int reached = fakeA.generateCalls.get() + fakeB.generateCalls.get();
+        StepVerifier.create(client.generate(generation("Hi")))
+                .expectErrorSatisfies(e -> assertThat(ErrorMapper.toApiError(e, null).body().error().code())
+                        .isEqualTo("circuit_open"))
+                .verify(WAIT);
+        assertThat(fakeA.generateCalls.get() + fakeB.generateCalls.get()).as("no call reached a backend")
+                .isEqualTo(reached);
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -52,6 +53,8 @@ class MultiInstanceTest {
 
     private static final String A = "fake-a";
     private static final String B = "fake-b";
+    private static final int REFUSALS_UNTIMED = 10;
+    private static final int REFUSALS_TIMED = 15;
 
     @TestConfiguration(proxyBeanMethods = false)
     static class TwoInstances implements DisposableBean {
@@ -215,6 +218,39 @@ class MultiInstanceTest {
                 .jsonPath("$.error.type").isEqualTo("service_unavailable_error")
                 .jsonPath("$.error.code").isEqualTo("circuit_open");
         assertThat(instances.outageA.calls.get() + instances.outageB.calls.get()).isEqualTo(reached);
+    }
+
+    /**
+     * The refusal is the point of an open breaker: a caller hears at once instead of waiting on
+     * a broken instance. Timed over several refusals, after a few untimed ones that let the JIT
+     * compile the path, and judged by the median, so one GC pause or scheduling hiccup on the
+     * shared test machine cannot decide it.
+     */
+    @Test
+    void openBreakersRefuseInUnder50Milliseconds() {
+        instances.outageA.down.set(true);
+        instances.outageB.down.set(true);
+        List<Double> refusalMillis = new ArrayList<>();
+        int refusals = 0;
+        // Open for 300 ms here: between refusals a breaker may turn half-open and let one probe
+        // through to its downed instance (503 unavailable), which opens it again. Only refusals count.
+        for (int call = 0; call < 300 && refusalMillis.size() < REFUSALS_TIMED; call++) {
+            long start = System.nanoTime();
+            EntityExchangeResult<String> result = chat("Hi", false).expectStatus().isEqualTo(503)
+                    .expectBody(String.class).returnResult();
+            double millis = (System.nanoTime() - start) / 1e6;
+            if (result.getResponseBody().contains("\"code\":\"circuit_open\"")) {
+                assertThat(result.getResponseHeaders().getFirst(HttpHeaders.RETRY_AFTER)).isEqualTo("1");
+                assertThat(result.getResponseBody()).contains("\"type\":\"service_unavailable_error\"");
+                if (++refusals > REFUSALS_UNTIMED) {
+                    refusalMillis.add(millis);
+                }
+            }
+        }
+
+        assertThat(refusalMillis).hasSize(REFUSALS_TIMED);
+        Collections.sort(refusalMillis);
+        assertThat(refusalMillis.get(REFUSALS_TIMED / 2)).as("median of %s ms", refusalMillis).isLessThan(50.0);
     }
 
     @Test

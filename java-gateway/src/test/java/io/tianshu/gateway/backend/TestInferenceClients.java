@@ -22,14 +22,33 @@ public final class TestInferenceClients {
 
     /** Settings as in application.yml, but a small breaker window and the given bulkhead. */
     static TianshuProperties properties(List<String> targets, int breakerWindow, int maxConcurrentCalls) {
-        Duration thirtySeconds = Duration.ofSeconds(30);
-        return new TianshuProperties(new TianshuProperties.Inference(targets, thirtySeconds, thirtySeconds,
-                thirtySeconds, thirtySeconds, thirtySeconds,
-                new TianshuProperties.LoadPoll(Duration.ofHours(1), Duration.ofSeconds(1)),
-                new TianshuProperties.Breaker(50, 100, thirtySeconds, breakerWindow, breakerWindow,
-                        Duration.ofMinutes(1), 1),
+        return properties(targets, breaker(breakerWindow, Duration.ofSeconds(30)), maxConcurrentCalls,
+                Deadlines.GENEROUS);
+    }
+
+    /** The deadline of each kind of call. */
+    record Deadlines(Duration unary, Duration stream, Duration listModels, Duration tokenize, Duration getLoad) {
+
+        /** Long enough never to cut a test's call short. */
+        static final Deadlines GENEROUS = new Deadlines(Duration.ofSeconds(30), Duration.ofSeconds(30),
+                Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(1));
+    }
+
+    static TianshuProperties properties(List<String> targets, TianshuProperties.Breaker breaker,
+            int maxConcurrentCalls, Deadlines deadlines) {
+        return new TianshuProperties(new TianshuProperties.Inference(targets, deadlines.unary(), deadlines.stream(),
+                deadlines.listModels(), deadlines.tokenize(), Duration.ofSeconds(30),
+                new TianshuProperties.LoadPoll(Duration.ofHours(1), deadlines.getLoad()), breaker,
                 new TianshuProperties.Bulkhead(maxConcurrentCalls), 2,
                 TianshuProperties.PromptCounting.GATEWAY), null, null, null, null, null, null, null);
+    }
+
+    /**
+     * A breaker judging every full window of {@code window} calls: open at half of them failed,
+     * or all of them slower than {@code slowCall}; open for a minute, one probe to close.
+     */
+    static TianshuProperties.Breaker breaker(int window, Duration slowCall) {
+        return new TianshuProperties.Breaker(50, 100, slowCall, window, window, Duration.ofMinutes(1), 1);
     }
 
     static InferenceInstances instances(TianshuProperties properties, ChannelFactory channels) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import io.tianshu.gateway.GatewayApplication;
+import io.tianshu.gateway.auth.KeyStore;
 import io.tianshu.gateway.support.InProcessInference;
 import io.tianshu.gateway.support.TestKeys;
 import java.time.Duration;
@@ -17,6 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -44,19 +46,45 @@ class PostgresRateLimitTest extends RateLimitTest {
                 .findFirst().orElse(null);
     }
 
+    /** Another gateway on the same database, started by the first test that needs it. */
+    private static ConfigurableApplicationContext secondGateway;
+
+    private static int secondGatewayPort() {
+        if (secondGateway == null) {
+            secondGateway = new SpringApplicationBuilder(GatewayApplication.class, InProcessInference.class)
+                    .properties("server.port=0").run();
+        }
+        return ((WebServerApplicationContext) secondGateway).getWebServer().getPort();
+    }
+
+    @AfterAll
+    static void stopSecondGateway() {
+        if (secondGateway != null) {
+            secondGateway.close();
+        }
+    }
+
     @Test
     void twoGatewaysSharingTheDatabaseAdmitExactlyCBetweenThem() {
         String tenant = TestKeys.tenant(tenants, 6, null, null);
         String key = TestKeys.key(keys, tenant, ALL, null, null, null, null).plaintext();
-        try (ConfigurableApplicationContext second = new SpringApplicationBuilder(GatewayApplication.class,
-                InProcessInference.class).properties("server.port=0").run()) {
-            int secondPort = ((WebServerApplicationContext) second).getWebServer().getPort();
 
-            List<Integer> statuses = fire(List.of(port, secondPort), key, 24);
+        List<Integer> statuses = fire(List.of(port, secondGatewayPort()), key, 24);
 
-            assertThat(statuses).filteredOn(s -> s == 200).hasSize(6);
-            assertThat(statuses).filteredOn(s -> s == 429).hasSize(18);
-        }
+        assertThat(statuses).filteredOn(s -> s == 200).hasSize(6);
+        assertThat(statuses).filteredOn(s -> s == 429).hasSize(18);
+    }
+
+    /** As the one-gateway case: 40 tokens per minute, calls that reserve and use 8 each. */
+    @Test
+    void twoGatewaysSharingTheDatabaseAdmitExactlyWhatFitsATokenLimitBetweenThem() throws Exception {
+        String tenant = TestKeys.tenant(tenants, 1000, 40, null);
+        KeyStore.Created created = TestKeys.key(keys, tenant, ALL, 1000, null, null, null);
+
+        List<Answer> answers = burst(List.of(port, secondGatewayPort()), created.plaintext(), 24,
+                "\"max_tokens\": 3");
+
+        assertTokenLimitAdmittedFive(answers, tenant, created);
     }
 
     @Test

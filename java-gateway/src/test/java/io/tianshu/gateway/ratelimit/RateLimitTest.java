@@ -54,6 +54,39 @@ abstract class RateLimitTest extends GatewayTest {
         assertThat(statuses).filteredOn(s -> s == 429).hasSize(15);
     }
 
+    /**
+     * Each call reserves 5 prompt + 3 max_tokens = 8 tokens and uses exactly that (the fake's
+     * usage), so no refund makes room while the burst runs: a tenant allowed 40 tokens per
+     * minute fits exactly five calls, whatever order they are admitted in. Requests per minute
+     * are far from binding.
+     */
+    @Test
+    void concurrentCallsAgainstATokenLimitAdmitExactlyWhatFitsAndChargeWhatTheyUsed() throws Exception {
+        String tenant = TestKeys.tenant(tenants, 1000, 40, null);
+        KeyStore.Created created = TestKeys.key(keys, tenant, ALL, 1000, null, null, null);
+
+        List<Answer> answers = burst(List.of(port), created.plaintext(), 20, "\"max_tokens\": 3");
+
+        assertTokenLimitAdmittedFive(answers, tenant, created);
+    }
+
+    void assertTokenLimitAdmittedFive(List<Answer> answers, String tenant, KeyStore.Created key) throws Exception {
+        assertThat(answers).filteredOn(a -> a.status() == 200).hasSize(5);
+        assertThat(answers).filteredOn(a -> a.status() == 429).hasSize(answers.size() - 5)
+                .allSatisfy(a -> assertThat(a.body()).contains("tokens per minute of this tenant"));
+        awaitSettled(tenant, 5);
+        assertThat(usage.summarize(tenant, key.info().id())).singleElement().satisfies(s -> {
+            assertThat(s.requests()).isEqualTo(5);
+            assertThat(s.promptTokens()).isEqualTo(5 * FakeInferenceService.PROMPT_TOKENS);
+            assertThat(s.completionTokens()).isEqualTo(5 * 3);
+        });
+        // Refill over the stretched test window adds a few millionths of a token, nothing more.
+        assertThat(level("tenant:" + tenant + ":tokens")).isCloseTo(0.0, within(0.01));
+        // A refused call takes nothing, its request slot included.
+        assertThat(level("key:" + key.info().id() + ":requests")).isCloseTo(1000.0 - 5, within(0.01));
+        assertThat(level("tenant:" + tenant + ":requests")).isCloseTo(1000.0 - 5, within(0.01));
+    }
+
     @Test
     void rejectionCarriesOpenAiHeadersAndSuccessesCarryTheInformationalOnes() {
         String tenant = TestKeys.tenant(tenants, null, null, null);
@@ -157,12 +190,40 @@ abstract class RateLimitTest extends GatewayTest {
         assertThat(level("tenant:" + tenant + ":tokens")).isCloseTo(1000.0 - 6, within(0.01));
     }
 
+    @Test
+    void streamCutByABackendErrorIsBilledForThePromptAndTheTokensItDelivered() throws Exception {
+        String tenant = TestKeys.tenant(tenants, null, 1000, null);
+        KeyStore.Created created = TestKeys.key(keys, tenant, ALL, null, null, null, null);
+
+        String events = new String(call(created.plaintext(), "\"stream\": true, \"max_tokens\": 50",
+                FakeInferenceService.FAIL_AFTER_DELTAS).expectStatus().isOk().expectBody().returnResult()
+                .getResponseBodyContent(), java.nio.charset.StandardCharsets.UTF_8);
+
+        assertThat(events).contains("data: {\"error\":").doesNotContain("[DONE]");
+        long delivered = java.util.regex.Pattern.compile("\"content\":\"[^\"]+\"").matcher(events).results().count();
+        assertThat(delivered).isEqualTo(FakeInferenceService.DELTAS_BEFORE_FAILING);
+        awaitSettled(tenant, 1);
+        assertThat(usage.summarize(tenant, created.info().id())).singleElement().satisfies(s -> {
+            assertThat(s.promptTokens()).isEqualTo(FakeInferenceService.PROMPT_TOKENS);
+            assertThat(s.completionTokens()).isEqualTo(delivered);
+        });
+        // Neither nothing (1000) nor the reservation of 5 + 50 (945): the prompt and what was sent.
+        assertThat(level("tenant:" + tenant + ":tokens"))
+                .isCloseTo(1000.0 - FakeInferenceService.PROMPT_TOKENS - delivered, within(0.01));
+    }
+
+    private org.springframework.test.web.reactive.server.WebTestClient.ResponseSpec call(String key, String extra,
+            String content) {
+        return web.post().uri("/v1/chat/completions").header("Authorization", "Bearer " + key)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(chat(content, extra)).exchange();
+    }
+
     private org.springframework.test.web.reactive.server.WebTestClient.ResponseSpec call(String key, String extra) {
         return web.post().uri("/v1/chat/completions").header("Authorization", "Bearer " + key)
                 .contentType(MediaType.APPLICATION_JSON).bodyValue(chat("Hi", extra)).exchange();
     }
 
-    private double level(String bucket) {
+    double level(String bucket) {
         Double tokens = storedTokens(bucket);
         assertThat(tokens).as("tokens held for %s", bucket).isNotNull();
         return tokens;
@@ -170,13 +231,22 @@ abstract class RateLimitTest extends GatewayTest {
 
     /** n calls at once, spread over the given gateways; their HTTP statuses. */
     static List<Integer> fire(List<Integer> ports, String key, int n) {
+        return burst(ports, key, n, "").stream().map(Answer::status).toList();
+    }
+
+    record Answer(int status, String body) {
+    }
+
+    /** n chat calls at once with these extra body fields, spread over the given gateways. */
+    static List<Answer> burst(List<Integer> ports, String key, int n, String extraFields) {
         return Flux.range(0, n)
                 .flatMap(i -> WebClient.create("http://localhost:" + ports.get(i % ports.size()))
                         .post().uri("/v1/chat/completions")
                         .header("Authorization", "Bearer " + key)
                         .contentType(MediaType.APPLICATION_JSON)
-                        .bodyValue(chat("Hi"))
-                        .exchangeToMono(r -> r.releaseBody().then(Mono.just(r.statusCode().value()))), n)
+                        .bodyValue(chat("Hi", extraFields))
+                        .exchangeToMono(r -> r.bodyToMono(String.class).defaultIfEmpty("")
+                                .map(body -> new Answer(r.statusCode().value(), body))), n)
                 .collectList()
                 .block(Duration.ofMinutes(2));
     }

@@ -13,9 +13,9 @@ import org.springframework.core.env.MutablePropertySources;
 
 /**
  * Points every test application context at {@link EmbeddedPostgresServer}, and keeps the test
- * suite's own settings in one place: a bootstrap key file in a temporary folder, and a rate
+ * suite's own settings in one place: a bootstrap key file in a temporary folder, a rate
  * limit window so long that no bucket refills while a test runs, which makes admission counts
- * exact instead of timing-dependent.
+ * exact instead of timing-dependent, and JWTs accepted besides api keys ({@link TestJwts}).
  */
 public class EmbeddedPostgresInitializer implements ApplicationContextInitializer<ConfigurableApplicationContext> {
 
@@ -43,6 +43,8 @@ public class EmbeddedPostgresInitializer implements ApplicationContextInitialize
         properties.put("spring.datasource.password", "");
         properties.put("tianshu.auth.admin-key-file", ADMIN_KEY_FILE.toString());
         properties.put("tianshu.dynamic.limits.window", "3650d");
+        properties.put("tianshu.auth.jwt.secret", TestJwts.SECRET);
+        properties.put("tianshu.auth.jwt.issuer-uri", TestJwts.ISSUER);
         // Before application.yml and the environment, after @SpringBootTest(properties) and
         // command-line arguments, so a test can still override any of these.
         MutablePropertySources sources = context.getEnvironment().getPropertySources();

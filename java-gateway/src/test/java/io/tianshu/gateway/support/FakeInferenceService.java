@@ -27,6 +27,7 @@ import io.tianshu.inference.v1.ModelKind;
 import io.tianshu.inference.v1.TokenizeRequest;
 import io.tianshu.inference.v1.TokenizeResponse;
 import io.tianshu.inference.v1.Usage;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -47,8 +48,14 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public static final String PAUSE = "pause";
     /** Stream one delta, then fail with INTERNAL. */
     public static final String FAIL_MID_STREAM = "fail-mid-stream";
+    /** Stream {@link #DELTAS_BEFORE_FAILING} deltas, then fail with INTERNAL, as an engine crashing mid-answer. */
+    public static final String FAIL_AFTER_DELTAS = "fail-after-deltas";
+    public static final int DELTAS_BEFORE_FAILING = 3;
     /** Stream one delta, then fail with UNAVAILABLE, the code that fails over before a first token. */
     public static final String DROP_MID_STREAM = "drop-mid-stream";
+    /** Answer normally, but only after {@link #SLOW_FOR}: the unary answer, or a stream's first delta. */
+    public static final String SLOW = "slow";
+    public static final Duration SLOW_FOR = Duration.ofMillis(200);
     /** Fail at once with RESOURCE_EXHAUSTED. */
     public static final String OVERLOAD = "overload";
     /** Fail at once with INVALID_ARGUMENT naming sampling.max_tokens in a BadRequest detail. */
@@ -170,6 +177,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         if (failsAtOnce(generation, responses)) {
             return;
         }
+        lingerIfSlow(generation);
         GenerateResponse.Builder response = GenerateResponse.newBuilder()
                 .setModel(generation.getModel()).setRequestId(generation.getRequestId())
                 .setUsage(Usage.newBuilder().setPromptTokens(5).setCompletionTokens(3).setTotalTokens(8));
@@ -192,6 +200,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         CountDownLatch latch = cancelled;
         call.setOnCancelHandler(latch::countDown);
         String prompt = lastContent(generation);
+        lingerIfSlow(generation);
         responses.onNext(delta(generation, "Hel").build());
         if (prompt.equals(HANG)) {
             return;
@@ -210,6 +219,13 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
             });
             finisher.setDaemon(true);
             finisher.start();
+            return;
+        }
+        if (prompt.equals(FAIL_AFTER_DELTAS)) {
+            for (int i = 1; i < DELTAS_BEFORE_FAILING; i++) {
+                responses.onNext(delta(generation, "lo").build());
+            }
+            responses.onError(Status.INTERNAL.withDescription("engine crashed").asRuntimeException());
             return;
         }
         if (prompt.equals(FAIL_MID_STREAM)) {
@@ -241,6 +257,17 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     private static GenerateStreamResponse.Builder delta(Generation generation, String text) {
         return GenerateStreamResponse.newBuilder().setModel(generation.getModel())
                 .setRequestId(generation.getRequestId()).setIndex(0).setText(text);
+    }
+
+    /** On the server's own thread, as an engine too busy to answer sooner would hold the caller. */
+    private static void lingerIfSlow(Generation generation) {
+        if (lastContent(generation).equals(SLOW)) {
+            try {
+                Thread.sleep(SLOW_FOR.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private static boolean failsAtOnce(Generation generation, StreamObserver<?> responses) {
