@@ -47,10 +47,11 @@ def collection(http) -> str:
     assert upload.headers["location"] == f"/v1/rag/jobs/{job['id']}"
     for _ in range(600):
         job = http.get(f"/v1/rag/jobs/{job['id']}").json()
-        if job["status"] != "running":
+        if job["status"] not in ("queued", "running"):
             break
         time.sleep(0.1)
     assert job["status"] == "succeeded", job
+    assert job["queue_position"] is None
     assert job["documents_done"] == 1 and job["chunks_done"] == job["chunks_total"] > 0
     return name
 

@@ -27,7 +27,7 @@ def _ops_collection(rag: pb_grpc.RagServiceStub, tenant: str) -> None:
         pb.Document(document_id="runbook", content=DOCUMENT, content_type="text/markdown")]), timeout=60).job
     for _ in range(600):
         job = rag.GetIngestJob(pb.GetIngestJobRequest(tenant_id=tenant, job_id=job.job_id), timeout=10).job
-        if job.state != pb.INGEST_JOB_STATE_RUNNING:
+        if job.state not in (pb.INGEST_JOB_STATE_QUEUED, pb.INGEST_JOB_STATE_RUNNING):
             break
         time.sleep(0.1)
     assert job.state == pb.INGEST_JOB_STATE_SUCCEEDED

@@ -21,8 +21,10 @@ from tianshu.inference.v1 import inference_pb2_grpc
 from tianshu.rag.v1 import rag_pb2 as pb
 from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
 
+from tianshu_pg import migrations as pg_migrations
 from tianshu_rag.server import RagServer
 from tianshu_rag.settings import RagSettings
+from tianshu_rag.storage import migrations
 
 EMBED_MODEL = "all-minilm-l6-v2"
 
@@ -37,6 +39,41 @@ def pg_url():
     yield server.get_uri()
     server.cleanup()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def new_database(pg_url: str) -> str:
+    """A database of its own on the session's PostgreSQL (empty, not migrated), as a URL."""
+    name = f"rag_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return psycopg.conninfo.make_conninfo(pg_url, dbname=name)
+
+
+@pytest.fixture
+def fresh_database(pg_url):
+    """new() -> URL of an empty database. Servers on one database share its queue of ingest
+    jobs (any of them may run a job another queued), so a test that must know which server
+    runs its jobs gives them a database of their own, away from the session's server."""
+    return lambda: new_database(pg_url)
+
+
+@pytest.fixture
+def database_at(fresh_database, tmp_path, monkeypatch):
+    """database_at(version) -> URL of a fresh database with the migrations up to version, as a
+    release of that time left it (and recorded them)."""
+    def migrate_to(version: int) -> str:
+        url = fresh_database()
+        package = f"rag_until_{version:04d}"
+        folder = tmp_path / package / "migrations"
+        folder.mkdir(parents=True)
+        (folder.parent / "__init__.py").write_text("")
+        for migration in migrations.available():
+            if migration.version <= version:
+                (folder / f"{migration.version:04d}_{migration.name}.sql").write_text(migration.sql)
+        monkeypatch.syspath_prepend(str(tmp_path))
+        assert pg_migrations.migrate(url, package, lock_key=1) == list(range(1, version + 1))
+        return url
+    return migrate_to
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -62,23 +99,40 @@ def make_rag_settings():
 
 class EmbedGate(grpc.aio.ServerInterceptor):
     """Lets `allowed` Embed calls through, then holds each next one until let_through()
-    (or until its server stops): the test decides exactly when embedding progresses."""
+    (or until its server stops): the test decides exactly when embedding progresses.
+    waiting counts the calls held now."""
 
     def __init__(self, allowed: int):
         self._permits = asyncio.Semaphore(allowed)
         self.held = asyncio.Event()
+        self.waiting = 0
+        self._waiting_changed = asyncio.Condition()
 
     async def intercept_service(self, continuation, details):
         if details.method.endswith("/Embed"):
             if self._permits.locked():
                 self.held.set()
-            await self._permits.acquire()
+            await self._count_waiting(+1)
+            try:
+                await self._permits.acquire()
+            finally:
+                await self._count_waiting(-1)
         return await continuation(details)
 
     def let_through(self, calls: int = 1) -> None:
         self.held.clear()
         for _ in range(calls):
             self._permits.release()
+
+    async def until_waiting(self, calls: int) -> None:
+        """Returns once `calls` Embed calls are held at the same time."""
+        async with self._waiting_changed:
+            await self._waiting_changed.wait_for(lambda: self.waiting >= calls)
+
+    async def _count_waiting(self, change: int) -> None:
+        async with self._waiting_changed:
+            self.waiting += change
+            self._waiting_changed.notify_all()
 
 
 @pytest_asyncio.fixture
@@ -107,6 +161,7 @@ class GatedRag:
     stub: pb_grpc.RagServiceStub
     gate: EmbedGate
     backend: grpc.aio.Server
+    url: str  # its database, its own
 
     async def start_ingest(self, tenant_id: str, documents: list[pb.Document], collection: str = "c") -> pb.IngestJob:
         """Creates the collection, starts an ingest of documents and returns its job."""
@@ -116,16 +171,18 @@ class GatedRag:
 
 
 @pytest.fixture
-def gated_rag(pg_url, gated_backend):
-    """run(allowed=0, **settings): a RAG server of its own on the gated backend, as a context."""
+def gated_rag(fresh_database, gated_backend):
+    """run(allowed=0, url=None, **settings): a RAG server of its own on the gated backend, as a
+    context; on a fresh database unless url names one (a restart on the same database)."""
     @contextlib.asynccontextmanager
-    async def run(allowed: int = 0, **overrides):
+    async def run(allowed: int = 0, url: str | None = None, **overrides):
         gate, backend, port = await gated_backend(allowed)
-        server = RagServer(rag_settings(pg_url, port, **overrides))
+        url = url or fresh_database()
+        server = RagServer(rag_settings(url, port, **overrides))
         await server.start()
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-                yield GatedRag(server, pb_grpc.RagServiceStub(channel), gate, backend)
+                yield GatedRag(server, pb_grpc.RagServiceStub(channel), gate, backend, url)
         finally:
             await server.stop()
     return run
@@ -233,6 +290,13 @@ def pause(monkeypatch):
         monkeypatch.setattr(owner, name, paused)
         return held
     return hold
+
+
+async def stored_inputs(url: str, job_id: str) -> int:
+    """Rows of a job's documents kept for its run (ingest_job_inputs)."""
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute("SELECT count(*) FROM ingest_job_inputs WHERE job_id = %s", (job_id,))
+        return (await cur.fetchone())[0]
 
 
 async def wait_for_lock_wait(url: str, statement_like: str, timeout: float = 60) -> None:

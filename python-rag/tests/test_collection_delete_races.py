@@ -13,8 +13,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from tianshu.rag.v1 import rag_pb2 as pb
 
-from conftest import wait_for_lock_wait
-from tianshu_pg import migrations as pg_migrations
+from conftest import stored_inputs, wait_for_lock_wait
 from tianshu_rag.storage import documents as document_store
 from tianshu_rag.storage import migrations
 from tianshu_rag.storage.collections import CollectionStore
@@ -80,12 +79,12 @@ async def test_an_upload_whose_collection_is_deleted_as_it_starts_is_not_found_a
 
 
 async def test_deleting_a_collection_mid_ingest_fails_the_job_saying_so_and_leaves_nothing_behind(
-        gated_rag, tenant, watch_job, pg_url, caplog):
-    caplog.set_level(logging.WARNING, logger="tianshu_rag.ingestion.ingest")
+        gated_rag, tenant, watch_job, caplog):
+    caplog.set_level(logging.WARNING, logger="tianshu_rag.ingestion.runner")
     async with gated_rag(1) as rag:  # one Embed call passes: the first upload's
         first = await rag.start_ingest(tenant, [KEPT])
         assert (await watch_job(rag.stub, tenant, first.job_id)).state == pb.INGEST_JOB_STATE_SUCCEEDED
-        collection_id = await _collection_id(pg_url, tenant, "c")
+        collection_id = await _collection_id(rag.url, tenant, "c")
         job = await _ingested(rag.stub, tenant, NEW)
         await rag.gate.held.wait()  # mid-ingest: its embedding is under way
         watching = rag.stub.WatchIngestJob(pb.WatchIngestJobRequest(tenant_id=tenant, job_id=job.job_id)).__aiter__()
@@ -101,9 +100,38 @@ async def test_deleting_a_collection_mid_ingest_fails_the_job_saying_so_and_leav
         await _logged(caplog, job.job_id, "its work is dropped")
         assert (await rag.stub.GetIngestJob(pb.GetIngestJobRequest(tenant_id=tenant, job_id=job.job_id))).job == polled
     # The server has stopped: whatever its worker did is on disk now.
-    assert await _rows_referring_to(pg_url, collection_id) == NOTHING
-    assert await _stored_job(pg_url, job.job_id) == ("FAILED", None, "c")
-    assert await _stored_job(pg_url, first.job_id) == ("SUCCEEDED", None, "c")
+    assert await _rows_referring_to(rag.url, collection_id) == NOTHING
+    assert await _stored_job(rag.url, job.job_id) == ("FAILED", None, "c")
+    assert await _stored_job(rag.url, first.job_id) == ("SUCCEEDED", None, "c")
+
+
+async def test_deleting_a_collection_fails_its_queued_jobs_and_drops_their_stored_documents(
+        gated_rag, tenant, watch_job):
+    async with gated_rag(0, ingest_max_running_jobs=1) as rag:
+        running = await rag.start_ingest(tenant, [KEPT], collection="other")
+        await rag.gate.held.wait()  # it holds the only slot
+        await rag.stub.CreateCollection(pb.CreateCollectionRequest(tenant_id=tenant, collection_id="c"))
+        queued = [await _ingested(rag.stub, tenant, NEW[:2]), await _ingested(rag.stub, tenant, NEW[2:])]
+        assert [(j.state, j.queue_position) for j in queued] == [(pb.INGEST_JOB_STATE_QUEUED, 1),
+                                                                 (pb.INGEST_JOB_STATE_QUEUED, 2)]
+        collection_id = await _collection_id(rag.url, tenant, "c")
+
+        await rag.stub.DeleteCollection(pb.DeleteCollectionRequest(tenant_id=tenant, collection_id="c"))
+        failed = [(await rag.stub.GetIngestJob(pb.GetIngestJobRequest(tenant_id=tenant, job_id=j.job_id))).job
+                  for j in queued]
+        assert [(j.state, j.error, j.documents_failed, j.queue_position) for j in failed] == [
+            (pb.INGEST_JOB_STATE_FAILED, DELETED, 2, 0), (pb.INGEST_JOB_STATE_FAILED, DELETED, 1, 0)]
+        assert [await stored_inputs(rag.url, j.job_id) for j in queued] == [0, 0]
+
+        rag.gate.let_through()  # the slot frees; nothing of the deleted collection may take it
+        assert (await watch_job(rag.stub, tenant, running.job_id)).state == pb.INGEST_JOB_STATE_SUCCEEDED
+        later = await _ingested(rag.stub, tenant, NEW[:1], collection="other")
+        await rag.gate.held.wait()  # the next job to start is the one queued after the delete
+        rag.gate.let_through()
+        assert (await watch_job(rag.stub, tenant, later.job_id)).state == pb.INGEST_JOB_STATE_SUCCEEDED
+        assert [(await watch_job(rag.stub, tenant, j.job_id)) for j in queued] == failed
+    assert await _rows_referring_to(rag.url, collection_id) == NOTHING
+    assert [await _stored_job(rag.url, j.job_id) for j in queued] == [("FAILED", None, "c")] * 2
 
 
 async def test_a_delete_that_comes_while_an_ingest_commits_waits_for_it_then_removes_everything(
@@ -125,43 +153,31 @@ async def test_a_delete_that_comes_while_an_ingest_commits_waits_for_it_then_rem
 
 
 async def test_an_ingest_that_commits_while_a_delete_is_under_way_waits_then_fails_saying_so(
-        gated_rag, tenant, pause, pg_url, watch_job):
+        gated_rag, tenant, pause, watch_job):
     async with gated_rag(1) as rag:
         first = await rag.start_ingest(tenant, [KEPT])
         assert (await watch_job(rag.stub, tenant, first.job_id)).state == pb.INGEST_JOB_STATE_SUCCEEDED
-        collection_id = await _collection_id(pg_url, tenant, "c")
+        collection_id = await _collection_id(rag.url, tenant, "c")
         job = await _ingested(rag.stub, tenant, NEW[:1])
         await rag.gate.held.wait()
-        failing = pause(JobStore, "fail_running_in")  # the delete holds the collection's row here
+        failing = pause(JobStore, "fail_unfinished_in")  # the delete holds the collection's row here
         deleting = asyncio.ensure_future(rag.stub.DeleteCollection(pb.DeleteCollectionRequest(
             tenant_id=tenant, collection_id="c")))
         await asyncio.wait_for(failing.reached.wait(), 60)
         rag.gate.let_through()
-        await wait_for_lock_wait(pg_url, "%FROM collections%")  # the job's commit waits for the delete
+        await wait_for_lock_wait(rag.url, "%FROM collections%")  # the job's commit waits for the delete
         failing.release.set()
 
         await deleting
         final = await watch_job(rag.stub, tenant, job.job_id)
     assert (final.state, final.error) == (pb.INGEST_JOB_STATE_FAILED, DELETED)
-    assert await _rows_referring_to(pg_url, collection_id) == NOTHING
-    assert await _stored_job(pg_url, job.job_id) == ("FAILED", None, "c")
+    assert await _rows_referring_to(rag.url, collection_id) == NOTHING
+    assert await _stored_job(rag.url, job.job_id) == ("FAILED", None, "c")
 
 
 async def test_migration_0004_lets_the_jobs_of_a_database_migrated_before_it_outlive_their_collection(
-        pg_url, tmp_path, monkeypatch):
-    name = f"rag_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(pg_url, dbname=name)
-    # The schema as a release before 0004 left it, recorded as that release recorded it.
-    before = tmp_path / "rag_before_0004" / "migrations"
-    before.mkdir(parents=True)
-    (before.parent / "__init__.py").write_text("")
-    for migration in migrations.available():
-        if migration.version < 4:
-            (before / f"{migration.version:04d}_{migration.name}.sql").write_text(migration.sql)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    assert pg_migrations.migrate(url, "rag_before_0004", lock_key=1) == [1, 2, 3]
+        database_at):
+    url = database_at(3)
     with psycopg.connect(url) as conn:
         [(collection_id,)] = conn.execute(
             "INSERT INTO collections (tenant_id, name, embedding_model, dimension) "
@@ -171,7 +187,7 @@ async def test_migration_0004_lets_the_jobs_of_a_database_migrated_before_it_out
                          "documents_total, lease_expires_at) VALUES (%s, 't', %s, 'c', %s, 2, now() + interval "
                          "'1 hour')", (job_id, collection_id, state))
 
-    assert await asyncio.to_thread(migrations.migrate, url) == [4]
+    assert (await asyncio.to_thread(migrations.migrate, url))[0] == 4
     db = await Database.open(url)
     try:
         await CollectionStore(db).delete("t", "c")

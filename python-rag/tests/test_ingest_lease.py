@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tianshu.rag.v1 import rag_pb2 as pb
 from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
 
+from conftest import stored_inputs
 from tianshu_rag.server import RagServer
 from tianshu_rag.storage.collections import CollectionStore
 from tianshu_rag.storage.database import Database
@@ -41,12 +42,12 @@ async def _serving(port: int, process: subprocess.Popen, timeout: float = 60) ->
 
 
 @pytest.fixture
-def rag_process(pg_url, unused_tcp_port):
-    """start(inference_port) -> (process, port): `python -m tianshu_rag` as its own process."""
+def rag_process(unused_tcp_port):
+    """start(url, inference_port) -> (process, port): `python -m tianshu_rag` as its own process."""
     processes = []
 
-    def start(inference_port: int):
-        env = {**os.environ, "TIANSHU_RAG_DATABASE_URL": pg_url, "TIANSHU_RAG_PORT": str(unused_tcp_port),
+    def start(url: str, inference_port: int):
+        env = {**os.environ, "TIANSHU_RAG_DATABASE_URL": url, "TIANSHU_RAG_PORT": str(unused_tcp_port),
                "TIANSHU_RAG_METRICS_PORT": "0", "TIANSHU_RAG_INFERENCE_TARGET": f"127.0.0.1:{inference_port}",
                "TIANSHU_RAG_JOB_LEASE_SECONDS": str(LEASE)}
         process = subprocess.Popen([sys.executable, "-m", "tianshu_rag"], env=env, stdout=subprocess.DEVNULL,
@@ -61,20 +62,21 @@ def rag_process(pg_url, unused_tcp_port):
 
 
 async def test_a_job_of_a_killed_process_becomes_failed_with_ingest_worker_stopped(
-        pg_url, make_rag_settings, gated_backend, rag_process, tenant, watch_job):
+        fresh_database, make_rag_settings, gated_backend, rag_process, tenant, watch_job):
+    url = fresh_database()
     gate, _, inference_port = await gated_backend(0)  # every Embed call waits: the job stays mid-way
-    survivor = RagServer(make_rag_settings(pg_url, inference_port, job_lease_seconds=LEASE,
+    doomed, port = rag_process(url, inference_port)
+    await _serving(port, doomed)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = pb_grpc.RagServiceStub(channel)
+        await stub.CreateCollection(pb.CreateCollectionRequest(tenant_id=tenant, collection_id="c"))
+        job = (await stub.IngestDocuments(pb.IngestDocumentsRequest(
+            tenant_id=tenant, collection_id="c", documents=DOCUMENTS))).job
+    await gate.held.wait()  # the doomed process runs the job (no other replica existed to take it)
+    survivor = RagServer(make_rag_settings(url, inference_port, job_lease_seconds=LEASE,
                                            job_reap_interval_seconds=0.2))
     await survivor.start()
     try:
-        doomed, port = rag_process(inference_port)
-        await _serving(port, doomed)
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            stub = pb_grpc.RagServiceStub(channel)
-            await stub.CreateCollection(pb.CreateCollectionRequest(tenant_id=tenant, collection_id="c"))
-            job = (await stub.IngestDocuments(pb.IngestDocumentsRequest(
-                tenant_id=tenant, collection_id="c", documents=DOCUMENTS))).job
-        await gate.held.wait()
         await asyncio.sleep(2 * LEASE)  # the dying process renewed its lease meanwhile
 
         async with grpc.aio.insecure_channel(f"127.0.0.1:{survivor.port}") as channel:
@@ -91,21 +93,26 @@ async def test_a_job_of_a_killed_process_becomes_failed_with_ingest_worker_stopp
             assert final.documents_failed == len(DOCUMENTS)
             [collection] = (await stub.ListCollections(pb.ListCollectionsRequest(tenant_id=tenant))).collections
             assert collection.document_count == 0
+        assert await stored_inputs(url, job.job_id) == 0  # its queued documents went with it
     finally:
         await survivor.stop()
 
 
+
 async def test_a_job_whose_lease_ran_out_while_no_replica_ran_fails_when_one_starts(
-        pg_url, make_rag_settings, inference_server, tenant):
-    db = await Database.open(pg_url)
+        fresh_database, make_rag_settings, inference_server, tenant):
+    url = fresh_database()
+    db = await Database.open(url)
     try:
         collection = await CollectionStore(db).create(tenant, "c", "all-minilm-l6-v2", 384, "")
-        job = await JobStore(db).create(tenant, collection.id, "c", 3, 3, lease_seconds=60)
+        # What a replica that died mid-job left: the job claimed, its documents still stored.
+        job = await JobStore(db).create(tenant, collection.id, "c", [b"{}"] * 3, 3, 30)
+        assert (await JobStore(db).claim_next(lease_seconds=60)).id == job.id
         async with db.pool.connection() as conn:
             await conn.execute("UPDATE ingest_jobs SET lease_expires_at = now() - interval '1 minute' WHERE id = %s",
                                (job.id,))
         # A sweep only at start-up: the long interval means no periodic sweep can be what failed it.
-        rag = RagServer(make_rag_settings(pg_url, inference_server.port, job_reap_interval_seconds=3600))
+        rag = RagServer(make_rag_settings(url, inference_server.port, job_reap_interval_seconds=3600))
         await rag.start()
         try:
             found = await JobStore(db).get(tenant, job.id)
@@ -115,6 +122,7 @@ async def test_a_job_whose_lease_ran_out_while_no_replica_ran_fails_when_one_sta
         await db.close()
     assert found.state == "FAILED"
     assert found.error.startswith("ingest worker stopped")
+    assert await stored_inputs(url, job.id) == 0
 
 
 async def test_a_live_job_keeps_its_lease_for_many_lease_periods_and_succeeds(gated_rag, tenant, watch_job):

@@ -15,8 +15,11 @@ from tianshu_pg.embedded import start_embedded
 from . import metrics
 from .answering.answerer import Answerer, AnswerSettings
 from .inference import InferenceClient
-from .ingestion.ingest import ChunkingLimits, Ingestor
+from .ingestion.dispatcher import Dispatcher
+from .ingestion.ingest import Ingestor
+from .ingestion.prepare import ChunkingLimits
 from .ingestion.reaper import JobReaper
+from .ingestion.runner import JobRunner
 from .ingestion.tokens import TokenCounter
 from .retrieval.search import Retriever, SearchLimits
 from .servicer import Components, RagServicer
@@ -40,7 +43,7 @@ class RagServer:
         self.server, self.health, self.port = self.grpc.server, self.grpc.health, self.grpc.port
         self.db: Database | None = None
         self.inference: InferenceClient | None = None
-        self.ingestor: Ingestor | None = None
+        self.dispatcher: Dispatcher | None = None
         self.job_events: JobEvents | None = None
         self.reaper: JobReaper | None = None
         self._stopped = False
@@ -56,20 +59,25 @@ class RagServer:
         self.inference = InferenceClient(s.inference_target, s.inference_timeout_seconds, s.max_message_bytes)
         tokens = await asyncio.to_thread(TokenCounter, s.tokenizer_path)
         collections, jobs = CollectionStore(self.db), JobStore(self.db)
-        self.ingestor = Ingestor(self.db, collections, jobs, self.inference, tokens,
-                                 ChunkingLimits(s.chunk_tokens, s.chunk_overlap_tokens, s.max_document_bytes,
-                                                s.max_documents_per_ingest), s.embed_batch_size, s.job_lease_seconds)
+        runner = JobRunner(self.db, collections, jobs, self.inference, s.embed_batch_size, s.job_lease_seconds)
+        self.dispatcher = Dispatcher(jobs, runner, s.ingest_max_running_jobs, s.ingest_poll_seconds,
+                                     s.job_lease_seconds)
+        ingestor = Ingestor(collections, jobs, tokens, ChunkingLimits(
+            s.chunk_tokens, s.chunk_overlap_tokens, s.max_document_bytes, s.max_documents_per_ingest),
+            on_queued=self.dispatcher.wake)
         self.reaper = JobReaper(jobs, s.job_reap_interval_seconds)
         await self.reaper.start()
         self.job_events = JobEvents(url)
+        self.job_events.on_queue_change(self.dispatcher.wake)
         await self.job_events.start()
+        await self.dispatcher.start()
         watcher = JobWatcher(jobs, self.job_events, s.job_watch_fallback_seconds)
         retriever = Retriever(self.db, collections, self.inference,
                               SearchLimits(s.max_query_chars, s.max_top_k, s.rrf_k, s.candidates_per_hit,
                                            s.hnsw_ef_search))
         answerer = Answerer(retriever, self.inference, AnswerSettings(
             s.generation_model, s.answer_top_k, s.answer_min_similarity, s.answer_max_tokens))
-        self.servicer.attach(Components(self.db, self.inference, collections, jobs, watcher, self.ingestor, retriever,
+        self.servicer.attach(Components(self.db, self.inference, collections, jobs, watcher, ingestor, retriever,
                                         answerer))
         if s.metrics_port:
             metrics.serve_http(s.metrics_port)
@@ -78,14 +86,15 @@ class RagServer:
 
     async def stop(self) -> None:
         """Health first (balancers drain us), then refuse new calls and give in-flight ones
-        the grace period, then cancel running ingest jobs (they roll back) and close."""
+        the grace period, then stop starting ingest jobs and cancel the running ones (they
+        roll back and go back to the queue) and close."""
         if self._stopped:
             return
         self._stopped = True
         await self.grpc.set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(self.settings.shutdown_grace_seconds)
-        if self.ingestor:
-            await self.ingestor.stop()
+        if self.dispatcher:
+            await self.dispatcher.stop()
         for background in (self.reaper, self.job_events):
             if background:
                 await background.stop()

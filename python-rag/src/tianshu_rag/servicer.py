@@ -11,21 +11,22 @@ from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
 from tianshu_grpc_server import json_logging
 from .answering.answerer import ANSWERED, NO_RELEVANT_CONTEXT, Answerer
 from .errors import InvalidArgument, Unavailable
-from .ingestion.ingest import DocumentInput, Ingestor
+from .ingestion.ingest import Ingestor
+from .ingestion.prepare import DocumentInput
 from .inference import InferenceClient
 from .retrieval.search import FULL_TEXT, HYBRID, VECTOR, Hit, Retriever, SearchOptions
 from .storage import documents as document_store
 from .storage.collections import Collection, CollectionStore
 from .storage.database import Database
 from .storage.job_events import JobWatcher
-from .storage.jobs import FAILED, RUNNING, SUCCEEDED, IngestJob, JobStore
+from .storage.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, IngestJob, JobStore
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _MODES = {pb.RETRIEVAL_MODE_UNSPECIFIED: HYBRID, pb.RETRIEVAL_MODE_HYBRID: HYBRID,
           pb.RETRIEVAL_MODE_VECTOR: VECTOR, pb.RETRIEVAL_MODE_FULL_TEXT: FULL_TEXT}
 _RETRIEVERS = {VECTOR: pb.RETRIEVER_VECTOR, FULL_TEXT: pb.RETRIEVER_FULL_TEXT}
-_JOB_STATES = {RUNNING: pb.INGEST_JOB_STATE_RUNNING, SUCCEEDED: pb.INGEST_JOB_STATE_SUCCEEDED,
-               FAILED: pb.INGEST_JOB_STATE_FAILED}
+_JOB_STATES = {QUEUED: pb.INGEST_JOB_STATE_QUEUED, RUNNING: pb.INGEST_JOB_STATE_RUNNING,
+               SUCCEEDED: pb.INGEST_JOB_STATE_SUCCEEDED, FAILED: pb.INGEST_JOB_STATE_FAILED}
 _OUTCOMES = {ANSWERED: pb.ANSWER_OUTCOME_ANSWERED, NO_RELEVANT_CONTEXT: pb.ANSWER_OUTCOME_NO_RELEVANT_CONTEXT}
 
 
@@ -77,7 +78,8 @@ def _job(j: IngestJob) -> pb.IngestJob:
                         state=_JOB_STATES[j.state], documents_total=j.documents_total,
                         documents_done=j.documents_done, documents_skipped=j.documents_skipped,
                         documents_failed=j.documents_failed, chunks_total=j.chunks_total, chunks_done=j.chunks_done,
-                        error=j.error, create_time=_timestamp(j.created_at), update_time=_timestamp(j.updated_at))
+                        error=j.error, create_time=_timestamp(j.created_at), update_time=_timestamp(j.updated_at),
+                        queue_position=j.queue_position, embedding_tokens=j.embedding_tokens)
 
 
 def _hit(h: Hit) -> pb.Hit:
@@ -142,7 +144,7 @@ class RagServicer(pb_grpc.RagServiceServicer):
     async def IngestDocuments(self, request, context):
         docs = [DocumentInput(d.document_id, d.content, d.content_type, _plain(d.metadata)) for d in request.documents]
         job = await self._c.ingestor.start(_tenant(request.tenant_id), request.collection_id, docs,
-                                           request.embedding_model)
+                                           request.embedding_model, request.max_embedding_tokens)
         return pb.IngestDocumentsResponse(job=_job(job))
 
     async def GetIngestJob(self, request, context):

@@ -79,5 +79,13 @@ class RagSettings(BaseSettings):
     # but a process stalled this long (CPU starvation, a paused VM) loses its job.
     job_lease_seconds: float = Field(30.0, gt=0)
     job_reap_interval_seconds: float = Field(10.0, gt=0)
+    # Ingest jobs one instance runs at once; the rest wait in PostgreSQL, tenants taking turns.
+    # Each running job keeps two Embed calls in flight, so two jobs keep the embedding model
+    # busy while leaving it room for search queries; more only lengthens the queue at the
+    # inference service and delays every job's finish.
+    ingest_max_running_jobs: int = Field(2, gt=0)
+    # An idle instance also looks for queued jobs this often, in case it missed the
+    # notification of one queued by another replica.
+    ingest_poll_seconds: float = Field(5.0, gt=0)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     log_level: str = "INFO"

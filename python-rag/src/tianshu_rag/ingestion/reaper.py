@@ -1,7 +1,9 @@
 """Fails the ingest jobs of processes that died: at start-up and then periodically, any
-replica marks FAILED the RUNNING jobs whose lease ran out (storage/jobs.py). Resuming them
-is not possible: a job's documents live only in the memory of the process that took the
-call, and nothing of an unfinished job was committed, so the caller ingests again."""
+replica marks FAILED the RUNNING jobs whose lease ran out (storage/jobs.py), and drops their
+stored documents. They are not queued again, although their documents are stored: a job
+that killed its process (a document that exhausts memory) would kill the next one too, and
+a process that only stalled past its lease may still be running it, which a second run
+would race. A graceful stop is different: its process queues its jobs again itself."""
 from __future__ import annotations
 
 import asyncio

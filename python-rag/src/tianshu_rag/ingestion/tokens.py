@@ -23,6 +23,13 @@ class TokenCounter:
     def count(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
+    def count_embedded(self, texts: list[str]) -> int:
+        """Tokens an embedding model reads for these texts, each with the special tokens its
+        tokenizer adds ([CLS] and [SEP] for all-MiniLM-L6-v2): what the inference service's
+        Embed reports as usage, as long as no text is longer than the model's input (the chunk
+        size leaves room for that)."""
+        return sum(len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=True))
+
     def split(self, text: str, max_tokens: int) -> list[str]:
         """Cuts text into consecutive pieces of at most max_tokens tokens, at token edges,
         preferring edges between words (a word's pieces stay together when they can)."""

@@ -67,6 +67,15 @@ class CollectionStore:
             raise NotFound("collection", name)
         return found
 
+    async def by_id(self, tenant_id: str, collection_id: int) -> Collection | None:
+        """The collection a job was created for, or None if it was deleted since; without its
+        counts (which cost a scan of its chunks), as a job only needs its model and dimension."""
+        async with self._db.pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(Collection))
+            await cur.execute("SELECT id, tenant_id, name, embedding_model, dimension, description, created_at "
+                              "FROM collections WHERE tenant_id = %s AND id = %s", (tenant_id, collection_id))
+            return await cur.fetchone()
+
     async def list(self, tenant_id: str) -> list[Collection]:
         async with self._db.pool.connection() as conn:
             cur = conn.cursor(row_factory=class_row(Collection))
@@ -74,8 +83,8 @@ class CollectionStore:
             return await cur.fetchall()
 
     async def delete(self, tenant_id: str, name: str) -> None:
-        """Deletes the collection with its documents and chunks; its running ingest jobs end
-        FAILED saying so, and every job of it stays readable, no longer linked to it.
+        """Deletes the collection with its documents and chunks; its queued and running ingest
+        jobs end FAILED saying so, and every job of it stays readable, no longer linked to it.
 
         The collection's row is locked first, as an ingest's commit does (lock_against_delete):
         whichever comes second waits for the other, and neither holds a job's row while
@@ -86,7 +95,7 @@ class CollectionStore:
             found = await cur.fetchone()
             if found is None:
                 raise NotFound("collection", name)
-            await JobStore.fail_running_in(conn, found[0], name)
+            await JobStore.fail_unfinished_in(conn, found[0], name)
             await conn.execute("DELETE FROM collections WHERE id = %s", (found[0],))
 
     @staticmethod

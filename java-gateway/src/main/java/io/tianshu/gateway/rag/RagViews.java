@@ -10,6 +10,7 @@ import io.tianshu.rag.v1.Citation;
 import io.tianshu.rag.v1.Collection;
 import io.tianshu.rag.v1.Hit;
 import io.tianshu.rag.v1.IngestJob;
+import io.tianshu.rag.v1.IngestJobState;
 import io.tianshu.rag.v1.RetrieverScore;
 import java.util.List;
 import java.util.Locale;
@@ -44,16 +45,21 @@ final class RagViews {
     record Deleted(String id, String object, boolean deleted) {
     }
 
+    /**
+     * An ingest job. status "queued" waits for a slot of the RAG service: queue_position is its
+     * place (1 = next), null in every other status.
+     */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record JobView(String id, String object, String collection, String status, int documentsTotal,
-            int documentsDone, int documentsSkipped, int documentsFailed, int chunksTotal, int chunksDone,
-            String error, long createdAt, long updatedAt) {
+    record JobView(String id, String object, String collection, String status, Integer queuePosition,
+            int documentsTotal, int documentsDone, int documentsSkipped, int documentsFailed, int chunksTotal,
+            int chunksDone, String error, long createdAt, long updatedAt) {
         static JobView of(IngestJob j) {
+            boolean queued = j.getState() == IngestJobState.INGEST_JOB_STATE_QUEUED;
             return new JobView(j.getJobId(), "rag.ingest_job", j.getCollectionId(),
-                    name(j.getState().name(), "INGEST_JOB_STATE_"), j.getDocumentsTotal(), j.getDocumentsDone(),
-                    j.getDocumentsSkipped(), j.getDocumentsFailed(), j.getChunksTotal(), j.getChunksDone(),
-                    j.getError().isEmpty() ? null : j.getError(), seconds(j.getCreateTime()),
-                    seconds(j.getUpdateTime()));
+                    name(j.getState().name(), "INGEST_JOB_STATE_"), queued ? j.getQueuePosition() : null,
+                    j.getDocumentsTotal(), j.getDocumentsDone(), j.getDocumentsSkipped(), j.getDocumentsFailed(),
+                    j.getChunksTotal(), j.getChunksDone(), j.getError().isEmpty() ? null : j.getError(),
+                    seconds(j.getCreateTime()), seconds(j.getUpdateTime()));
         }
     }
 

@@ -105,8 +105,8 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
             return;
         }
         IngestJob job = IngestJob.newBuilder().setJobId("job-" + jobs.size()).setTenantId(request.getTenantId())
-                .setCollectionId(request.getCollectionId()).setState(IngestJobState.INGEST_JOB_STATE_RUNNING)
-                .setDocumentsTotal(request.getDocumentsCount()).build();
+                .setCollectionId(request.getCollectionId()).setState(IngestJobState.INGEST_JOB_STATE_QUEUED)
+                .setQueuePosition(1).setDocumentsTotal(request.getDocumentsCount()).build();
         jobs.put(job.getJobId(), job);
         reply(out, IngestDocumentsResponse.newBuilder().setJob(job).build());
     }
@@ -120,7 +120,7 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         reply(out, GetIngestJobResponse.newBuilder().setJob(job).build());
     }
 
-    /** The job as it starts, half done, then succeeded. */
+    /** The job as it was queued, running half done, then succeeded. */
     @Override
     public void watchIngestJob(WatchIngestJobRequest request, StreamObserver<WatchIngestJobResponse> out) {
         IngestJob job = job(request.getTenantId(), request.getJobId(), out);
@@ -128,9 +128,10 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
             return;
         }
         out.onNext(WatchIngestJobResponse.newBuilder().setJob(job).build());
-        out.onNext(WatchIngestJobResponse.newBuilder().setJob(job.toBuilder().setChunksTotal(2).setChunksDone(1))
-                .build());
-        out.onNext(WatchIngestJobResponse.newBuilder().setJob(job.toBuilder().setChunksTotal(2).setChunksDone(2)
+        IngestJob running = job.toBuilder().setState(IngestJobState.INGEST_JOB_STATE_RUNNING).setQueuePosition(0)
+                .setChunksTotal(2).build();
+        out.onNext(WatchIngestJobResponse.newBuilder().setJob(running.toBuilder().setChunksDone(1)).build());
+        out.onNext(WatchIngestJobResponse.newBuilder().setJob(running.toBuilder().setChunksDone(2)
                 .setDocumentsDone(job.getDocumentsTotal()).setState(IngestJobState.INGEST_JOB_STATE_SUCCEEDED))
                 .build());
         out.onCompleted();

@@ -90,7 +90,8 @@ class RagCollectionsTest extends RagGatewayTest {
                 .expectHeader().valueMatches("Location", "/v1/rag/jobs/job-\\d+")
                 .expectBody()
                 .jsonPath("$.object").isEqualTo("rag.ingest_job")
-                .jsonPath("$.status").isEqualTo("running")
+                .jsonPath("$.status").isEqualTo("queued")
+                .jsonPath("$.queue_position").isEqualTo(1)
                 .jsonPath("$.documents_total").isEqualTo(2);
 
         Document guide = rag.lastIngest.get().getDocuments(0);
@@ -180,6 +181,8 @@ class RagCollectionsTest extends RagGatewayTest {
                 .expectHeader().contentTypeCompatibleWith(MediaType.TEXT_EVENT_STREAM)
                 .expectBody(String.class).returnResult().getResponseBody();
         assertThat(events.split("\n\n")).hasSize(4);
+        assertThat(events.split("\n\n")[0]).contains("\"status\":\"queued\"", "\"queue_position\":1");
+        assertThat(events.split("\n\n")[1]).contains("\"status\":\"running\"", "\"queue_position\":null");
         assertThat(events.split("\n\n")[2]).contains("\"status\":\"succeeded\"", "\"chunks_done\":2");
         assertThat(events).endsWith("data: [DONE]\n\n");
     }
