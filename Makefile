@@ -9,6 +9,7 @@ help:
 	@echo "make test  - bootstrap, run every suite (proto, common, inference, rag, batch, gateway, cross, deploy)"
 	@echo "             TIANSHU_TEST_ONLY=deploy make test checks compose, Dockerfiles, Kubernetes and Prometheus files"
 	@echo "make bench-rag - RAG ingestion, search latency and HNSW recall into docs/benchmarks.md (ARGS='--chunks 20000' for a quick run)"
+	@echo "                 ARGS='--scenario ingest-under-load': searches and embeddings while another tenant ingests"
 	@echo "make lock  - re-resolve requirements/python.lock from requirements/python.in"
 
 bootstrap:

@@ -16,6 +16,8 @@ is the L2-normalised mean of the real model's embeddings of those sentences (see
 docs/benchmarks.md). The text is real, so full-text search sees real words.
 
 Run: make bench-rag   (sized for about 15 minutes on 2 quiet CPU cores); --chunks 20000 for a quick run
+     make bench-rag ARGS='--scenario ingest-under-load'   interactive calls while another tenant
+     ingests (rag_ingest_load_bench.py)
 """
 from __future__ import annotations
 
@@ -430,4 +432,13 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:3] == ["--scenario", "ingest-under-load"]:
+        import rag_ingest_load_bench
+
+        rag_ingest_load_bench.main(sys.argv[3:])
+    elif "--scenario" in sys.argv[1:2] and sys.argv[2:3] != ["search"]:
+        sys.exit("--scenario is 'search' (the default: ingestion, search latency, recall) or 'ingest-under-load'")
+    else:
+        if sys.argv[1:2] == ["--scenario"]:
+            del sys.argv[1:3]
+        asyncio.run(main())

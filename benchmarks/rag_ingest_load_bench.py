@@ -1,0 +1,298 @@
+"""RAG under bulk ingestion: one tenant's searches and embeddings while another tenant ingests.
+
+The whole stack of `make run` without the batch service (inference, PostgreSQL, RAG service,
+gateway), each its own process, everything through the gateway's REST API:
+  1. direct reference - the chunk texts the RAG service will embed, embedded with
+     sentence-transformers in this process (same model, same machine, batch size 32), before
+     the stack starts;
+  2. idle - tenant "reader" runs searches (vector, full_text, hybrid in turn) and
+     /v1/embeddings calls at a steady rate (--rate calls/s, open loop: a slow answer does not
+     slow the next call down) against a small collection of its own;
+  3. under ingestion - tenant "loader" uploads --documents documents of real English text in
+     uploads of --per-upload documents, all at once, while "reader" keeps its rate; ingestion
+     is timed from the first upload to the last job SUCCEEDED.
+Reported: interactive p50/p99 idle vs during ingestion per kind, errors, and ingestion
+chunks/s against the direct reference. Targets (the issue that asked for this): p99 during
+ingestion <= 2x idle, ingestion >= 90% of direct embedding, no interactive error.
+
+Run: make bench-rag ARGS='--scenario ingest-under-load'   (about 20 minutes on 2 CPU cores)
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import random
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import localstack  # noqa: E402
+from docs_section import run_context, write_section  # noqa: E402
+from rag_bench import CORPUS, queries, say, source_texts  # noqa: E402
+
+from tianshu_rag.ingestion.ingest import ChunkingLimits, DocumentInput, prepare  # noqa: E402
+from tianshu_rag.ingestion.tokens import TokenCounter  # noqa: E402
+from tianshu_rag.settings import RagSettings  # noqa: E402
+
+MODEL = RagSettings().default_embedding_model
+KINDS = ("search vector", "search full_text", "search hybrid", "embeddings")
+SECTION = "rag-ingest-under-load"
+
+
+# --- documents ------------------------------------------------------------------------------
+def documents(count: int, rng: random.Random) -> list[DocumentInput]:
+    """Short Markdown notes of real sentences (a heading and 3-7 sentences of one source):
+    about one chunk each, like the many small documents of a knowledge base export."""
+    sources = source_texts()
+    made = []
+    for i in range(count):
+        source = rng.choice(sources)
+        start = rng.randrange(len(source))
+        sentences = (source[start:] + source[:start])[:rng.randint(3, 7)]
+        made.append(DocumentInput(f"note-{i}", f"# Note {i}\n\n{' '.join(sentences)}\n".encode(), "text/markdown", {}))
+    return made
+
+
+def embedding_texts(docs: list[DocumentInput]) -> list[str]:
+    """What the RAG service will send to the model for these documents: its own chunker's output."""
+    settings = RagSettings()
+    limits = ChunkingLimits(settings.chunk_tokens, settings.chunk_overlap_tokens, settings.max_document_bytes,
+                            settings.max_documents_per_ingest)
+    tokens = TokenCounter(settings.tokenizer_path)
+    texts = []
+    for start in range(0, len(docs), 1000):
+        for prepared in prepare(docs[start:start + 1000], tokens, limits):
+            texts += prepared.embedding_texts()
+    return texts
+
+
+def direct_embedding(texts: list[str]) -> float:
+    """Chunks/s of sentence-transformers itself on these texts, in this process."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    from tianshu_inference import model_store
+    from tianshu_inference.settings import InferenceSettings
+
+    model = SentenceTransformer(str(model_store.embed_model_path(InferenceSettings())), device="cpu")
+    model.encode(texts[:64], batch_size=32)  # warm-up
+    started = time.perf_counter()
+    model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+    return len(texts) / (time.perf_counter() - started)
+
+
+# --- interactive load -------------------------------------------------------------------------
+@dataclass
+class Calls:
+    """Latencies (s) by phase and kind, and the failures seen."""
+    latencies: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    errors: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, phase: str, kind: str, seconds: float, error: str | None) -> None:
+        with self.lock:
+            if error:
+                self.errors.setdefault((phase, kind), []).append(error)
+            else:
+                self.latencies.setdefault((phase, kind), []).append(seconds)
+
+
+def interactive_call(client: httpx.Client, kind: str, query: str) -> None:
+    if kind == "embeddings":
+        response = client.post("/v1/embeddings", json={"model": MODEL, "input": query})
+    else:
+        response = client.post("/v1/rag/collections/handbook/search",
+                               json={"query": query, "mode": kind.split()[1], "top_k": 10})
+    if response.status_code != 200:
+        raise RuntimeError(f"{response.status_code} {response.text[:200]}")
+
+
+def run_interactive(client: httpx.Client, asked: list[str], rate: float, phase: str, calls: Calls,
+                    until: threading.Event, pool: ThreadPoolExecutor) -> int:
+    """Issues calls at a fixed rate until `until` is set; returns how many were issued."""
+    interval, issued = 1.0 / rate, 0
+    next_at = time.perf_counter()
+    while not until.is_set():
+        kind, query = KINDS[issued % len(KINDS)], asked[issued % len(asked)]
+
+        def one(kind=kind, query=query) -> None:
+            started = time.perf_counter()
+            try:
+                interactive_call(client, kind, query)
+                calls.record(phase, kind, time.perf_counter() - started, None)
+            except Exception as error:  # noqa: BLE001 - every failure is a result to report
+                calls.record(phase, kind, time.perf_counter() - started, str(error))
+
+        pool.submit(one)
+        issued += 1
+        next_at += interval
+        until.wait(max(0.0, next_at - time.perf_counter()))
+    return issued
+
+
+# --- ingestion --------------------------------------------------------------------------------
+def upload(client: httpx.Client, collection: str, docs: list[DocumentInput]) -> str:
+    body = {"documents": [{"id": d.document_id, "content": base64.b64encode(d.content).decode(),
+                           "content_type": d.content_type} for d in docs]}
+    response = client.post(f"/v1/rag/collections/{collection}/documents", json=body)
+    if response.status_code != 202:
+        raise RuntimeError(f"upload refused: {response.status_code} {response.text[:300]}")
+    return response.json()["id"]
+
+
+def wait_jobs(client: httpx.Client, job_ids: list[str], timeout: float) -> list[dict]:
+    deadline, done = time.monotonic() + timeout, {}
+    while len(done) < len(job_ids):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(job_ids) - len(done)} ingest jobs unfinished after {timeout:.0f} s")
+        for job_id in job_ids:
+            if job_id in done:
+                continue
+            job = client.get(f"/v1/rag/jobs/{job_id}").raise_for_status().json()
+            if job["status"] in ("succeeded", "failed"):
+                if job["status"] == "failed":
+                    raise RuntimeError(f"ingest job {job_id} failed: {job.get('error')}")
+                done[job_id] = job
+        time.sleep(1.0)
+    return [done[j] for j in job_ids]
+
+
+def tenant_client(stack: localstack.Stack, tenant: str) -> httpx.Client:
+    admin = httpx.Client(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {stack.admin_key()}"},
+                         timeout=60)
+    admin.post("/v1/admin/tenants", json={"id": tenant, "rpm": 1_000_000, "tpm": 1_000_000_000}).raise_for_status()
+    key = admin.post("/v1/admin/keys", json={"tenant": tenant, "name": "bench", "scopes": [
+        "rag:read", "rag:write", "embeddings"]}).raise_for_status().json()["key"]
+    return httpx.Client(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {key}"}, timeout=120,
+                        limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+
+
+# --- report -----------------------------------------------------------------------------------
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def report(command: str, calls: Calls, chunks: int, ingest_seconds: float, direct_rate: float, uploads: int,
+           docs: int) -> str:
+    rows = ["| call | idle p50 / p99 (ms) | during ingestion p50 / p99 (ms) | p99 ratio | calls idle / during | errors |",
+            "|---|---|---|---|---|---|"]
+    worst, errors = 0.0, 0
+    for kind in KINDS:
+        idle, busy = calls.latencies.get(("idle", kind), []), calls.latencies.get(("load", kind), [])
+        failed = len(calls.errors.get(("idle", kind), [])) + len(calls.errors.get(("load", kind), []))
+        errors += failed
+        ratio = quantile(busy, 0.99) / quantile(idle, 0.99) if idle and busy else float("nan")
+        worst = max(worst, ratio)
+        rows.append(f"| {kind} | {quantile(idle, .5) * 1000:.1f} / {quantile(idle, .99) * 1000:.1f} | "
+                    f"{quantile(busy, .5) * 1000:.1f} / {quantile(busy, .99) * 1000:.1f} | {ratio:.2f}x | "
+                    f"{len(idle)} / {len(busy)} | {failed} |")
+    rate = chunks / ingest_seconds
+    share = rate / direct_rate
+    first_errors = [f"- {phase} {kind}: {messages[0]}" for (phase, kind), messages in calls.errors.items()]
+    return "\n".join([
+        "## RAG under bulk ingestion",
+        "",
+        run_context(command, MODEL) + "; inference, PostgreSQL, RAG service and gateway as separate processes, "
+        "every call through the gateway).",
+        "",
+        f"Tenant `loader` uploads {docs:,} documents ({chunks:,} chunks) in {uploads} uploads at once; tenant "
+        "`reader` searches its own collection and calls /v1/embeddings at a steady rate, idle and then during "
+        "the ingestion.",
+        "",
+        *rows,
+        "",
+        f"Ingestion: {chunks:,} chunks in {ingest_seconds:.0f} s = **{rate:.1f} chunks/s**, against "
+        f"sentence-transformers embedding the same texts in one process at {direct_rate:.1f} chunks/s: "
+        f"**{share:.1%} of direct**.",
+        "",
+        f"Targets: p99 during ingestion <= 2x idle — worst {worst:.2f}x, "
+        f"{'met' if worst <= 2 else 'not met'}; ingestion >= 90% of direct — {share:.1%}, "
+        f"{'met' if share >= 0.9 else 'not met'}; no interactive error — {errors} "
+        f"({'met' if errors == 0 else 'not met'}).",
+        *([""] + first_errors if first_errors else []),
+    ])
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--documents", type=int, default=20_000, help="documents the loading tenant ingests")
+    parser.add_argument("--per-upload", type=int, default=1000, help="documents per upload (the service's limit)")
+    parser.add_argument("--rate", type=float, default=4.0, help="interactive calls per second")
+    parser.add_argument("--idle-seconds", type=float, default=60.0, help="interactive calls before ingestion")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    args = parser.parse_args(argv)
+    rng = random.Random(20261205)
+
+    say(f"making {args.documents:,} documents and their chunks with the service's own chunker")
+    docs = documents(args.documents, rng)
+    texts = embedding_texts(docs)
+    say(f"   {len(texts):,} chunks; embedding them directly with sentence-transformers")
+    direct_rate = direct_embedding(texts)
+    say(f"   direct: {direct_rate:.1f} chunks/s")
+    asked = queries(source_texts(), 200, rng)
+
+    stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench-rag-load", inference_port=localstack.free_port(),
+                             inference_metrics_port=localstack.free_port(), gateway_port=localstack.free_port(),
+                             rag_port=localstack.free_port(), rag_metrics_port=localstack.free_port(),
+                             postgres_port=localstack.free_port(), with_batch=False)
+    calls = Calls()
+    try:
+        stack.start_all()
+        reader, loader = tenant_client(stack, "reader"), tenant_client(stack, "loader")
+        for client, name in ((reader, "handbook"), (loader, "archive")):
+            client.post("/v1/rag/collections", json={"name": name}).raise_for_status()
+        handbook = [DocumentInput(p.stem, p.read_bytes(), "text/html" if p.suffix == ".html" else "text/markdown", {})
+                    for p in sorted(CORPUS.iterdir()) if p.suffix in (".md", ".html")]
+        wait_jobs(reader, [upload(reader, "handbook", handbook)], timeout=600)
+        for warm in range(8):
+            interactive_call(reader, KINDS[warm % len(KINDS)], asked[warm])
+
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            say(f"idle: {args.rate} interactive calls/s for {args.idle_seconds:.0f} s")
+            stop = threading.Event()
+            threading.Timer(args.idle_seconds, stop.set).start()
+            run_interactive(reader, asked, args.rate, "idle", calls, stop, pool)
+
+            say(f"under ingestion: {args.documents:,} documents in uploads of {args.per_upload}")
+            loading = threading.Event()
+            job_ids: list[str] = []
+            result: dict = {}
+
+            def ingest() -> None:
+                try:
+                    started = time.perf_counter()
+                    batches = [docs[i:i + args.per_upload] for i in range(0, len(docs), args.per_upload)]
+                    with ThreadPoolExecutor(max_workers=len(batches)) as uploads:
+                        job_ids.extend(uploads.map(lambda b: upload(loader, "archive", b), batches))
+                    jobs = wait_jobs(loader, job_ids, timeout=7200)
+                    result["seconds"] = time.perf_counter() - started
+                    result["chunks"] = sum(j["chunks_done"] for j in jobs)
+                except Exception as error:  # noqa: BLE001 - reported after the interactive load stops
+                    result["error"] = error
+                finally:
+                    loading.set()
+
+            threading.Thread(target=ingest, name="ingest").start()
+            run_interactive(reader, asked, args.rate, "load", calls, loading, pool)
+        if "error" in result:
+            raise result["error"]
+    finally:
+        stack.stop_all()
+
+    command = "make bench-rag ARGS='" + " ".join(sys.argv[1:]) + "'"
+    body = report(command, calls, result["chunks"], result["seconds"], direct_rate, len(job_ids), len(docs))
+    print(body)
+    if not args.no_write:
+        write_section(ROOT / "docs" / "benchmarks.md", SECTION, body)
