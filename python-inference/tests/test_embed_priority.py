@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from tianshu.inference.v1 import inference_pb2 as pb
@@ -69,3 +70,20 @@ async def test_results_match_whatever_the_priority_and_company(stub):
         assert list(mixed[0].embeddings[i].values) == pytest.approx(list(vector.values), abs=1e-4)
         assert list(mixed[2].embeddings[2 - i].values) == pytest.approx(list(vector.values), abs=1e-4)
     assert mixed[0].usage.prompt_tokens == alone.usage.prompt_tokens
+
+
+def _nice_values() -> list[int]:
+    values = []
+    for task in Path("/proc/self/task").iterdir():
+        stat = (task / "stat").read_text()
+        values.append(int(stat[stat.rindex(")") + 2:].split()[16]))
+    return values
+
+
+async def test_batch_texts_are_embedded_by_threads_at_the_lower_cpu_priority(server, stub):
+    await stub.Embed(pb.EmbedRequest(model=EMBED_MODEL, texts=["some ingested text"] * 8, priority=pb.PRIORITY_BATCH))
+    nice = server.settings.embed_batch_nice
+    assert nice > 0
+    # The batch lane's thread and the math threads it started; every other thread keeps 0.
+    assert _nice_values().count(nice) >= 1
+    assert set(_nice_values()) == {0, nice}

@@ -1,13 +1,12 @@
-"""Which texts the embedding model reads next.
+"""Which texts the embedding model reads next, in two lanes.
 
-Embed calls wait here for the one thread that runs the model. The model reads a *step* of
-at most `step_texts` texts at a time, chosen so that:
-- interactive calls (a search query, /v1/embeddings) go first, oldest first; small ones share
-  a step;
-- bulk calls (ingestion, batch lines) are read only when no interactive text waits, a step at
-  a time, so an interactive call that arrives waits for at most the one bulk step under way;
-- tenants take turns among bulk calls (round robin, oldest call first within a tenant), so
-  one tenant's many uploads do not hold another's one upload back until they all finish.
+Embed calls wait here for the embedder's two worker threads, one per lane; each reads a
+*step* of at most `step_texts` texts at a time:
+- the interactive lane (a search query, /v1/embeddings) takes calls oldest first, small ones
+  sharing a step; it never waits for bulk work, whose thread runs apart (embedder.py);
+- the batch lane (ingestion, batch lines) takes one step at a time with tenants in turn
+  (round robin, oldest call first within a tenant), so one tenant's many uploads do not hold
+  another's one upload back until they all finish, and a cancelled call stops within a step.
 Pure bookkeeping, no model and no event loop of its own: embedder.py drives it.
 """
 from __future__ import annotations
@@ -83,9 +82,9 @@ class EmbedQueue:
             return sum(c.waiting_texts for c in self._interactive)
         return sum(c.waiting_texts for calls in self._bulk.values() for c in calls)
 
-    def take(self) -> list[StepPart]:
-        """The next step's texts; empty when nothing waits."""
-        if self._interactive:
+    def take(self, priority: EmbedPriority) -> list[StepPart]:
+        """The next step's texts of a lane; empty when nothing waits there."""
+        if priority is EmbedPriority.INTERACTIVE:
             return self._take_interactive()
         return self._take_bulk()
 

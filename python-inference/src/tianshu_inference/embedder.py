@@ -1,13 +1,19 @@
-"""Sentence embeddings with sentence-transformers, off the event loop, interactive calls first.
+"""Sentence embeddings with sentence-transformers, off the event loop, in two lanes.
 
-One thread runs the model, a step of texts at a time, in the order embed_queue.py chooses:
-a search query waits for at most the bulk step under way, not for every ingestion call queued
-before it.
+Interactive calls (a search query, /v1/embeddings) and batch calls (ingestion, batch lines)
+each have a worker thread and a copy of the model of their own, fed in steps by
+embed_queue.py. The batch lane's thread runs at a low CPU priority (`batch_nice`): alone it
+has every core, and the moment an interactive call (or any other work of the host, a search's
+SQL, the gateway) needs a core the kernel hands it over within a scheduler tick, instead of
+the call waiting for the batch step under way. Two copies because a model's tokenizer is not
+safe to call from two threads at once; this model is 90 MB.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,23 +22,32 @@ from . import metrics
 from .embed_queue import EmbedCall, EmbedPriority, EmbedQueue
 from .generation import ModelCard
 
+log = logging.getLogger(__name__)
+
 
 class Embedder:
-    def __init__(self, model_id: str, path: Path, max_batch: int, step_texts: int):
+    def __init__(self, model_id: str, path: Path, max_batch: int, step_texts: int, batch_nice: int):
         # The model is a local folder; never reach for a hub at run time.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        self._model = SentenceTransformer(str(path), device="cpu" if not _cuda() else "cuda")
-        # One worker: the model is not safe to call from several threads at once, and the
-        # math inside already uses every core.
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        device = "cuda" if _cuda() else "cpu"
+        self._models = {priority: SentenceTransformer(str(path), device=device) for priority in EmbedPriority}
+        # One thread per lane: the math inside already uses every core. The batch lane's
+        # thread lowers its own priority before its first step, so the threads the math
+        # library starts from it inherit the lower priority too.
+        self._pools = {
+            EmbedPriority.INTERACTIVE: ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed"),
+            EmbedPriority.BATCH: ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-batch",
+                                                    initializer=_lower_thread_priority, initargs=(batch_nice,)),
+        }
         self._queue = EmbedQueue(step_texts)
-        self._wake = asyncio.Event()
-        self._runner: asyncio.Task | None = None
-        dimension = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") \
-            else self._model.get_sentence_embedding_dimension()
-        self.card = ModelCard(id=model_id, kind="embed", context_length=self._model.max_seq_length,
+        self._wake = {priority: asyncio.Event() for priority in EmbedPriority}
+        self._runners: list[asyncio.Task] = []
+        model = self._models[EmbedPriority.INTERACTIVE]
+        dimension = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") \
+            else model.get_sentence_embedding_dimension()
+        self.card = ModelCard(id=model_id, kind="embed", context_length=model.max_seq_length,
                               dimension=dimension, max_batch_size=max_batch)
         for priority in EmbedPriority:
             metrics.EMBED_WAITING_TEXTS.labels(priority.value).set_function(
@@ -41,10 +56,11 @@ class Embedder:
     async def embed(self, texts: list[str], priority: EmbedPriority = EmbedPriority.INTERACTIVE,
                     tenant: str = "") -> tuple[list[list[float]], int]:
         """Normalized vectors, in input order, and the number of tokens read."""
-        if self._runner is None:
+        loop = asyncio.get_running_loop()
+        if not self._runners:
             # Started on first use: the embedder is built in a worker thread, outside any loop.
-            self._runner = asyncio.get_running_loop().create_task(self._run(), name="embed-steps")
-        done = asyncio.get_running_loop().create_future()
+            self._runners = [loop.create_task(self._run(p), name=f"embed-{p.value}") for p in EmbedPriority]
+        done = loop.create_future()
 
         def settle(call: EmbedCall) -> None:
             if not done.done():
@@ -52,7 +68,7 @@ class Embedder:
 
         call = EmbedCall(texts, priority, tenant, settle)
         self._queue.add(call)
-        self._wake.set()
+        self._wake[priority].set()
         try:
             return await done
         finally:
@@ -63,38 +79,51 @@ class Embedder:
             metrics.EMBED_CALLS.labels(self.card.id, priority.value).inc()
             metrics.EMBEDDED_TEXTS.labels(self.card.id, priority.value).inc(len(texts))
 
-    async def _run(self) -> None:
+    async def _run(self, lane: EmbedPriority) -> None:
         loop = asyncio.get_running_loop()
+        wake = self._wake[lane]
         while True:
-            parts = self._queue.take()
+            parts = self._queue.take(lane)
             if not parts:
                 # Nothing awaits between take() and wait(): a call added meanwhile sets the event after.
-                self._wake.clear()
-                await self._wake.wait()
+                wake.clear()
+                await wake.wait()
                 continue
             texts = [text for part in parts for text in part.texts]
             try:
-                vectors, tokens = await loop.run_in_executor(self._pool, self._encode, texts)
+                vectors, tokens = await loop.run_in_executor(self._pools[lane], self._encode, lane, texts)
             except asyncio.CancelledError:
                 self._queue.fail(parts, RuntimeError("the embedder stopped"))
                 raise
-            except Exception as error:  # noqa: BLE001 - the calls in the step get it, the loop goes on
+            except Exception as error:  # noqa: BLE001 - the calls in the step get it, the lane goes on
                 self._queue.fail(parts, error)
             else:
                 self._queue.finish(parts, vectors, tokens)
 
-    def _encode(self, texts: list[str]) -> tuple[list[list[float]], list[int]]:
+    def _encode(self, lane: EmbedPriority, texts: list[str]) -> tuple[list[list[float]], list[int]]:
+        model = self._models[lane]
         started = time.perf_counter()
-        vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True,
-                                     batch_size=len(texts))
-        encoded = self._model.tokenizer(texts, truncation=True, max_length=self._model.max_seq_length)
-        metrics.EMBED_STEP_SECONDS.labels(self.card.id).observe(time.perf_counter() - started)
+        vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=len(texts))
+        encoded = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)
+        metrics.EMBED_STEP_SECONDS.labels(self.card.id, lane.value).observe(time.perf_counter() - started)
         return vectors.tolist(), [len(ids) for ids in encoded["input_ids"]]
 
     def shutdown(self) -> None:
-        if self._runner is not None:
-            self._runner.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for runner in self._runners:
+            runner.cancel()
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _lower_thread_priority(nice: int) -> None:
+    """Lowers the calling thread's CPU priority (Linux: nice is per thread, and threads it
+    starts later inherit it)."""
+    if nice <= 0:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except (AttributeError, OSError) as error:  # not Linux, or not allowed: the lane still works
+        log.warning("could not lower the batch embedding thread's priority: %s", error)
 
 
 def _cuda() -> bool:

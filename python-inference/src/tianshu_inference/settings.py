@@ -31,10 +31,13 @@ class InferenceSettings(BaseSettings):
     embed_model_path: str = ""
     embed_model_id: str = "all-minilm-l6-v2"
     embed_max_batch: int = Field(256, gt=0)
-    # Texts the embedding model reads at once (embed_queue.py). An interactive call waits for at
-    # most one step of bulk work; smaller steps cut that wait, larger ones read bulk work faster
-    # (docs/benchmarks.md, RAG section).
+    # Texts the embedding model reads at once per lane (embed_queue.py): tenants take turns
+    # among batch calls a step at a time, and a cancelled call stops within a step.
     embed_step_texts: int = Field(32, gt=0)
+    # CPU priority (nice, 0-19) of the thread that embeds batch work (ingestion, batch lines):
+    # it has every core while nothing else runs, and gives them up at once to interactive
+    # calls (embedder.py). 0 leaves it at the service's own priority.
+    embed_batch_nice: int = Field(19, ge=0, le=19)
     embed_max_text_chars: int = Field(32_768, gt=0)
 
     # Weights' dtype for vLLM ("float32", "bfloat16", "auto", ...). Empty: chosen for the host
