@@ -101,12 +101,20 @@ class Embedder:
                 self._queue.finish(parts, vectors, tokens)
 
     def _encode(self, lane: EmbedPriority, texts: list[str]) -> tuple[list[list[float]], list[int]]:
+        """What SentenceTransformer.encode does for one batch, tokenizing once: the token
+        counts come from the same attention mask the model reads."""
+        import torch
+        from sentence_transformers.util import batch_to_device
+
         model = self._models[lane]
         started = time.perf_counter()
-        vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=len(texts))
-        encoded = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)
+        features = model.preprocess(texts)
+        tokens = features["attention_mask"].sum(dim=1).tolist()
+        with torch.inference_mode():
+            output = model(batch_to_device(features, model.device))
+            vectors = torch.nn.functional.normalize(output["sentence_embedding"], p=2, dim=1).float().cpu()
         metrics.EMBED_STEP_SECONDS.labels(self.card.id, lane.value).observe(time.perf_counter() - started)
-        return vectors.tolist(), [len(ids) for ids in encoded["input_ids"]]
+        return vectors.tolist(), tokens
 
     def shutdown(self) -> None:
         for runner in self._runners:
