@@ -42,7 +42,7 @@ class EmbeddingsController {
         String served = dynamic.servedModel(request.model());
         return Callers.current().flatMap(caller -> {
             EmbedRequest embed = validated.toBuilder().setModel(served).setTenantId(caller.tenant()).build();
-            return catalog.require(served)
+            return catalog.requireEmbeddingModel(served)
                     .doOnNext(model -> EmbeddingsMapper.checkModel(request, embed, model))
                     .doOnNext(model -> Callers.checkModel(caller, request.model(), served))
                     .flatMap(model -> limiter.admit(caller, "embeddings", served, requestId,
