@@ -9,13 +9,17 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.tianshu.gateway.backend.NoInstanceAvailableException;
 import java.util.List;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.core.codec.DecodingException;
+import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.TransientDataAccessException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.server.MethodNotAllowedException;
 import org.springframework.web.server.ResponseStatusException;
@@ -57,6 +61,12 @@ public final class ErrorMapper {
         }
         if (t instanceof ServerWebInputException input) {
             return JsonBodyErrors.fromInput(input);
+        }
+        if (MultipartErrors.isMalformedBody(t)) {
+            return MultipartErrors.fromDecoding((DecodingException) t);
+        }
+        if (t instanceof DataBufferLimitException limit) {
+            return MultipartErrors.fromLimit(limit);
         }
         if (t instanceof ResponseStatusException rse) {
             return fromResponseStatus(rse, request);
@@ -133,6 +143,18 @@ public final class ErrorMapper {
         return null;
     }
 
+    /**
+     * The body types the route reads, of the two the API uses (JSON; multipart/form-data for
+     * uploads; either for document ingestion). Spring's own list for a JSON body also names
+     * every type its JSON reader could parse (application/x-ndjson, ...), which no route expects.
+     */
+    private static String accepted(UnsupportedMediaTypeStatusException e) {
+        List<String> named = Stream.of(MediaType.APPLICATION_JSON, MediaType.MULTIPART_FORM_DATA)
+                .filter(type -> e.getSupportedMediaTypes().stream().anyMatch(type::equalsTypeAndSubtype))
+                .map(MediaType::toString).toList();
+        return named.isEmpty() ? MediaType.APPLICATION_JSON_VALUE : String.join(" or ", named);
+    }
+
     private static ApiError fromResponseStatus(ResponseStatusException e, ServerHttpRequest request) {
         HttpStatusCode status = e.getStatusCode();
         String path = request == null ? "" : request.getPath().value();
@@ -142,7 +164,7 @@ public final class ErrorMapper {
             message = "Method " + m.getHttpMethod() + " is not allowed for " + path
                     + "; allowed: " + m.getSupportedMethods() + ".";
         } else if (e instanceof UnsupportedMediaTypeStatusException u) {
-            message = "Unsupported Content-Type " + u.getContentType() + "; send application/json.";
+            message = "Unsupported Content-Type " + u.getContentType() + "; send " + accepted(u) + ".";
         } else if (status.value() == 404) {
             message = "Unknown request URL: " + where + ". Please check the URL for typos.";
         } else {
