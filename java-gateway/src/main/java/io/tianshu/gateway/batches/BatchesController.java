@@ -5,6 +5,7 @@ import static io.tianshu.gateway.error.ApiException.invalidRequest;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.db.Blocking;
@@ -67,7 +68,8 @@ class BatchesController {
                     + "endpoint's status and code, naming the lines. A repeated Idempotency-Key returns the "
                     + "first batch. Tianshu's extension: \"webhook_url\", called once the batch is final.")
     Mono<BatchViews.BatchObject> create(@RequestBody BatchRequests.NewBatch body,
-            @Parameter(description = "makes a retried creation return the same batch")
+            @Parameter(description = "makes a retried creation return the same batch",
+                    schema = @Schema(pattern = BatchRequests.IDEMPOTENCY_KEY_PATTERN))
             @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey,
             ServerWebExchange exchange) {
         Endpoint endpoint = body.checkedEndpoint();
@@ -137,7 +139,10 @@ class BatchesController {
 
     @GetMapping("/v1/batches")
     @Operation(summary = "The caller's batches, newest first; pass last_id as after for the next page (scope batch)")
-    Mono<BatchViews.BatchList> list(@RequestParam(required = false) String after,
+    Mono<BatchViews.BatchList> list(
+            @Parameter(description = "the last id of the previous page") @RequestParam(required = false) String after,
+            @Parameter(schema = @Schema(types = "integer", format = "int32", minimum = "1",
+                    maximum = "" + MAX_LIST, defaultValue = "20"))
             @RequestParam(defaultValue = "20") int limit, ServerWebExchange exchange) {
         if (limit < 1 || limit > MAX_LIST) {
             throw invalidRequest("limit must be between 1 and " + MAX_LIST + ".", "limit");

@@ -65,6 +65,11 @@ public final class ErrorMapper {
             log.warn("database unavailable, request {}: {}", requestId, t.toString());
             return databaseUnavailable(requestId);
         }
+        String refusedValue = StoredValueErrors.dataExceptionState(t);
+        if (refusedValue != null) {
+            log.info("database refused a value of the request, request {}: {}", requestId, t.getMessage());
+            return StoredValueErrors.refused(refusedValue);
+        }
         if (t instanceof ServerWebInputException input) {
             return JsonBodyErrors.fromInput(input);
         }
