@@ -4,7 +4,8 @@ Code below a servicer raises ServiceError subclasses; the interceptor turns them
 status with a google.rpc detail (BadRequest naming the field, ResourceInfo naming what is
 missing or already there, PreconditionFailure naming what is violated, and whatever a
 service's own subclasses attach). Anything else becomes INTERNAL without the traceback reaching the caller.
-A request that does not even parse is refused as INVALID_ARGUMENT, not INTERNAL.
+A request that does not even parse is refused as INVALID_ARGUMENT, not INTERNAL; so is a value
+PostgreSQL refuses to store (psycopg's DataError), which can only have come from the request.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import inspect
 import logging
 
 import grpc
+import psycopg
 from google.protobuf import any_pb2, message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -94,7 +96,20 @@ def to_status(error: ServiceError) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
+def _refused_value(error: psycopg.DataError) -> InvalidArgument:
+    """A value of the request that PostgreSQL cannot store: a NUL character in text (psycopg
+    refuses it before sending, with no SQLSTATE; inside JSON the server refuses it, 22P05), or a
+    data exception (SQLSTATE class 22) such as a string longer than its column. The caller can
+    fix it; PostgreSQL's own words name columns and types, so they go to the log only."""
+    log.warning("database refused a value of the request: %s", error)
+    nul = error.sqlstate in ("22021", "22P05") or (error.sqlstate is None and "NUL" in str(error))
+    return InvalidArgument("request", "a text value holds a NUL character (U+0000), which cannot be stored"
+                           if nul else "a value cannot be stored")
+
+
 async def _abort(context: grpc.aio.ServicerContext, error: Exception) -> None:
+    if isinstance(error, psycopg.DataError):
+        error = _refused_value(error)
     if isinstance(error, ServiceError):
         await context.abort_with_status(to_status(error))
     log.exception("unexpected error", exc_info=error)

@@ -4,6 +4,11 @@ import static io.tianshu.gateway.error.ApiException.invalidRequest;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import io.tianshu.gateway.auth.ApiKeyCache;
 import io.tianshu.gateway.auth.Caller;
 import io.tianshu.gateway.auth.Callers;
@@ -22,6 +27,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PatchMapping;
@@ -41,9 +47,10 @@ import reactor.core.publisher.Mono;
  */
 @RestController
 @RequestMapping("/v1/admin")
+@Tag(name = "Admin", description = "API keys, tenants and their limits, usage and the audit trail (scope admin)")
 class AdminController {
 
-    private static final Pattern TENANT_ID = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+    private static final Pattern TENANT_ID = Pattern.compile(AdminRequests.TENANT_ID);
 
     private final KeyStore keys;
     private final ApiKeyCache keyCache;
@@ -70,6 +77,7 @@ class AdminController {
     }
 
     @PostMapping("/keys")
+    @Operation(summary = "Create an API key; its secret is in this answer only")
     @ResponseStatus(HttpStatus.CREATED)
     Mono<CreatedKey> createKey(@RequestBody AdminRequests.NewKey body, ServerWebExchange exchange) {
         if (body.tenant() == null || body.tenant().isBlank()) {
@@ -86,6 +94,7 @@ class AdminController {
         }
         positive(body.rpm(), "rpm");
         positive(body.tpm(), "tpm");
+        modelIds(body.allowedModels());
         return Callers.current().flatMap(admin -> Blocking.call(() -> {
             if (tenants.find(body.tenant()).isEmpty()) {
                 throw ApiException.notFound("No tenant '" + body.tenant() + "'; create it first.");
@@ -98,11 +107,13 @@ class AdminController {
     }
 
     @GetMapping("/keys")
+    @Operation(summary = "API keys, of one tenant or all")
     Mono<Listing<KeyStore.KeyInfo>> listKeys(@RequestParam(required = false) String tenant) {
         return Blocking.call(() -> Listing.of(keys.list(tenant)));
     }
 
     @DeleteMapping("/keys/{id}")
+    @Operation(summary = "Revoke an API key")
     Mono<KeyStore.KeyInfo> revokeKey(@PathVariable String id, ServerWebExchange exchange) {
         UUID keyId = uuid(id);
         return Callers.current().flatMap(admin -> Blocking.call(() -> {
@@ -115,6 +126,7 @@ class AdminController {
     }
 
     @PostMapping("/tenants")
+    @Operation(summary = "Create a tenant")
     @ResponseStatus(HttpStatus.CREATED)
     Mono<Tenant> createTenant(@RequestBody AdminRequests.NewTenant body, ServerWebExchange exchange) {
         if (body.id() == null || !TENANT_ID.matcher(body.id()).matches()) {
@@ -122,6 +134,7 @@ class AdminController {
         }
         positive(body.rpm(), "rpm");
         positive(body.tpm(), "tpm");
+        modelIds(body.allowedModels());
         return Callers.current().flatMap(admin -> Blocking.call(() -> {
             if (!tenants.create(body.id(), body.name(), body.rpm(), body.tpm(), body.allowedModels())) {
                 throw new ApiException(HttpStatus.CONFLICT, "invalid_request_error",
@@ -134,11 +147,16 @@ class AdminController {
     }
 
     @GetMapping("/tenants")
+    @Operation(summary = "Every tenant")
     Mono<Listing<Tenant>> listTenants() {
         return Blocking.call(() -> Listing.of(tenants.list()));
     }
 
     @PatchMapping("/tenants/{id}")
+    @Operation(summary = "Change a tenant's limits: the fields sent, null clearing one",
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = @Content(
+                    mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = AdminRequests.LimitsPatch.class))))
     Mono<Tenant> patchTenant(@PathVariable String id, @RequestBody JsonNode body, ServerWebExchange exchange) {
         if (!body.isObject()) {
             throw invalidRequest("The request body must be a JSON object.", null);
@@ -156,14 +174,20 @@ class AdminController {
     }
 
     @GetMapping("/usage")
+    @Operation(summary = "Usage summed per tenant, key, endpoint and model")
     Mono<Listing<UsageStore.Summary>> usage(@RequestParam(required = false) String tenant,
+            @Parameter(schema = @Schema(format = "uuid"), description = "a key's id")
             @RequestParam(required = false) String key) {
         UUID keyId = key == null ? null : uuid(key);
         return Blocking.call(() -> Listing.of(usage.summarize(tenant, keyId)));
     }
 
     @GetMapping("/audit")
-    Mono<Listing<AuditLog.Event>> audit(@RequestParam(defaultValue = "100") int limit) {
+    @Operation(summary = "The latest admin changes, newest first")
+    Mono<Listing<AuditLog.Event>> audit(
+            @Parameter(schema = @Schema(types = "integer", format = "int32", minimum = "1",
+                    maximum = "1000", defaultValue = "100"))
+            @RequestParam(defaultValue = "100") int limit) {
         if (limit < 1 || limit > 1000) {
             throw invalidRequest("'limit' must be between 1 and 1000.", "limit");
         }
@@ -194,7 +218,18 @@ class AdminController {
             throw invalidRequest("'allowed_models' must be an array of model ids or null.", "allowed_models");
         }
         List<String> models = new ArrayList<>();
-        value.forEach(v -> models.add(v.asText()));
+        value.forEach(v -> models.add(v.isTextual() ? v.asText() : null));
+        return modelIds(models);
+    }
+
+    /**
+     * An allow-list holds model ids: a null or blank item matches no model, and stored it would
+     * break every later read of the row.
+     */
+    private static List<String> modelIds(List<String> models) {
+        if (models != null && models.stream().anyMatch(model -> model == null || model.isBlank())) {
+            throw invalidRequest("'allowed_models' must hold model ids: non-empty strings.", "allowed_models");
+        }
         return models;
     }
 

@@ -37,7 +37,7 @@ public enum Scope {
     public static List<String> validate(List<String> names) {
         Set<String> known = all();
         for (String name : names) {
-            if (!known.contains(name)) {
+            if (name == null || !known.contains(name)) {
                 throw new IllegalArgumentException("unknown scope '" + name + "'; known: " + known);
             }
         }

@@ -1,10 +1,12 @@
 package io.tianshu.gateway.batches;
 
+import static io.swagger.v3.oas.annotations.media.Schema.RequiredMode.REQUIRED;
 import static io.tianshu.gateway.error.ApiException.invalidRequest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.tianshu.jobs.v1.Endpoint;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -18,10 +20,12 @@ final class BatchRequests {
     private static final int MAX_METADATA_PAIRS = 16;
     private static final int MAX_METADATA_KEY = 64;
     private static final int MAX_METADATA_VALUE = 512;
-    private static final Pattern WINDOW = Pattern.compile("[1-9][0-9]{0,3}h");
+    static final String WINDOW_PATTERN = "^[1-9][0-9]{0,3}h$";
+    private static final Pattern WINDOW = Pattern.compile(WINDOW_PATTERN);
     // Wide enough for UUIDs and the SDKs' own retry keys ("stainless-python-retry-<uuid>");
     // narrow enough to be safe in logs and metadata.
-    private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[A-Za-z0-9._~:-]{1,128}");
+    static final String IDEMPOTENCY_KEY_PATTERN = "^[A-Za-z0-9._~:-]{1,128}$";
+    private static final Pattern IDEMPOTENCY_KEY = Pattern.compile(IDEMPOTENCY_KEY_PATTERN);
     private static final int MAX_URL = 2048;
 
     private BatchRequests() {
@@ -33,8 +37,21 @@ final class BatchRequests {
      * is accepted and ignored: results stay as long as the batch service keeps the batch.
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record NewBatch(String inputFileId, String endpoint, String completionWindow, Map<String, String> metadata,
-            String webhookUrl, JsonNode outputExpiresAfter) {
+    record NewBatch(
+            @Schema(requiredMode = REQUIRED, minLength = 1, description = "A file uploaded with purpose batch")
+            String inputFileId,
+            @Schema(requiredMode = REQUIRED, allowableValues = {"/v1/chat/completions", "/v1/embeddings"})
+            String endpoint,
+            @Schema(pattern = WINDOW_PATTERN, description = "Hours, \"<n>h\"; absent = the batch service's default "
+                    + "(24h)", example = "24h")
+            String completionWindow,
+            @Schema(maxProperties = MAX_METADATA_PAIRS, description = "At most 16 pairs; keys of at most 64 "
+                    + "characters, values strings of at most 512")
+            Map<String, String> metadata,
+            @Schema(format = "uri", maxLength = MAX_URL, pattern = "^https?://", description = "Tianshu's extension: "
+                    + "an absolute http or https URL called once the batch is final")
+            String webhookUrl,
+            @Schema(description = "Accepted and ignored") JsonNode outputExpiresAfter) {
 
         /** The endpoint every line must call; 400 naming it otherwise. */
         Endpoint checkedEndpoint() {

@@ -3,6 +3,7 @@ package io.tianshu.gateway.batches;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import com.google.protobuf.Timestamp;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.tianshu.jobs.v1.Batch;
 import io.tianshu.jobs.v1.BatchStatus;
 import io.tianshu.jobs.v1.Endpoint;
@@ -56,6 +57,7 @@ final class BatchViews {
 
     /** OpenAI's usage shape; the engine reports neither cached nor reasoning tokens, hence 0. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @Schema(name = "BatchUsage")
     record Usage(long inputTokens, InputDetails inputTokensDetails, long outputTokens,
             OutputDetails outputTokensDetails, long totalTokens) {
         static Usage of(Batch b) {

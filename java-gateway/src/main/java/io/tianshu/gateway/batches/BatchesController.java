@@ -5,6 +5,7 @@ import static io.tianshu.gateway.error.ApiException.invalidRequest;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.db.Blocking;
@@ -48,21 +49,27 @@ class BatchesController {
     private final JobsClient jobs;
     private final FileStore files;
     private final BatchInputs inputs;
+    private final BatchModels models;
     private final ObjectMapper json;
 
-    BatchesController(JobsClient jobs, FileStore files, BatchInputs inputs, ObjectMapper json) {
+    BatchesController(JobsClient jobs, FileStore files, BatchInputs inputs, BatchModels models, ObjectMapper json) {
         this.jobs = jobs;
         this.files = files;
         this.inputs = inputs;
+        this.models = models;
         this.json = json;
     }
 
     @PostMapping("/v1/batches")
     @Operation(summary = "Create a batch from an uploaded file (scope batch)",
-            description = "Every line's url must be the batch's endpoint. A repeated Idempotency-Key returns the "
+            description = "Every line's url must be the batch's endpoint. Every model the lines name goes through "
+                    + "the same checks as on the endpoint itself (aliases, served models of the endpoint's kind, "
+                    + "the key's and tenant's allowed models): one refused model refuses the batch, with the "
+                    + "endpoint's status and code, naming the lines. A repeated Idempotency-Key returns the "
                     + "first batch. Tianshu's extension: \"webhook_url\", called once the batch is final.")
     Mono<BatchViews.BatchObject> create(@RequestBody BatchRequests.NewBatch body,
-            @Parameter(description = "makes a retried creation return the same batch")
+            @Parameter(description = "makes a retried creation return the same batch",
+                    schema = @Schema(pattern = BatchRequests.IDEMPOTENCY_KEY_PATTERN))
             @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey,
             ServerWebExchange exchange) {
         Endpoint endpoint = body.checkedEndpoint();
@@ -73,16 +80,23 @@ class BatchesController {
                 .setWebhookUrl(body.checkedWebhookUrl())
                 .setIdempotencyKey(BatchRequests.checkedIdempotencyKey(idempotencyKey));
         String requestId = RequestId.of(exchange);
-        return jobs.available().then(Callers.current()).flatMap(caller -> Blocking.call(() -> {
-            addLines(request, caller.tenant(), body.inputFileId(), body.endpoint());
-            return request.setTenantId(caller.tenant()).build();
-        }).flatMap(built -> jobs.create(built, requestId)).flatMap(batch -> Blocking.call(() ->
+        return jobs.available().then(Callers.current()).flatMap(caller -> Blocking.call(() ->
+                addLines(request, caller.tenant(), body.inputFileId(), body.endpoint()))
+                .flatMap(named -> models.check(caller, endpoint, named))
+                .then(Mono.fromSupplier(() -> request.setTenantId(caller.tenant()).build()))
+                .flatMap(built -> jobs.create(built, requestId)).flatMap(batch -> Blocking.call(() ->
                 BatchViews.BatchObject.of(batch, inputs.remember(batch.getBatchId(), caller.tenant(),
                         body.inputFileId())))));
     }
 
-    /** The file's lines into the request; 400 when the file is missing or calls another endpoint. */
-    private void addLines(CreateBatchRequest.Builder request, String tenant, String fileId, String endpoint) {
+    /**
+     * The file's lines into the request, each line's model as the served id it stands for;
+     * 400 when the file is missing or calls another endpoint.
+     *
+     * @return the models the lines name, for {@link BatchModels#check}
+     */
+    private BatchModels.Named addLines(CreateBatchRequest.Builder request, String tenant, String fileId,
+            String endpoint) {
         FileStore.StoredFile file = files.find(tenant, fileId)
                 .orElseThrow(() -> ApiException.fileNotFound(fileId, "input_file_id"));
         if (!"batch".equals(file.purpose())) {
@@ -90,11 +104,15 @@ class BatchesController {
                     "input_file_id");
         }
         List<Integer> mismatches = new ArrayList<>();
+        BatchModels.Named named = models.collector();
         try (InputStream in = files.open(file)) {
-            BatchLines.read(in, json, line -> {
-                if (!line.url().equals(endpoint)) {
-                    mismatches.add(line.number());
+            BatchLines.read(in, json, read -> {
+                if (!read.url().equals(endpoint)) {
+                    mismatches.add(read.number());
                 } else if (mismatches.isEmpty()) {
+                    // The batch worker sends body.model as it is, to a service that knows no aliases.
+                    BatchLines.Line line = read.model() == null ? read
+                            : read.withModel(named.add(read.model(), read.number()), json);
                     request.addLines(InputLine.newBuilder().setCustomId(line.customId()).setMethod(line.method())
                             .setUrl(line.url()).setBody(line.body()));
                 }
@@ -108,6 +126,7 @@ class BatchesController {
                     mismatches.size())) + (mismatches.size() > MISMATCHES_SHOWN ? " and more." : "."),
                     "input_file_id");
         }
+        return named;
     }
 
     @GetMapping("/v1/batches/{id}")
@@ -120,7 +139,10 @@ class BatchesController {
 
     @GetMapping("/v1/batches")
     @Operation(summary = "The caller's batches, newest first; pass last_id as after for the next page (scope batch)")
-    Mono<BatchViews.BatchList> list(@RequestParam(required = false) String after,
+    Mono<BatchViews.BatchList> list(
+            @Parameter(description = "the last id of the previous page") @RequestParam(required = false) String after,
+            @Parameter(schema = @Schema(types = "integer", format = "int32", minimum = "1",
+                    maximum = "" + MAX_LIST, defaultValue = "20"))
             @RequestParam(defaultValue = "20") int limit, ServerWebExchange exchange) {
         if (limit < 1 || limit > MAX_LIST) {
             throw invalidRequest("limit must be between 1 and " + MAX_LIST + ".", "limit");

@@ -1,9 +1,16 @@
 package io.tianshu.gateway.chat;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.backend.InferenceClient;
 import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.gateway.web.JsonWriter;
+import io.tianshu.gateway.web.ServerSentEvent;
 import io.tianshu.gateway.web.SseStream;
 import io.tianshu.inference.v1.GenerateResponse;
 import io.tianshu.inference.v1.Generation;
@@ -26,6 +33,7 @@ import reactor.core.publisher.Mono;
  * same route answers JSON or an SSE stream depending on the body.
  */
 @RestController
+@Tag(name = "Inference", description = "OpenAI's chat, completions, embeddings and models")
 class ChatController {
 
     private static final Logger log = LoggerFactory.getLogger(ChatController.class);
@@ -43,6 +51,20 @@ class ChatController {
     }
 
     @PostMapping("/v1/chat/completions")
+    @Operation(summary = "Chat completion (scope chat)", description = "OpenAI's chat completion. stream=true: "
+            + "server-sent events, data: {chat.completion.chunk} per delta, then data: [DONE]; a failure after the "
+            + "first event ends the stream with data: {error}.",
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = @Content(
+                    mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = ChatCompletionRequest.class),
+                    examples = @ExampleObject(name = "question", value = "{\"model\": \"smollm2-135m-instruct\", "
+                            + "\"messages\": [{\"role\": \"user\", \"content\": \"What is the capital of France?\"}], "
+                            + "\"max_tokens\": 8}"))),
+            responses = @ApiResponse(responseCode = "200", description = "The completion, or its stream", content = {
+                @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                        schema = @Schema(implementation = ChatCompletion.class)),
+                @Content(mediaType = MediaType.TEXT_EVENT_STREAM_VALUE,
+                        schema = @Schema(implementation = ServerSentEvent.class))}))
     Mono<Void> complete(@RequestBody ChatCompletionRequest request, ServerWebExchange exchange) {
         String requestId = RequestId.of(exchange);
         Generation requested = ChatRequestMapper.toGeneration(request, requestId);

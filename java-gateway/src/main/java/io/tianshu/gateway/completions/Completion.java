@@ -3,6 +3,7 @@ package io.tianshu.gateway.completions;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.tianshu.gateway.chat.ChatCompletion;
 import io.tianshu.inference.v1.GenerateResponse;
 import java.util.List;
@@ -18,6 +19,7 @@ record Completion(String id, String object, long created, String model, List<Cho
     // logprobs and finish_reason are always present, null when absent, as OpenAI sends them.
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     @JsonInclude(JsonInclude.Include.ALWAYS)
+    @Schema(name = "CompletionChoice")
     record Choice(String text, int index, LegacyLogprobs logprobs, String finishReason) {
     }
 

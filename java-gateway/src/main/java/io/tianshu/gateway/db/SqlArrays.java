@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /** PostgreSQL text[] and float8[] in and out of JDBC; a null list is SQL NULL. */
 public final class SqlArrays {
@@ -31,9 +32,13 @@ public final class SqlArrays {
         ps.setArray(index, ps.getConnection().createArrayOf("float8", boxed));
     }
 
+    /**
+     * The array without NULL elements: rows written before the admin API refused them hold some,
+     * and List.of would fail on every read of the row. A NULL model id matched no model anyway.
+     */
     public static List<String> text(ResultSet rs, String column) throws SQLException {
         Array array = rs.getArray(column);
-        return array == null ? null : List.of((String[]) array.getArray());
+        return array == null ? null : Arrays.stream((String[]) array.getArray()).filter(Objects::nonNull).toList();
     }
 
     public static Integer integer(ResultSet rs, String column) throws SQLException {

@@ -2,6 +2,7 @@ package io.tianshu.gateway.embeddings;
 
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.tianshu.inference.v1.EmbedResponse;
 import io.tianshu.inference.v1.Embedding;
 import java.nio.ByteBuffer;
@@ -18,6 +19,7 @@ record EmbeddingList(String object, List<Item> data, String model, Usage usage) 
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @Schema(name = "EmbeddingUsage")
     record Usage(int promptTokens, int totalTokens) {
     }
 

@@ -29,11 +29,8 @@ final class EmbeddingsMapper {
                 .build();
     }
 
-    /** Checks that need the model: its kind, batch size and vector length. */
+    /** Checks that need the embedding model: batch size and vector length. */
     static void checkModel(EmbeddingsRequest request, EmbedRequest embed, Model model) {
-        if (model.getKind() != io.tianshu.inference.v1.ModelKind.MODEL_KIND_EMBED) {
-            throw invalidRequest("The model '" + model.getId() + "' is not an embedding model.", "model");
-        }
         if (model.getMaxBatchSize() > 0 && embed.getTextsCount() > model.getMaxBatchSize()) {
             throw invalidRequest("'input' has " + embed.getTextsCount() + " items; model '" + model.getId()
                     + "' takes at most " + model.getMaxBatchSize() + " per request.", "input");

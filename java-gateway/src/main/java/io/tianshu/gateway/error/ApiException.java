@@ -94,6 +94,14 @@ public class ApiException extends RuntimeException {
                 "The model '" + model + "' does not exist.", "model", "model_not_found");
     }
 
+    /**
+     * The same refusal (status, type, code, headers) in other words: for a check that ran on
+     * behalf of something else, such as a batch line's model, whose message must say where.
+     */
+    public ApiException reworded(String message, String param) {
+        return new ApiException(status, type, message, param, code, headers);
+    }
+
     ApiError toApiError() {
         return new ApiError(status, OpenAiError.of(getMessage(), type, param, code), headers);
     }

@@ -9,13 +9,17 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.tianshu.gateway.backend.NoInstanceAvailableException;
 import java.util.List;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.core.codec.DecodingException;
+import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.TransientDataAccessException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.server.MethodNotAllowedException;
 import org.springframework.web.server.ResponseStatusException;
@@ -38,44 +42,68 @@ public final class ErrorMapper {
     private ErrorMapper() {
     }
 
-    public static ApiError toApiError(Throwable failure, ServerHttpRequest request) {
+    /**
+     * @param request for messages naming the route; null where there is none to name
+     * @param requestId added to the message of every failure that is ours, not the caller's
+     *     (5xx, 499), so that a caller can quote it and an operator find the log line with the
+     *     details the body leaves out
+     */
+    public static ApiError toApiError(Throwable failure, ServerHttpRequest request, String requestId) {
         Throwable t = Exceptions.unwrap(failure);
         if (t instanceof ApiException api) {
             return api.toApiError();
         }
         if (t instanceof NoInstanceAvailableException refused) {
-            return fromRefusal(refused);
+            return fromRefusal(refused, requestId);
         }
         Throwable grpc = grpcCause(t);
         if (grpc != null) {
-            return fromGrpc(Status.fromThrowable(grpc), grpc);
+            return fromGrpc(Status.fromThrowable(grpc), grpc, requestId);
         }
         if (t instanceof DataAccessResourceFailureException || t instanceof TransientDataAccessException) {
             // An outage, not a bug: one line without the trace, and the caller is told to retry.
-            log.warn("database unavailable: {}", t.toString());
-            return databaseUnavailable();
+            log.warn("database unavailable, request {}: {}", requestId, t.toString());
+            return databaseUnavailable(requestId);
+        }
+        String refusedValue = StoredValueErrors.dataExceptionState(t);
+        if (refusedValue != null) {
+            log.info("database refused a value of the request, request {}: {}", requestId, t.getMessage());
+            return StoredValueErrors.refused(refusedValue);
         }
         if (t instanceof ServerWebInputException input) {
             return JsonBodyErrors.fromInput(input);
         }
+        if (MultipartErrors.isMalformedBody(t)) {
+            return MultipartErrors.fromDecoding((DecodingException) t);
+        }
+        if (t instanceof DataBufferLimitException limit) {
+            return MultipartErrors.fromLimit(limit);
+        }
         if (t instanceof ResponseStatusException rse) {
-            return fromResponseStatus(rse, request);
+            return fromResponseStatus(rse, request, requestId);
         }
         // Anything else is a bug in the gateway: full detail goes to the log, none to the caller.
-        log.error("unexpected failure", t);
+        log.error("unexpected failure, request {}", requestId, t);
         return new ApiError(HttpStatus.INTERNAL_SERVER_ERROR, OpenAiError.of(
-                "The server had an error while processing your request.", "server_error", null, null));
+                withRequestId("The server had an error while processing your request", requestId), "server_error",
+                null, null));
     }
 
-    static ApiError fromGrpc(Status status, Throwable t) {
+    /**
+     * A backend's status. A caller-facing description (a validation message) is the message;
+     * any other failure answers the table's fixed text and the request id, and its description
+     * (gRPC's own, with addresses and transport details, as often as a service's) goes to the
+     * log in one line.
+     */
+    static ApiError fromGrpc(Status status, Throwable t, String requestId) {
         GrpcStatusTable.Entry entry = GrpcStatusTable.lookup(status.getCode());
         String description = status.getDescription();
         String message;
-        if (description == null || description.isBlank()) {
+        if (!entry.callerFacing()) {
+            log.warn("backend call failed, request {}: {}", requestId, status);
+            message = withRequestId(entry.defaultMessage(), requestId);
+        } else if (description == null || description.isBlank()) {
             message = entry.defaultMessage() + ".";
-        } else if (entry.httpStatus() >= 500) {
-            // Server-side descriptions ("io exception") mean little alone; say what failed first.
-            message = entry.defaultMessage() + ": " + description;
         } else {
             message = description;
         }
@@ -83,21 +111,27 @@ public final class ErrorMapper {
                 message, entry.type(), fieldOf(t), status.getCode().name().toLowerCase()));
     }
 
-    static ApiError fromRefusal(NoInstanceAvailableException refused) {
+    static ApiError fromRefusal(NoInstanceAvailableException refused, String requestId) {
         GrpcStatusTable.Entry entry = GrpcStatusTable.lookupRefusal(refused.getCause());
         HttpHeaders headers = new HttpHeaders();
         headers.set(HttpHeaders.RETRY_AFTER, Long.toString(refused.retryAfterSeconds()));
-        return new ApiError(entry.status(), OpenAiError.of(entry.defaultMessage() + ".", entry.type(), null,
+        return new ApiError(entry.status(), OpenAiError.of(entry.httpStatus() >= 500
+                ? withRequestId(entry.defaultMessage(), requestId) : entry.defaultMessage() + ".", entry.type(), null,
                 entry.code()), headers);
     }
 
     /** Keys, tenants and buckets live in PostgreSQL: without it no call can be authenticated or admitted. */
-    static ApiError databaseUnavailable() {
+    static ApiError databaseUnavailable(String requestId) {
         HttpHeaders headers = new HttpHeaders();
         headers.set(HttpHeaders.RETRY_AFTER, Long.toString(DATABASE_RETRY_AFTER_SECONDS));
         return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, OpenAiError.of(
-                "The gateway cannot reach its database; retry later.", "service_unavailable_error", null,
-                "database_unavailable"), headers);
+                withRequestId("The gateway cannot reach its database; retry later", requestId),
+                "service_unavailable_error", null, "database_unavailable"), headers);
+    }
+
+    /** "TEXT (request id: ID)." — without an id (none known) just "TEXT.". */
+    static String withRequestId(String text, String requestId) {
+        return requestId == null ? text + "." : text + " (request id: " + requestId + ").";
     }
 
     private static Throwable grpcCause(Throwable t) {
@@ -133,8 +167,28 @@ public final class ErrorMapper {
         return null;
     }
 
-    private static ApiError fromResponseStatus(ResponseStatusException e, ServerHttpRequest request) {
+    /**
+     * The body types the route reads, of the two the API uses (JSON; multipart/form-data for
+     * uploads; either for document ingestion). Spring's own list for a JSON body also names
+     * every type its JSON reader could parse (application/x-ndjson, ...), which no route expects.
+     */
+    private static String accepted(UnsupportedMediaTypeStatusException e) {
+        List<String> named = Stream.of(MediaType.APPLICATION_JSON, MediaType.MULTIPART_FORM_DATA)
+                .filter(type -> e.getSupportedMediaTypes().stream().anyMatch(type::equalsTypeAndSubtype))
+                .map(MediaType::toString).toList();
+        return named.isEmpty() ? MediaType.APPLICATION_JSON_VALUE : String.join(" or ", named);
+    }
+
+    private static ApiError fromResponseStatus(ResponseStatusException e, ServerHttpRequest request,
+            String requestId) {
         HttpStatusCode status = e.getStatusCode();
+        if (status.is5xxServerError()) {
+            // Spring's reason for a server-side status names framework internals.
+            log.error("request failed in the framework, request {}: {}", requestId, e.toString());
+            return new ApiError(status, OpenAiError.of(withRequestId(
+                    "The server had an error while processing your request", requestId), "server_error", null, null),
+                    e.getHeaders());
+        }
         String path = request == null ? "" : request.getPath().value();
         String where = request == null ? "" : request.getMethod() + " " + path;
         String message;
@@ -142,13 +196,12 @@ public final class ErrorMapper {
             message = "Method " + m.getHttpMethod() + " is not allowed for " + path
                     + "; allowed: " + m.getSupportedMethods() + ".";
         } else if (e instanceof UnsupportedMediaTypeStatusException u) {
-            message = "Unsupported Content-Type " + u.getContentType() + "; send application/json.";
+            message = "Unsupported Content-Type " + u.getContentType() + "; send " + accepted(u) + ".";
         } else if (status.value() == 404) {
             message = "Unknown request URL: " + where + ". Please check the URL for typos.";
         } else {
             message = e.getReason() != null ? e.getReason() : "Request failed with status " + status.value() + ".";
         }
-        String type = status.is5xxServerError() ? "server_error" : "invalid_request_error";
-        return new ApiError(status, OpenAiError.of(message, type, null, null), e.getHeaders());
+        return new ApiError(status, OpenAiError.of(message, "invalid_request_error", null, null), e.getHeaders());
     }
 }

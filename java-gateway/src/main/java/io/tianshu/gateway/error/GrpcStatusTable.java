@@ -13,10 +13,17 @@ import org.springframework.http.HttpStatusCode;
  */
 final class GrpcStatusTable {
 
-    /** @param code the body's code; null means the gRPC code's name */
-    record Entry(int httpStatus, String type, String defaultMessage, String code) {
-        Entry(int httpStatus, String type, String defaultMessage) {
-            this(httpStatus, type, defaultMessage, null);
+    /**
+     * @param defaultMessage the stable text callers read, documented in the README's error table
+     * @param code the body's code; null means the gRPC code's name
+     * @param callerFacing whether the backend's description is meant for the caller: true for
+     *     the codes our services raise to refuse a request (a validation message, a missing
+     *     collection); false for failures, whose descriptions come from gRPC itself as often as
+     *     from a service (addresses, deadlines, transport states) and go to the log only
+     */
+    record Entry(int httpStatus, String type, String defaultMessage, String code, boolean callerFacing) {
+        Entry(int httpStatus, String type, String defaultMessage, boolean callerFacing) {
+            this(httpStatus, type, defaultMessage, null, callerFacing);
         }
 
         HttpStatusCode status() {
@@ -30,18 +37,20 @@ final class GrpcStatusTable {
     static Entry lookup(Status.Code code) {
         return switch (code) {
             case INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE ->
-                    new Entry(400, "invalid_request_error", "The request was rejected by the backend");
-            case UNAUTHENTICATED -> new Entry(401, "authentication_error", "Authentication required");
-            case PERMISSION_DENIED -> new Entry(403, "permission_error", "Permission denied");
-            case NOT_FOUND -> new Entry(404, "not_found_error", "Not found");
-            case ALREADY_EXISTS, ABORTED -> new Entry(409, "conflict_error", "Conflict");
-            case RESOURCE_EXHAUSTED -> new Entry(429, "rate_limit_error", "The backend is overloaded; retry later");
+                    new Entry(400, "invalid_request_error", "The request was rejected by the backend", true);
+            case UNAUTHENTICATED -> new Entry(401, "authentication_error", "Authentication required", true);
+            case PERMISSION_DENIED -> new Entry(403, "permission_error", "Permission denied", true);
+            case NOT_FOUND -> new Entry(404, "not_found_error", "Not found", true);
+            case ALREADY_EXISTS, ABORTED -> new Entry(409, "conflict_error", "Conflict", true);
+            case RESOURCE_EXHAUSTED ->
+                    new Entry(429, "rate_limit_error", "The backend is overloaded; retry later", true);
             // 499 is nginx's "client closed request": the call was cancelled on our side.
-            case CANCELLED -> new Entry(499, "request_cancelled", "The request was cancelled");
-            case UNIMPLEMENTED -> new Entry(501, "not_implemented_error", "Not implemented by the backend");
-            case UNAVAILABLE -> new Entry(503, "service_unavailable_error", "The backend service is unavailable");
-            case DEADLINE_EXCEEDED -> new Entry(504, "timeout_error", "The backend did not answer in time");
-            default -> new Entry(500, "server_error", "The backend failed");
+            case CANCELLED -> new Entry(499, "request_cancelled", "The request was cancelled", false);
+            case UNIMPLEMENTED -> new Entry(501, "not_implemented_error", "Not implemented by the backend", false);
+            case UNAVAILABLE ->
+                    new Entry(503, "service_unavailable_error", "The backend service is unavailable", false);
+            case DEADLINE_EXCEEDED -> new Entry(504, "timeout_error", "The backend did not answer in time", false);
+            default -> new Entry(500, "server_error", "The backend failed", false);
         };
     }
 
@@ -55,12 +64,12 @@ final class GrpcStatusTable {
         if (refusal instanceof BulkheadFullException) {
             return new Entry(429, "rate_limit_error",
                     "Every inference instance has as many calls in flight as the gateway allows; retry later",
-                    "backend_busy");
+                    "backend_busy", false);
         }
         if (refusal instanceof CallNotPermittedException) {
             return new Entry(503, "service_unavailable_error",
                     "Every inference instance is failing; the gateway stopped calling them for now, retry later",
-                    "circuit_open");
+                    "circuit_open", false);
         }
         return lookup(Status.Code.UNKNOWN);
     }

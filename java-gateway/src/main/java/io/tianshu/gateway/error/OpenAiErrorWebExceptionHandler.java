@@ -40,9 +40,11 @@ class OpenAiErrorWebExceptionHandler implements WebExceptionHandler {
         if (response.isCommitted()) {
             return Mono.error(failure);
         }
-        ApiError error = ErrorMapper.toApiError(failure, exchange.getRequest());
+        String requestId = RequestId.of(exchange);
         // This handler runs outside the filter chain's Reactor context, so the MDC is set by hand.
-        try (MDC.MDCCloseable ignored = MDC.putCloseable(RequestId.MDC_KEY, RequestId.of(exchange))) {
+        ApiError error;
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(RequestId.MDC_KEY, requestId)) {
+            error = ErrorMapper.toApiError(failure, exchange.getRequest(), requestId);
             log.info("request failed: {} {} -> {} {}", exchange.getRequest().getMethod(),
                     exchange.getRequest().getPath().value(), error.status().value(), error.body().error().message());
         }

@@ -3,6 +3,7 @@ package io.tianshu.gateway.files;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,8 +33,26 @@ public final class BatchLines {
     /** Problems named in one error message; the rest are counted. */
     static final int PROBLEMS_SHOWN = 20;
 
-    /** One request line; body is its JSON text. */
-    public record Line(int number, String customId, String method, String url, String body) {
+    /**
+     * One request line; body is its JSON text, model its body's "model" when that is a
+     * non-empty string, else null (such a line is the batch service's to fail).
+     */
+    public record Line(int number, String customId, String method, String url, String body, String model) {
+
+        /** The same line with body.model set to {@code served}; itself when that is already its model. */
+        public Line withModel(String served, ObjectMapper json) {
+            if (model == null || model.equals(served)) {
+                return this;
+            }
+            try {
+                ObjectNode rewritten = (ObjectNode) json.readTree(body);
+                rewritten.put("model", served);
+                return new Line(number, customId, method, url, rewritten.toString(), served);
+            } catch (JsonProcessingException e) {
+                // The body was written by parse() from a parsed object: it is valid JSON.
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     /** What a check found: request lines, and every problem (its line and what is wrong). */
@@ -113,7 +132,9 @@ public final class BatchLines {
         if (body == null || !body.isObject()) {
             throw new IllegalArgumentException("body must be a JSON object");
         }
-        return new Line(number, customId.asText(), "POST", url.asText(), body.toString());
+        JsonNode model = body.get("model");
+        return new Line(number, customId.asText(), "POST", url.asText(), body.toString(),
+                model != null && model.isTextual() && !model.asText().isEmpty() ? model.asText() : null);
     }
 
     private static String utf8(byte[] bytes) {

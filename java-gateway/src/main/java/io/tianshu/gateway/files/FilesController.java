@@ -4,8 +4,10 @@ import static io.tianshu.gateway.error.ApiException.invalidRequest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.config.TianshuProperties;
@@ -63,8 +65,10 @@ class FilesController {
     }
 
     /** The multipart form OpenAI's SDKs send, for the OpenAPI document. */
-    record Upload(@Schema(type = "string", format = "binary", description = "JSONL, one request per line") String file,
-            @Schema(description = "must be \"batch\"") String purpose) {
+    @Schema(name = "FileUpload")
+    record Upload(@Schema(requiredMode = Schema.RequiredMode.REQUIRED, type = "string", format = "binary",
+                    description = "JSONL, one request per line") String file,
+            @Schema(requiredMode = Schema.RequiredMode.REQUIRED, allowableValues = BATCH) String purpose) {
     }
 
     @PostMapping(path = "/v1/files", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
@@ -116,7 +120,11 @@ class FilesController {
     @GetMapping("/v1/files")
     @Operation(summary = "List the caller's uploaded files, newest first (scope batch)")
     Mono<FileViews.FileList> list(@RequestParam(required = false) String purpose,
-            @RequestParam(required = false) String after, @RequestParam(defaultValue = "10000") int limit,
+            @Parameter(description = "the last id of the previous page") @RequestParam(required = false) String after,
+            @Parameter(schema = @Schema(types = "integer", format = "int32", minimum = "1",
+                    maximum = "10000", defaultValue = "10000"))
+            @RequestParam(defaultValue = "10000") int limit,
+            @Parameter(schema = @Schema(allowableValues = {"asc", "desc"}, defaultValue = "desc"))
             @RequestParam(defaultValue = "desc") String order) {
         if (limit < 1 || limit > MAX_LIST) {
             throw invalidRequest("limit must be between 1 and " + MAX_LIST + ".", "limit");
@@ -146,6 +154,8 @@ class FilesController {
 
     @GetMapping("/v1/files/{id}/content")
     @Operation(summary = "A file's content, streamed (scope batch)")
+    @ApiResponse(responseCode = "200", description = "The file's bytes", content = @Content(
+            mediaType = MediaType.APPLICATION_OCTET_STREAM_VALUE, schema = @Schema(type = "string", format = "binary")))
     Mono<Void> content(@PathVariable String id, ServerWebExchange exchange) {
         ServerHttpResponse response = exchange.getResponse();
         return available().then(Callers.current()).flatMap(caller -> {

@@ -67,6 +67,15 @@ public class ModelCatalog {
         });
     }
 
+    /** A model that embeds text; a generation model is refused with a 400 naming the field. */
+    public Mono<Model> requireEmbeddingModel(String id) {
+        return require(id).doOnNext(model -> {
+            if (model.getKind() != ModelKind.MODEL_KIND_EMBED) {
+                throw ApiException.invalidRequest("The model '" + id + "' is not an embedding model.", "model");
+            }
+        });
+    }
+
     private Mono<Snapshot> current() {
         Snapshot cached = snapshot;
         return cached.olderThan(maxAge, clock.instant()) ? fetch() : Mono.just(cached);

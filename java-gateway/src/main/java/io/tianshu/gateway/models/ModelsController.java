@@ -1,5 +1,8 @@
 package io.tianshu.gateway.models;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import java.time.Instant;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -8,6 +11,7 @@ import reactor.core.publisher.Mono;
 
 /** {@code GET /v1/models} and {@code GET /v1/models/{id}}, as the OpenAI SDK's client.models expects. */
 @RestController
+@Tag(name = "Inference")
 class ModelsController {
 
     private final ModelCatalog catalog;
@@ -19,12 +23,14 @@ class ModelsController {
     }
 
     @GetMapping("/v1/models")
+    @Operation(summary = "The served models, in OpenAI's shape plus kind and context_length")
     Mono<ModelList> list() {
         return catalog.models().map(models -> ModelList.of(models, created));
     }
 
     @GetMapping("/v1/models/{id}")
-    Mono<ModelList.Entry> get(@PathVariable String id) {
+    @Operation(summary = "One served model")
+    Mono<ModelList.Entry> get(@Parameter(example = "smollm2-135m-instruct") @PathVariable String id) {
         return catalog.require(id).map(model -> ModelList.entry(model, created));
     }
 }

@@ -2,11 +2,14 @@ package io.tianshu.gateway.rag;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.requestid.RequestId;
+import io.tianshu.gateway.web.ServerSentEvent;
 import io.tianshu.gateway.web.SseStream;
 import io.tianshu.rag.v1.DeleteCollectionRequest;
 import io.tianshu.rag.v1.DeleteDocumentRequest;
@@ -69,7 +72,9 @@ class CollectionsController {
 
     @DeleteMapping("/v1/rag/collections/{name}")
     @Operation(summary = "Delete a collection with all its documents (scope rag:write)")
-    Mono<RagViews.Deleted> delete(@PathVariable String name, ServerWebExchange exchange) {
+    Mono<RagViews.Deleted> delete(
+            @Parameter(schema = @Schema(pattern = RagRequests.COLLECTION_NAME)) @PathVariable String name,
+            ServerWebExchange exchange) {
         return Callers.current()
                 .flatMap(caller -> rag.deleteCollection(DeleteCollectionRequest.newBuilder()
                         .setTenantId(caller.tenant()).setCollectionId(name).build(), RequestId.of(exchange)))
@@ -79,7 +84,9 @@ class CollectionsController {
     @PostMapping(path = "/v1/rag/collections/{name}/documents", consumes = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "Add or replace documents given as JSON (scope rag:write)",
             description = "Starts an ingest job and answers 202 with it; follow it at /v1/rag/jobs/{id}.")
-    Mono<ResponseEntity<RagViews.JobView>> ingestJson(@PathVariable String name,
+    @ApiResponse(responseCode = "202", description = "The ingest job, started")
+    Mono<ResponseEntity<RagViews.JobView>> ingestJson(
+            @Parameter(schema = @Schema(pattern = RagRequests.COLLECTION_NAME)) @PathVariable String name,
             @RequestBody RagRequests.Documents body, ServerWebExchange exchange) {
         return ingest(name, Mono.fromCallable(() -> RagMapper.documents(body)), body.embeddingModel(), exchange);
     }
@@ -90,7 +97,10 @@ class CollectionsController {
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(
                     mediaType = MediaType.MULTIPART_FORM_DATA_VALUE,
                     schema = @Schema(implementation = RagRequests.Upload.class))))
-    Mono<ResponseEntity<RagViews.JobView>> ingestUpload(@PathVariable String name, ServerWebExchange exchange) {
+    @ApiResponse(responseCode = "202", description = "The ingest job, started")
+    Mono<ResponseEntity<RagViews.JobView>> ingestUpload(
+            @Parameter(schema = @Schema(pattern = RagRequests.COLLECTION_NAME)) @PathVariable String name,
+            ServerWebExchange exchange) {
         return exchange.getMultipartData()
                 .flatMap(parts -> MultipartDocuments.read(parts, json))
                 .flatMap(upload -> ingest(name, Mono.just(upload.documents()), upload.embeddingModel(), exchange));
@@ -112,7 +122,9 @@ class CollectionsController {
 
     @DeleteMapping("/v1/rag/collections/{name}/documents/{id}")
     @Operation(summary = "Delete a document and its chunks (scope rag:write)")
-    Mono<RagViews.Deleted> deleteDocument(@PathVariable String name, @PathVariable String id,
+    Mono<RagViews.Deleted> deleteDocument(
+            @Parameter(schema = @Schema(pattern = RagRequests.COLLECTION_NAME)) @PathVariable String name,
+            @PathVariable String id,
             ServerWebExchange exchange) {
         return Callers.current()
                 .flatMap(caller -> rag.deleteDocument(DeleteDocumentRequest.newBuilder().setTenantId(caller.tenant())
@@ -122,7 +134,8 @@ class CollectionsController {
 
     @GetMapping("/v1/rag/jobs/{id}")
     @Operation(summary = "Progress of an ingest job (scope rag:read)")
-    Mono<RagViews.JobView> job(@PathVariable String id, ServerWebExchange exchange) {
+    Mono<RagViews.JobView> job(@Parameter(schema = @Schema(format = "uuid")) @PathVariable String id,
+            ServerWebExchange exchange) {
         return Callers.current()
                 .flatMap(caller -> rag.getJob(GetIngestJobRequest.newBuilder().setTenantId(caller.tenant())
                         .setJobId(id).build(), RequestId.of(exchange)))
@@ -132,7 +145,10 @@ class CollectionsController {
     @GetMapping("/v1/rag/jobs/{id}/events")
     @Operation(summary = "Server-sent events with the job's progress whenever it changes, until it ends "
             + "(scope rag:read)")
-    Mono<Void> jobEvents(@PathVariable String id, ServerWebExchange exchange) {
+    @ApiResponse(responseCode = "200", description = "Server-sent events", content = @Content(
+            mediaType = MediaType.TEXT_EVENT_STREAM_VALUE, schema = @Schema(implementation = ServerSentEvent.class)))
+    Mono<Void> jobEvents(@Parameter(schema = @Schema(format = "uuid")) @PathVariable String id,
+            ServerWebExchange exchange) {
         String requestId = RequestId.of(exchange);
         return Callers.current().flatMap(caller -> sse.write(exchange.getResponse(),
                 rag.watchJob(WatchIngestJobRequest.newBuilder().setTenantId(caller.tenant()).setJobId(id).build(),

@@ -1,5 +1,7 @@
 package io.tianshu.gateway.rag;
 
+import static io.swagger.v3.oas.annotations.media.Schema.RequiredMode.REQUIRED;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
@@ -10,13 +12,17 @@ import java.util.List;
 /** Bodies of the /v1/rag routes. There is no tenant field: the tenant is always the caller's. */
 final class RagRequests {
 
+    // What the RAG service takes as a collection id.
+    static final String COLLECTION_NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$";
+
     private RagRequests() {
     }
 
     /** {@code POST /v1/rag/collections}. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record NewCollection(
-            @Schema(description = "Letters, digits, '.', '_' and '-', at most 128 characters", example = "handbook")
+            @Schema(requiredMode = REQUIRED, description = "Letters, digits, '.', '_' and '-', at most 128 "
+                    + "characters, starting with a letter or digit", pattern = COLLECTION_NAME, example = "handbook")
             String name,
             @Schema(description = "Embedding model of the collection; absent = the RAG service's default")
             String embeddingModel,
@@ -26,6 +32,8 @@ final class RagRequests {
     /** {@code POST /v1/rag/collections/{name}/documents} as JSON. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Documents(
+            @ArraySchema(minItems = 1, arraySchema = @Schema(requiredMode = REQUIRED,
+                    description = "At most the RAG service's max_documents_per_ingest (1000 by default)"))
             List<DocumentItem> documents,
             @Schema(description = "When set, must equal the collection's embedding model")
             String embeddingModel) {
@@ -34,20 +42,26 @@ final class RagRequests {
     /** One document: text for text formats, or content (base64) for any, PDF included. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record DocumentItem(
-            @Schema(description = "Unique within the collection; an existing id is replaced") String id,
-            @Schema(description = "The document as text (UTF-8 formats)") String text,
-            @Schema(description = "The document's bytes, base64; instead of text") String content,
-            @Schema(description = "text/plain (default for text), text/markdown, text/html or application/pdf")
+            @Schema(requiredMode = REQUIRED, minLength = 1, description = "Unique within the collection; an "
+                    + "existing id is replaced") String id,
+            @Schema(description = "The document as text (UTF-8 formats); exactly one of text and content")
+            String text,
+            @Schema(description = "The document's bytes, base64; exactly one of text and content", format = "byte")
+            String content,
+            @Schema(description = "Required with content; text/plain is the default for text",
+                    allowableValues = {"text/plain", "text/markdown", "text/html", "application/pdf"})
             String contentType,
-            @Schema(description = "Stored with the document; usable as a search filter") JsonNode metadata) {
+            @Schema(description = "Stored with the document; usable as a search filter", types = "object")
+            JsonNode metadata) {
     }
 
     /** A multipart upload, as documented; the controller reads the parts itself. */
+    @Schema(name = "DocumentUpload")
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Upload(
-            @ArraySchema(schema = @Schema(type = "string", format = "binary"), arraySchema = @Schema(
-                    description = "One part per document; its Content-Type (or the file name's extension) gives "
-                            + "the format")) List<byte[]> file,
+            @ArraySchema(schema = @Schema(type = "string", format = "binary"), minItems = 1,
+                    arraySchema = @Schema(requiredMode = REQUIRED, description = "One part per document; its "
+                            + "Content-Type (or the file name's extension) gives the format")) List<byte[]> file,
             @Schema(description = "Document ids in the order of the files; absent = the file names")
             List<String> documentId,
             @Schema(description = "A JSON object stored as metadata of every uploaded document") String metadata,
@@ -57,26 +71,30 @@ final class RagRequests {
     /** {@code POST /v1/rag/collections/{name}/search}. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Search(
-            String query,
-            @Schema(description = "Most hits; absent = the service's default") Integer topK,
+            @Schema(requiredMode = REQUIRED, minLength = 1, description = "At most the RAG service's max_query_chars "
+                    + "(4096 by default)") String query,
+            @Schema(minimum = "1", description = "Most hits, at most the RAG service's max_top_k (100 by default); "
+                    + "absent = the service's default") Integer topK,
             @Schema(allowableValues = {"vector", "full_text", "hybrid"}, defaultValue = "hybrid") String mode,
-            @Schema(description = "{key: value} equality conditions on document metadata") JsonNode metadataFilter,
-            @Schema(description = "Vector candidates below this cosine similarity are dropped") Float minSimilarity,
+            @Schema(types = "object", description = "{key: value} equality conditions on document metadata: at most "
+                    + "16 keys, values strings, numbers or booleans") JsonNode metadataFilter,
+            @Schema(minimum = "-1", maximum = "1", description = "Vector candidates below this cosine similarity are "
+                    + "dropped") Float minSimilarity,
             String embeddingModel) {
     }
 
     /** {@code POST /v1/rag/collections/{name}/answers}. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Answer(
-            String question,
+            @Schema(requiredMode = REQUIRED, minLength = 1) String question,
             @Schema(description = "Generation model or alias, as for chat; absent = the gateway's configured "
                     + "answer model")
             String model,
-            Integer topK,
+            @Schema(minimum = "1") Integer topK,
             @Schema(allowableValues = {"vector", "full_text", "hybrid"}, defaultValue = "hybrid") String mode,
-            JsonNode metadataFilter,
-            Float minSimilarity,
-            Integer maxTokens,
+            @Schema(types = "object") JsonNode metadataFilter,
+            @Schema(minimum = "-1", maximum = "1") Float minSimilarity,
+            @Schema(minimum = "0", description = "0 or absent = the service's default") Integer maxTokens,
             @Schema(description = "true = server-sent events: answer.delta events, then one answer.citations")
             Boolean stream) {
 

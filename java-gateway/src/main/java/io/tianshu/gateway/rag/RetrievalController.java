@@ -1,10 +1,15 @@
 package io.tianshu.gateway.rag;
 
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.gateway.web.JsonWriter;
+import io.tianshu.gateway.web.ServerSentEvent;
 import io.tianshu.gateway.web.SseStream;
 import io.tianshu.rag.v1.AnswerOutcome;
 import io.tianshu.rag.v1.AnswerRequest;
@@ -45,7 +50,8 @@ class RetrievalController {
 
     @PostMapping("/v1/rag/collections/{name}/search")
     @Operation(summary = "Retrieve the chunks most relevant to a query (scope rag:read)")
-    Mono<RagViews.ListView<RagViews.HitView>> search(@PathVariable String name,
+    Mono<RagViews.ListView<RagViews.HitView>> search(
+            @Parameter(schema = @Schema(pattern = RagRequests.COLLECTION_NAME)) @PathVariable String name,
             @RequestBody RagRequests.Search body, ServerWebExchange exchange) {
         String requestId = RequestId.of(exchange);
         return Callers.current()
@@ -68,8 +74,16 @@ class RetrievalController {
             description = "stream=true: server-sent events, each data line a JSON object: {type: answer.delta, "
                     + "text} as the answer is generated, then {type: answer.citations, outcome, citations, model, "
                     + "usage}, then [DONE]. Admitted against the caller's limits with the model's context length "
-                    + "reserved, settled to the reported usage.")
-    Mono<Void> answer(@PathVariable String name, @RequestBody RagRequests.Answer body, ServerWebExchange exchange) {
+                    + "reserved, settled to the reported usage.",
+            responses = @ApiResponse(responseCode = "200", description = "The answer, or its stream", content = {
+                @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                        schema = @Schema(implementation = RagViews.AnswerView.class)),
+                @Content(mediaType = MediaType.TEXT_EVENT_STREAM_VALUE,
+                        schema = @Schema(implementation = ServerSentEvent.class))}))
+    Mono<Void> answer(
+            @Parameter(schema = @Schema(pattern = RagRequests.COLLECTION_NAME)) @PathVariable String name,
+            @RequestBody RagRequests.Answer body,
+            ServerWebExchange exchange) {
         String requestId = RequestId.of(exchange);
         ServerHttpResponse response = exchange.getResponse();
         return Callers.current().flatMap(caller -> {

@@ -1,6 +1,7 @@
 package io.tianshu.gateway.web;
 
 import io.tianshu.gateway.error.ErrorMapper;
+import io.tianshu.gateway.requestid.RequestId;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -43,9 +44,13 @@ public class SseStream {
                 // Before the first event nothing is committed: the error handler can still
                 // answer with a real status (429, 503, ...). After it, the only channel left
                 // is the stream itself, and a silent end would look like a complete answer.
+                // The mapper logs what failed; this line says where, as the error handler's does.
                 .onErrorResume(failure -> started.get()
-                        ? Mono.just(json.toJson(ErrorMapper.toApiError(failure, null).body()))
-                                .doOnNext(event -> log.warn("{} stream failed: {}", what, failure.toString()))
+                        ? Mono.fromSupplier(() -> ErrorMapper.toApiError(failure, null,
+                                        response.getHeaders().getFirst(RequestId.HEADER)))
+                                .doOnNext(error -> log.info("{} stream failed after its first event: {} {}", what,
+                                        error.status().value(), error.body().error().message()))
+                                .map(error -> json.toJson(error.body()))
                         : Mono.error(failure));
         return response.writeAndFlushWith(data.map(event -> Mono.just(
                 response.bufferFactory().wrap(("data: " + event + "\n\n").getBytes(StandardCharsets.UTF_8)))));

@@ -187,7 +187,7 @@ class FailoverTest {
                 .expectErrorSatisfies(e -> {
                     assertThat(e).isInstanceOf(NoInstanceAvailableException.class)
                             .hasCauseInstanceOf(CallNotPermittedException.class);
-                    ApiError error = ErrorMapper.toApiError(e, null);
+                    ApiError error = ErrorMapper.toApiError(e, null, "req-1");
                     assertThat(error.status().value()).isEqualTo(503);
                     assertThat(error.body().error().code()).isEqualTo("circuit_open");
                     // Open for a minute in these settings: the caller is told to come back then.
@@ -208,7 +208,7 @@ class FailoverTest {
         StepVerifier.create(client.tokenize(tokenize(), "r"))
                 .expectErrorSatisfies(e -> {
                     assertThat(e).hasCauseInstanceOf(BulkheadFullException.class);
-                    ApiError error = ErrorMapper.toApiError(e, null);
+                    ApiError error = ErrorMapper.toApiError(e, null, "req-1");
                     assertThat(error.status().value()).isEqualTo(429);
                     assertThat(error.body().error().type()).isEqualTo("rate_limit_error");
                     assertThat(error.body().error().code()).isEqualTo("backend_busy");

@@ -78,6 +78,7 @@ class ErrorResponsesTest extends GatewayTest {
                 .bodyValue("hello")
                 .exchange()
                 .expectStatus().isEqualTo(415)
-                .expectBody().jsonPath("$.error.type").isEqualTo("invalid_request_error");
+                .expectBody().jsonPath("$.error.type").isEqualTo("invalid_request_error")
+                .jsonPath("$.error.message").isEqualTo("Unsupported Content-Type text/plain; send application/json.");
     }
 }

@@ -14,38 +14,44 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 class GrpcStatusTableTest {
 
-    @ParameterizedTest(name = "{0} -> {1} {2}")
+    @ParameterizedTest(name = "{0} -> {1} {2}, description passed: {3}")
     @CsvSource({
-        "INVALID_ARGUMENT, 400, invalid_request_error",
-        "FAILED_PRECONDITION, 400, invalid_request_error",
-        "OUT_OF_RANGE, 400, invalid_request_error",
-        "UNAUTHENTICATED, 401, authentication_error",
-        "PERMISSION_DENIED, 403, permission_error",
-        "NOT_FOUND, 404, not_found_error",
-        "ALREADY_EXISTS, 409, conflict_error",
-        "ABORTED, 409, conflict_error",
-        "RESOURCE_EXHAUSTED, 429, rate_limit_error",
-        "CANCELLED, 499, request_cancelled",
-        "UNIMPLEMENTED, 501, not_implemented_error",
-        "UNAVAILABLE, 503, service_unavailable_error",
-        "DEADLINE_EXCEEDED, 504, timeout_error",
-        "INTERNAL, 500, server_error",
-        "UNKNOWN, 500, server_error",
-        "DATA_LOSS, 500, server_error",
+        "INVALID_ARGUMENT, 400, invalid_request_error, true",
+        "FAILED_PRECONDITION, 400, invalid_request_error, true",
+        "OUT_OF_RANGE, 400, invalid_request_error, true",
+        "UNAUTHENTICATED, 401, authentication_error, true",
+        "PERMISSION_DENIED, 403, permission_error, true",
+        "NOT_FOUND, 404, not_found_error, true",
+        "ALREADY_EXISTS, 409, conflict_error, true",
+        "ABORTED, 409, conflict_error, true",
+        "RESOURCE_EXHAUSTED, 429, rate_limit_error, true",
+        "CANCELLED, 499, request_cancelled, false",
+        "UNIMPLEMENTED, 501, not_implemented_error, false",
+        "UNAVAILABLE, 503, service_unavailable_error, false",
+        "DEADLINE_EXCEEDED, 504, timeout_error, false",
+        "INTERNAL, 500, server_error, false",
+        "UNKNOWN, 500, server_error, false",
+        "DATA_LOSS, 500, server_error, false",
     })
-    void grpcCodeMapsToHttpStatusAndOpenAiType(Status.Code code, int status, String type) {
-        ApiError error = ErrorMapper.toApiError(Status.fromCode(code).withDescription("why").asRuntimeException(), null);
+    void grpcCodeMapsToHttpStatusAndOpenAiType(Status.Code code, int status, String type, boolean passed) {
+        ApiError error = ErrorMapper.toApiError(Status.fromCode(code).withDescription("why").asRuntimeException(), null,
+                "req-7");
 
         assertThat(error.status().value()).isEqualTo(status);
         assertThat(error.body().error().type()).isEqualTo(type);
         assertThat(error.body().error().code()).isEqualTo(code.name().toLowerCase());
-        assertThat(error.body().error().message()).contains("why");
+        if (passed) {
+            assertThat(error.body().error().message()).isEqualTo("why");
+        } else {
+            assertThat(error.body().error().message())
+                    .isEqualTo(GrpcStatusTable.lookup(code).defaultMessage() + " (request id: req-7).");
+        }
     }
 
     @ParameterizedTest
     @EnumSource(value = Status.Code.class, names = "OK", mode = EnumSource.Mode.EXCLUDE)
     void everyFailureCodeHasAMessageEvenWithoutDescription(Status.Code code) {
-        ApiError error = ErrorMapper.toApiError(Status.fromCode(code).asRuntimeException(), null);
+        ApiError error = ErrorMapper.toApiError(Status.fromCode(code).asRuntimeException(), null, "req-7");
 
         assertThat(error.body().error().message()).isNotBlank();
     }
@@ -59,7 +65,7 @@ class GrpcStatusTableTest {
                         BadRequest.FieldViolation.newBuilder().setField("generation.sampling.top_p")).build()))
                 .build();
 
-        ApiError error = ErrorMapper.toApiError(StatusProto.toStatusRuntimeException(rich), null);
+        ApiError error = ErrorMapper.toApiError(StatusProto.toStatusRuntimeException(rich), null, "req-7");
 
         assertThat(error.status().value()).isEqualTo(400);
         assertThat(error.body().error().param()).isEqualTo("top_p");
@@ -67,10 +73,11 @@ class GrpcStatusTableTest {
     }
 
     @Test
-    void unexpectedExceptionIs500WithoutItsMessage() {
-        ApiError error = ErrorMapper.toApiError(new IllegalStateException("secret internals"), null);
+    void unexpectedExceptionIs500WithoutItsMessageButWithTheRequestId() {
+        ApiError error = ErrorMapper.toApiError(new IllegalStateException("secret internals"), null, "req-7");
 
         assertThat(error.status().value()).isEqualTo(500);
-        assertThat(error.body().error().message()).doesNotContain("secret internals");
+        assertThat(error.body().error().message())
+                .isEqualTo("The server had an error while processing your request (request id: req-7).");
     }
 }

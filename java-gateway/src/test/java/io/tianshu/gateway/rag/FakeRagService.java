@@ -52,6 +52,13 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
     static final String MISMATCH = "model-mismatch";
     /** A query answered with INVALID_ARGUMENT naming options.top_k in a BadRequest detail. */
     static final String BAD_TOP_K = "bad-top-k";
+    /** A query never answered: only the caller's deadline ends the call. */
+    static final String NEVER_ANSWERED = "never-answered";
+    /** A query failed with UNAVAILABLE whose description carries {@link #INTERNALS}. */
+    static final String LEAKY_FAILURE = "leaky-failure";
+    /** What a failing backend's description may hold and a caller must never read. */
+    static final String INTERNALS = "io exception [remote_addr=/10.1.2.3:50052] Traceback (most recent call last): "
+            + "File \"/srv/tianshu_rag/retrieval/hybrid.py\", line 42";
     /** A question whose answer stream fails after its first text. */
     static final String FAIL_MID_ANSWER = "fail-mid-answer";
     /** Tokens every completed answer reports on its last message. */
@@ -172,7 +179,7 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         }
         out.onNext(AnswerResponse.newBuilder().setText("Drain ").build());
         if (request.getQuestion().equals(FAIL_MID_ANSWER)) {
-            out.onError(Status.INTERNAL.withDescription("model crashed").asRuntimeException());
+            out.onError(Status.INTERNAL.withDescription(INTERNALS).asRuntimeException());
             return;
         }
         out.onNext(AnswerResponse.newBuilder().setText("first [1].").build());
@@ -190,6 +197,13 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         if (text.equals(MISMATCH)) {
             out.onError(Status.FAILED_PRECONDITION.withDescription("the collection uses 'tiny-embed', not 'other'")
                     .asRuntimeException());
+            return true;
+        }
+        if (text.equals(NEVER_ANSWERED)) {
+            return true;
+        }
+        if (text.equals(LEAKY_FAILURE)) {
+            out.onError(Status.UNAVAILABLE.withDescription(INTERNALS).asRuntimeException());
             return true;
         }
         if (text.equals(BAD_TOP_K)) {

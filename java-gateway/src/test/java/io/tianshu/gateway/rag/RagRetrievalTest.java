@@ -2,6 +2,7 @@ package io.tianshu.gateway.rag;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.rag.v1.RetrievalMode;
 import io.tianshu.rag.v1.SearchRequest;
 import java.time.Duration;
@@ -119,11 +120,15 @@ class RagRetrievalTest extends RagGatewayTest {
                 .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_JSON);
         List<String> events = events(reader.post().uri("/v1/rag/collections/docs/answers")
                 .contentType(MediaType.APPLICATION_JSON)
+                .header(RequestId.HEADER, "mid-answer-1")
                 .bodyValue("{\"question\": \"" + FakeRagService.FAIL_MID_ANSWER + "\", \"stream\": true}")
                 .exchange()
                 .expectStatus().isOk());
         assertThat(events).hasSize(2);
-        assertThat(events.get(1)).contains("\"type\":\"server_error\"", "model crashed");
+        // The service's description (addresses, a traceback) is for the log; the event names the request.
+        assertThat(events.get(1)).contains("\"type\":\"server_error\"",
+                "\"message\":\"The backend failed (request id: mid-answer-1).\"")
+                .doesNotContain("remote_addr", "10.1.2.3", "Traceback", "hybrid.py");
     }
 
     @Test

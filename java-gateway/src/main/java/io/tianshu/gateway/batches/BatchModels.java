@@ -1,0 +1,99 @@
+package io.tianshu.gateway.batches;
+
+import io.tianshu.gateway.auth.Caller;
+import io.tianshu.gateway.auth.Callers;
+import io.tianshu.gateway.config.DynamicConfig;
+import io.tianshu.gateway.error.ApiException;
+import io.tianshu.gateway.models.ModelCatalog;
+import io.tianshu.inference.v1.Model;
+import io.tianshu.jobs.v1.Endpoint;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The interactive routes' model policy applied to a batch's lines at creation: the batch
+ * worker sends body.model as written to the inference service, which knows no aliases and no
+ * allow-lists, so whatever a line names is resolved and checked here, once per distinct model.
+ */
+@Component
+class BatchModels {
+
+    // Line numbers named in one refusal; the rest are counted.
+    private static final int LINES_SHOWN = 20;
+
+    /** The models a file's lines name, each with its served id and its lines, in file order. */
+    static final class Named {
+        private final DynamicConfig dynamic;
+        private final Map<String, Served> models = new LinkedHashMap<>();
+
+        private Named(DynamicConfig dynamic) {
+            this.dynamic = dynamic;
+        }
+
+        /**
+         * Records that line names the model and returns the served id it stands for, resolved
+         * once per model so that every line of one batch sees the same aliases.
+         */
+        String add(String asked, int line) {
+            Served served = models.computeIfAbsent(asked, name -> new Served(dynamic.servedModel(name),
+                    new ArrayList<>()));
+            served.lines().add(line);
+            return served.id();
+        }
+    }
+
+    private record Served(String id, List<Integer> lines) {
+    }
+
+    private final DynamicConfig dynamic;
+    private final ModelCatalog catalog;
+
+    BatchModels(DynamicConfig dynamic, ModelCatalog catalog) {
+        this.dynamic = dynamic;
+        this.catalog = catalog;
+    }
+
+    Named collector() {
+        return new Named(dynamic);
+    }
+
+    /**
+     * Each model as the interactive route of the endpoint checks it: it must be served and of
+     * the endpoint's kind (404 model_not_found, 400), and the caller's key and tenant must
+     * allow it (403 model_not_allowed). The first model refused, in file order, refuses the
+     * batch with that route's status and code, its message naming the lines.
+     */
+    Mono<Void> check(Caller caller, Endpoint endpoint, Named named) {
+        return Flux.fromIterable(named.models.entrySet())
+                .concatMap(entry -> {
+                    String asked = entry.getKey();
+                    Served served = entry.getValue();
+                    return ofKind(endpoint, served.id())
+                            .doOnNext(model -> Callers.checkModel(caller, asked, served.id()))
+                            .onErrorMap(ApiException.class, refused -> refused.reworded(
+                                    refused.getMessage() + " " + lines(served.lines()), "input_file_id"));
+                })
+                .then();
+    }
+
+    private Mono<Model> ofKind(Endpoint endpoint, String served) {
+        return endpoint == Endpoint.ENDPOINT_EMBEDDINGS
+                ? catalog.requireEmbeddingModel(served) : catalog.requireGenerationModel(served);
+    }
+
+    private static String lines(List<Integer> lines) {
+        if (lines.size() == 1) {
+            return "Named on line " + lines.get(0) + " of the input file.";
+        }
+        return "Named on " + lines.size() + " lines of the input file: "
+                + lines.subList(0, Math.min(LINES_SHOWN, lines.size())).stream().map(String::valueOf)
+                        .collect(Collectors.joining(", "))
+                + (lines.size() > LINES_SHOWN ? " and " + (lines.size() - LINES_SHOWN) + " more." : ".");
+    }
+}

