@@ -108,6 +108,59 @@ class Calls:
                 self.latencies.setdefault((phase, kind), []).append(seconds)
 
 
+def scrape(url: str) -> dict[tuple[str, frozenset], float]:
+    """Every sample of a Prometheus page, by name and labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(url, timeout=10).text
+    return {(sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+def mean_ms(before: dict, after: dict, histogram: str, **labels: str) -> float:
+    """Mean of a histogram's observations between two scrapes, in ms; labels not given are summed."""
+    def total(page: dict, suffix: str) -> float:
+        return sum(v for (name, found), v in page.items()
+                   if name == histogram + suffix and set(labels.items()) <= found)
+
+    count = total(after, "_count") - total(before, "_count")
+    return (total(after, "_sum") - total(before, "_sum")) / count * 1000 if count else float("nan")
+
+
+def breakdown(before: dict, after: dict, calls: Calls, phase: str) -> list[str]:
+    """Where an interactive call's time goes, from each layer's own metrics (means, ms)."""
+    def client(kind: str) -> float:
+        values = calls.latencies.get((phase, kind), [])
+        return statistics.fmean(values) * 1000 if values else float("nan")
+
+    def gateway(uri: str) -> float:
+        return mean_ms(before["gateway"], after["gateway"], "http_server_requests_seconds", uri=uri)
+
+    embed_queue = mean_ms(before["inference"], after["inference"], "tianshu_inference_embed_queue_seconds",
+                          priority="interactive")
+    embed_step = mean_ms(before["inference"], after["inference"], "tianshu_inference_embed_step_seconds",
+                         priority="interactive")
+    rows = ["| call | client | gateway (server) | RAG search | its SQL | query embedding: wait + step |",
+            "|---|---|---|---|---|---|"]
+    sql = {retriever: mean_ms(before["rag"], after["rag"], "tianshu_rag_retriever_latency_seconds",
+                              retriever=retriever) for retriever in ("vector", "full_text")}
+    sql["hybrid"] = max(sql.values())
+    for kind in KINDS[:3]:
+        mode = kind.split()[1]
+        rows.append(f"| {kind} | {client(kind):.1f} | {gateway('/v1/rag/collections/{name}/search'):.1f} | "
+                    f"{mean_ms(before['rag'], after['rag'], 'tianshu_rag_search_latency_seconds', mode=mode):.1f} | "
+                    f"{sql[mode]:.1f} | {'-' if mode == 'full_text' else f'{embed_queue:.1f} + {embed_step:.1f}'} |")
+    rows.append(f"| embeddings | {client('embeddings'):.1f} | {gateway('/v1/embeddings'):.1f} | - | - | "
+                f"{embed_queue:.1f} + {embed_step:.1f} |")
+    return rows
+
+
+def scrape_all(stack: localstack.Stack) -> dict[str, dict]:
+    return {"gateway": scrape(f"{stack.gateway_url}/actuator/prometheus"),
+            "rag": scrape(f"http://127.0.0.1:{stack.rag_metrics_port}/metrics"),
+            "inference": scrape(f"http://127.0.0.1:{stack.inference_metrics_port}/metrics")}
+
+
 def interactive_call(client: httpx.Client, kind: str, query: str) -> None:
     if kind == "embeddings":
         response = client.post("/v1/embeddings", json={"model": MODEL, "input": query})
@@ -185,7 +238,7 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def report(command: str, calls: Calls, chunks: int, ingest_seconds: float, direct_rate: float, uploads: int,
-           docs: int) -> str:
+           docs: int, layers: dict[str, list[str]]) -> str:
     rows = ["| call | idle p50 / p99 (ms) | during ingestion p50 / p99 (ms) | p99 ratio | calls idle / during | errors |",
             "|---|---|---|---|---|---|"]
     worst, errors = 0.0, 0
@@ -222,6 +275,15 @@ def report(command: str, calls: Calls, chunks: int, ingest_seconds: float, direc
         f"{'met' if share >= 0.9 else 'not met'}; no interactive error — {errors} "
         f"({'met' if errors == 0 else 'not met'}).",
         *([""] + first_errors if first_errors else []),
+        "",
+        "Where an interactive call's time goes, idle (means in ms, each layer's own metrics; the hybrid row's SQL "
+        "is the slower retriever's, both run at once; SQL means are over every search of the phase):",
+        "",
+        *layers["idle"],
+        "",
+        "The same during ingestion:",
+        "",
+        *layers["load"],
     ])
 
 
@@ -263,7 +325,11 @@ def main(argv: list[str]) -> None:
             say(f"idle: {args.rate} interactive calls/s for {args.idle_seconds:.0f} s")
             stop = threading.Event()
             threading.Timer(args.idle_seconds, stop.set).start()
+            pages = [scrape_all(stack)]
             run_interactive(reader, asked, args.rate, "idle", calls, stop, pool)
+            pool.submit(lambda: None).result()
+            time.sleep(2)  # the last calls of the phase answer before the layers are read
+            pages.append(scrape_all(stack))
 
             say(f"under ingestion: {args.documents:,} documents in uploads of {args.per_upload}")
             loading = threading.Event()
@@ -286,13 +352,17 @@ def main(argv: list[str]) -> None:
 
             threading.Thread(target=ingest, name="ingest").start()
             run_interactive(reader, asked, args.rate, "load", calls, loading, pool)
+            time.sleep(2)
+            pages.append(scrape_all(stack))
         if "error" in result:
             raise result["error"]
+        layers = {"idle": breakdown(pages[0], pages[1], calls, "idle"),
+                  "load": breakdown(pages[1], pages[2], calls, "load")}
     finally:
         stack.stop_all()
 
     command = "make bench-rag ARGS='" + " ".join(sys.argv[1:]) + "'"
-    body = report(command, calls, result["chunks"], result["seconds"], direct_rate, len(job_ids), len(docs))
+    body = report(command, calls, result["chunks"], result["seconds"], direct_rate, len(job_ids), len(docs), layers)
     print(body)
     if not args.no_write:
         write_section(ROOT / "docs" / "benchmarks.md", SECTION, body)
