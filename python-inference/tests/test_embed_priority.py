@@ -32,7 +32,8 @@ async def test_an_interactive_call_waits_for_one_bulk_step_not_for_the_queue(ser
         if _waiting(server, "batch") > 0:
             break
     queued_then = _waiting(server, "batch")
-    assert queued_then > 2 * step, "the bulk calls should still be queued when the query arrives"
+    assert queued_then > 2 * step * server.embedder.workers_per_lane, \
+        "the bulk calls should still be queued when the query arrives"
 
     query = await stub.Embed(pb.EmbedRequest(model=EMBED_MODEL, texts=["where is the install guide?"],
                                              priority=pb.PRIORITY_INTERACTIVE))
@@ -42,9 +43,9 @@ async def test_an_interactive_call_waits_for_one_bulk_step_not_for_the_queue(ser
 
     assert len(query.embeddings) == 1
     assert bulk_done_before_query == 0
-    # Without priorities the query would have waited for every bulk text queued before it.
-    # With them the model read at most the step under way and one taken before the query landed.
-    assert queued_then - queued_after <= 2 * step
+    # Without lanes the query would have waited for every bulk text queued before it. With them
+    # the batch workers read at most the steps under way and one more each while it ran.
+    assert queued_then - queued_after <= 2 * step * server.embedder.workers_per_lane
     assert [len(r.embeddings) for r in answered] == [BULK_TEXTS] * BULK_CALLS
 
     after = scrape(server)

@@ -60,7 +60,8 @@ class InferenceServer:
         if self.settings.embed_model_id:
             self.embedder = await asyncio.to_thread(
                 Embedder, self.settings.embed_model_id, model_store.embed_model_path(self.settings),
-                self.settings.embed_max_batch, self.settings.embed_step_texts, self.settings.embed_batch_nice)
+                self.settings.embed_max_batch, self.settings.embed_step_texts, self.settings.embed_batch_nice,
+                self.settings.embed_workers)
         self.servicer.attach(self.engine, self.embedder)
         if self.settings.metrics_port:
             metrics.serve_http(self.settings.metrics_port, self.engine.load)
