@@ -118,7 +118,8 @@ public class Limiter {
             return stored;
         }
         return new Caller.Limits(override.rpm() != null ? override.rpm() : stored.rpm(),
-                override.tpm() != null ? override.tpm() : stored.tpm(), stored.allowedModels());
+                override.tpm() != null ? override.tpm() : stored.tpm(), stored.allowedModels(),
+                override.ingestTokensPerDay() != null ? override.ingestTokensPerDay() : stored.ingestTokensPerDay());
     }
 
     private static void addTake(List<BucketStore.Take> takes, String owner, String kind, Integer limit, double amount) {
