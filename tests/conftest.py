@@ -3,6 +3,7 @@ cross-service tests, on free ports so it never collides with a running `make run
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,17 @@ def client(stack):
 @pytest.fixture(scope="session")
 def auth(stack) -> dict[str, str]:
     return {"Authorization": f"Bearer {stack.admin_key()}"}
+
+
+@pytest.fixture(scope="session")
+def finished_job():
+    """finished_job(client, job) -> the ingest job as /v1/rag/jobs reads it once it is neither
+    queued nor running, or as it last read after a minute."""
+    def wait(client, job: dict) -> dict:
+        for _ in range(600):
+            job = client.get(f"/v1/rag/jobs/{job['id']}").json()
+            if job["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.1)
+        return job
+    return wait

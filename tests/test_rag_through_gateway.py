@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import httpx
@@ -35,7 +34,7 @@ def other_tenant(http) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def collection(http) -> str:
+def collection(http, finished_job) -> str:
     """A collection holding the runbook, uploaded as a Markdown file and ingested to the end."""
     name = f"ops-{uuid.uuid4().hex[:8]}"
     created = http.post("/v1/rag/collections", json={"name": name})
@@ -43,13 +42,8 @@ def collection(http) -> str:
     upload = http.post(f"/v1/rag/collections/{name}/documents",
                        files={"file": ("runbook.md", RUNBOOK, "text/markdown")}, data={"document_id": "runbook"})
     assert upload.status_code == 202, upload.text
-    job = upload.json()
-    assert upload.headers["location"] == f"/v1/rag/jobs/{job['id']}"
-    for _ in range(600):
-        job = http.get(f"/v1/rag/jobs/{job['id']}").json()
-        if job["status"] not in ("queued", "running"):
-            break
-        time.sleep(0.1)
+    assert upload.headers["location"] == f"/v1/rag/jobs/{upload.json()['id']}"
+    job = finished_job(http, upload.json())
     assert job["status"] == "succeeded", job
     assert job["queue_position"] is None
     assert job["documents_done"] == 1 and job["chunks_done"] == job["chunks_total"] > 0

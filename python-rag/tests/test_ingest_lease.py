@@ -106,7 +106,7 @@ async def test_a_job_whose_lease_ran_out_while_no_replica_ran_fails_when_one_sta
     try:
         collection = await CollectionStore(db).create(tenant, "c", "all-minilm-l6-v2", 384, "")
         # What a replica that died mid-job left: the job claimed, its documents still stored.
-        job = await JobStore(db).create(tenant, collection.id, "c", [b"{}"] * 3, 3, 30)
+        job = await JobStore(db).create(tenant, collection.id, "c", [b"{}"] * 3, 3, 30, "all-minilm-l6-v2")
         assert (await JobStore(db).claim_next(lease_seconds=60)).id == job.id
         async with db.pool.connection() as conn:
             await conn.execute("UPDATE ingest_jobs SET lease_expires_at = now() - interval '1 minute' WHERE id = %s",

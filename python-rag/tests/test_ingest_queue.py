@@ -213,19 +213,26 @@ async def test_a_negative_max_embedding_tokens_is_invalid(stub, tenant, new_coll
     assert refused.value.details() == "max_embedding_tokens: must not be negative (0 = no limit)"
 
 
-async def test_migration_0005_queues_jobs_on_a_database_at_0004(database_at):
-    url = database_at(4)
+def _legacy_job(url: str, columns: str, values: str) -> tuple[uuid.UUID, int]:
+    """Collection 'c' of tenant 't' and one job of it, as a release of that time wrote them:
+    the job's columns after its collection_name, and their values. -> (job id, collection id)"""
     legacy = uuid.uuid4()
     with psycopg.connect(url) as conn:
         [(collection_id,)] = conn.execute(
             "INSERT INTO collections (tenant_id, name, embedding_model, dimension) "
             "VALUES ('t', 'c', 'all-minilm-l6-v2', 384) RETURNING id").fetchall()
-        # A job a replica of the release before runs: RUNNING, its documents only in its memory.
-        conn.execute("INSERT INTO ingest_jobs (id, tenant_id, collection_id, collection_name, state, "
-                     "documents_total, lease_expires_at) VALUES (%s, 't', %s, 'c', 'RUNNING', 2, "
-                     "now() + interval '1 hour')", (legacy, collection_id))
+        conn.execute(f"INSERT INTO ingest_jobs (id, tenant_id, collection_id, collection_name, {columns}) "
+                     f"VALUES (%s, 't', %s, 'c', {values})", (legacy, collection_id))
+    return legacy, collection_id
 
-    assert await asyncio.to_thread(migrations.migrate, url) == [5]
+
+async def test_migration_0005_queues_jobs_on_a_database_at_0004(database_at):
+    url = database_at(4)
+    # A job a replica of the release before runs: RUNNING, its documents only in its memory.
+    legacy, collection_id = _legacy_job(url, "state, documents_total, lease_expires_at",
+                                        "'RUNNING', 2, now() + interval '1 hour'")
+
+    assert await asyncio.to_thread(migrations.migrate, url) == [5, 6]
     db = await Database.open(url)
     try:
         jobs = JobStore(db)
@@ -235,7 +242,7 @@ async def test_migration_0005_queues_jobs_on_a_database_at_0004(database_at):
 
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as listener:
             await listener.execute(f"LISTEN {QUEUE_CHANNEL}")
-            queued = await jobs.create("t", collection_id, "c", [b"{}", b"{}"], 2, 20)
+            queued = await jobs.create("t", collection_id, "c", [b"{}", b"{}"], 2, 20, "all-minilm-l6-v2")
             notification = await anext(listener.notifies(timeout=30))
         assert notification.payload == queued.id
         assert (queued.state, queued.queue_position, queued.embedding_tokens) == ("QUEUED", 1, 20)
@@ -247,3 +254,20 @@ async def test_migration_0005_queues_jobs_on_a_database_at_0004(database_at):
     assert {(j.state, j.documents_failed, j.queue_position) for j in after.values()} == {("FAILED", 2, 0)}
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM ingest_job_inputs").fetchone()[0] == 0
+
+
+async def test_migration_0006_keeps_jobs_created_before_it_readable_with_no_model(database_at):
+    url = database_at(5)
+    legacy, collection_id = _legacy_job(url, "state, documents_total, embedding_tokens", "'SUCCEEDED', 1, 7")
+
+    assert await asyncio.to_thread(migrations.migrate, url) == [6]
+    db = await Database.open(url)
+    try:
+        jobs = JobStore(db)
+        before = await jobs.get("t", str(legacy))
+        created = await jobs.create("t", collection_id, "c", [b"{}"], 1, 5, "all-minilm-l6-v2")
+        after = await jobs.get("t", created.id)
+    finally:
+        await db.close()
+    assert (before.embedding_tokens, before.embedding_model) == (7, "")
+    assert (after.embedding_tokens, after.embedding_model) == (5, "all-minilm-l6-v2")

@@ -43,6 +43,21 @@ async def test_ingest_job_reports_progress_and_ends_succeeded_with_every_chunk_s
     assert (collection.document_count, collection.chunk_count) == (5, 10)
 
 
+async def test_a_job_names_its_collections_embedding_model_even_after_the_collection_is_deleted(
+        stub, tenant, new_collection, watch_job):
+    collection = await new_collection("billed")
+    started = await stub.IngestDocuments(pb.IngestDocumentsRequest(
+        tenant_id=tenant, collection_id="billed",
+        documents=[pb.Document(document_id="d", content=b"Herons wade.", content_type="text/plain")]))
+    assert collection.embedding_model == "all-minilm-l6-v2"
+    assert started.job.embedding_model == collection.embedding_model
+    assert (await watch_job(stub, tenant, started.job.job_id)).embedding_model == collection.embedding_model
+
+    await stub.DeleteCollection(pb.DeleteCollectionRequest(tenant_id=tenant, collection_id="billed"))
+    polled = await stub.GetIngestJob(pb.GetIngestJobRequest(tenant_id=tenant, job_id=started.job.job_id))
+    assert polled.job.embedding_model == collection.embedding_model
+
+
 async def test_chunks_keep_their_heading_path_and_document_metadata(new_collection, ingest, search):
     await new_collection("manual")
     await ingest("manual", [("ops", MANUAL, "text/markdown", {"team": "storage", "year": 2024})])

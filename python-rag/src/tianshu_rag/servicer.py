@@ -79,7 +79,8 @@ def _job(j: IngestJob) -> pb.IngestJob:
                         documents_done=j.documents_done, documents_skipped=j.documents_skipped,
                         documents_failed=j.documents_failed, chunks_total=j.chunks_total, chunks_done=j.chunks_done,
                         error=j.error, create_time=_timestamp(j.created_at), update_time=_timestamp(j.updated_at),
-                        queue_position=j.queue_position, embedding_tokens=j.embedding_tokens)
+                        queue_position=j.queue_position, embedding_tokens=j.embedding_tokens,
+                        embedding_model=j.embedding_model)
 
 
 def _hit(h: Hit) -> pb.Hit:

@@ -39,6 +39,6 @@ class Ingestor:
                              f"({max_embedding_tokens})")
         inputs = await asyncio.to_thread(lambda: [job_inputs.encode(p) for p in prepared])
         job = await self._jobs.create(tenant_id, collection.id, collection.name, inputs,
-                                      sum(len(p.chunks) for p in prepared), needed)
+                                      sum(len(p.chunks) for p in prepared), needed, collection.embedding_model)
         self._on_queued()
         return job

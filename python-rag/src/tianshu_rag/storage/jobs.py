@@ -43,6 +43,7 @@ class IngestJob:
     chunks_total: int
     chunks_done: int
     embedding_tokens: int
+    embedding_model: str
     error: str
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -71,8 +72,8 @@ class ClaimedJob:
 _FAIL = "state = %s, error = %s, documents_failed = documents_total - documents_skipped, updated_at = now()"
 
 _COLUMNS = ("id::text AS id, tenant_id, collection_name, state, documents_total, documents_done, "
-            "documents_skipped, documents_failed, chunks_total, chunks_done, embedding_tokens, error, created_at, "
-            "updated_at")
+            "documents_skipped, documents_failed, chunks_total, chunks_done, embedding_tokens, embedding_model, "
+            "error, created_at, updated_at")
 
 # Every queued job with its tenant's latest job start, in one statement (one snapshot).
 _QUEUE = ("SELECT q.id::text, q.tenant_id, q.created_at, (SELECT max(s.started_at) FROM ingest_jobs s "
@@ -101,7 +102,7 @@ class JobStore:
         self._db = db
 
     async def create(self, tenant_id: str, collection_id: int, collection_name: str, inputs: Sequence[bytes],
-                     chunks_total: int, embedding_tokens: int) -> IngestJob:
+                     chunks_total: int, embedding_tokens: int, embedding_model: str) -> IngestJob:
         """A QUEUED job and its prepared documents (job_inputs.py), in one transaction.
         NOT_FOUND if the collection was deleted since the caller read it (the upload and the
         delete raced): the foreign key refuses the job, and waits for a delete still in flight
@@ -112,9 +113,10 @@ class JobStore:
                 async with conn.transaction():
                     await conn.execute(
                         "INSERT INTO ingest_jobs (id, tenant_id, collection_id, collection_name, state, "
-                        "documents_total, chunks_total, embedding_tokens) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        "documents_total, chunks_total, embedding_tokens, embedding_model) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                         (job_id, tenant_id, collection_id, collection_name, QUEUED, len(inputs), chunks_total,
-                         embedding_tokens))
+                         embedding_tokens, embedding_model))
                     async with conn.cursor().copy("COPY ingest_job_inputs (job_id, position, document) "
                                                   "FROM STDIN WITH (FORMAT BINARY)") as copy:
                         copy.set_types(["uuid", "int4", "bytea"])

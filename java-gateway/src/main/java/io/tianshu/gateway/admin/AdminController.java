@@ -134,9 +134,11 @@ class AdminController {
         }
         positive(body.rpm(), "rpm");
         positive(body.tpm(), "tpm");
+        positive(body.ingestTokensPerDay(), "ingest_tokens_per_day");
         modelIds(body.allowedModels());
         return Callers.current().flatMap(admin -> Blocking.call(() -> {
-            if (!tenants.create(body.id(), body.name(), body.rpm(), body.tpm(), body.allowedModels())) {
+            if (!tenants.create(body.id(), body.name(), body.rpm(), body.tpm(), body.allowedModels(),
+                    body.ingestTokensPerDay())) {
                 throw new ApiException(HttpStatus.CONFLICT, "invalid_request_error",
                         "Tenant '" + body.id() + "' already exists.", "id", "conflict");
             }
@@ -163,7 +165,8 @@ class AdminController {
         }
         TenantStore.LimitsPatch patch = new TenantStore.LimitsPatch(
                 body.has("rpm"), limit(body, "rpm"), body.has("tpm"), limit(body, "tpm"),
-                body.has("allowed_models"), models(body));
+                body.has("allowed_models"), models(body),
+                body.has("ingest_tokens_per_day"), longLimit(body, "ingest_tokens_per_day"));
         return Callers.current().flatMap(admin -> Blocking.call(() -> {
             Tenant tenant = tenants.updateLimits(id, patch)
                     .orElseThrow(() -> ApiException.notFound("No tenant '" + id + "'."));
@@ -209,6 +212,18 @@ class AdminController {
         return value.asInt();
     }
 
+    /** As {@link #limit}, for a limit that may exceed an int (tokens per day). */
+    private static Long longLimit(JsonNode body, String field) {
+        JsonNode value = body.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!(value.isInt() || value.isLong()) || value.asLong() < 1) {
+            throw invalidRequest("'" + field + "' must be a positive integer or null.", field);
+        }
+        return value.asLong();
+    }
+
     private static List<String> models(JsonNode body) {
         JsonNode value = body.get("allowed_models");
         if (value == null || value.isNull()) {
@@ -233,8 +248,8 @@ class AdminController {
         return models;
     }
 
-    private static void positive(Integer value, String param) {
-        if (value != null && value < 1) {
+    private static void positive(Number value, String param) {
+        if (value != null && value.longValue() < 1) {
             throw invalidRequest("'" + param + "' must be at least 1.", param);
         }
     }

@@ -18,6 +18,9 @@ final class AdminRequests {
     // What a tenant id may be: it appears in metrics labels and log fields.
     static final String TENANT_ID = "^[a-z0-9][a-z0-9_-]{0,62}$";
 
+    private static final String INGEST_QUOTA = "Ingestion quota: embedding tokens the tenant's document uploads "
+            + "may use per day, refilling continuously over 24 hours";
+
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record NewKey(
             @Schema(requiredMode = REQUIRED, minLength = 1, description = "An existing tenant") String tenant,
@@ -43,7 +46,9 @@ final class AdminRequests {
             @Schema(minimum = "1") Integer tpm,
             @ArraySchema(schema = @Schema(minLength = 1), arraySchema = @Schema(description = "Models (ids or "
                     + "aliases) the tenant may use; absent = all"))
-            List<String> allowedModels) {
+            List<String> allowedModels,
+            @Schema(minimum = "1", description = INGEST_QUOTA + "; absent = unlimited")
+            Long ingestTokensPerDay) {
     }
 
     /**
@@ -58,6 +63,8 @@ final class AdminRequests {
             Integer tpm,
             @ArraySchema(schema = @Schema(minLength = 1), arraySchema = @Schema(nullable = true,
                     description = "null allows every model; absent keeps the list"))
-            List<String> allowedModels) {
+            List<String> allowedModels,
+            @Schema(minimum = "1", nullable = true, description = INGEST_QUOTA + "; null clears it, absent keeps it")
+            Long ingestTokensPerDay) {
     }
 }

@@ -48,7 +48,7 @@ class AdminKeyBootstrap implements ApplicationRunner {
 
     @Override
     public void run(ApplicationArguments args) {
-        tenants.create("default", "Default tenant", null, null, null);
+        tenants.create("default", "Default tenant", null, null, null, null);
         if (!properties.auth().enabled()) {
             return;
         }

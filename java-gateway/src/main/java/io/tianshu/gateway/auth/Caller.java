@@ -16,9 +16,17 @@ import java.util.UUID;
 public record Caller(String tenant, UUID keyId, String subject, Set<String> scopes, Limits keyLimits,
         Limits tenantLimits) {
 
-    /** Requests and tokens per minute, and models allowed; each null means unlimited. */
-    public record Limits(Integer rpm, Integer tpm, List<String> allowedModels) {
+    /**
+     * Requests and tokens per minute, models allowed and, for a tenant, embedding tokens its
+     * document uploads may use per day; each null means unlimited.
+     */
+    public record Limits(Integer rpm, Integer tpm, List<String> allowedModels, Long ingestTokensPerDay) {
         public static final Limits NONE = new Limits(null, null, null);
+
+        /** A key's limits: an ingestion quota is the tenant's only. */
+        public Limits(Integer rpm, Integer tpm, List<String> allowedModels) {
+            this(rpm, tpm, allowedModels, null);
+        }
 
         boolean allows(String model) {
             return allowedModels == null || allowedModels.contains(model);

@@ -74,7 +74,8 @@ public class KeyStore {
             return Optional.empty();
         }
         List<Candidate> candidates = jdbc.query("""
-                SELECT k.*, t.rpm AS t_rpm, t.tpm AS t_tpm, t.allowed_models AS t_allowed_models
+                SELECT k.*, t.rpm AS t_rpm, t.tpm AS t_tpm, t.allowed_models AS t_allowed_models,
+                       t.ingest_tokens_per_day AS t_ingest_tokens_per_day
                 FROM api_key k JOIN tenant t ON t.id = k.tenant_id
                 WHERE k.prefix = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())""",
                 (rs, n) -> new Candidate(rs.getBytes("hash"), new Authenticated(caller(rs), instant(rs, "expires_at"))),
@@ -121,7 +122,7 @@ public class KeyStore {
                 new Caller.Limits(SqlArrays.integer(rs, "rpm"), SqlArrays.integer(rs, "tpm"),
                         SqlArrays.text(rs, "allowed_models")),
                 new Caller.Limits(SqlArrays.integer(rs, "t_rpm"), SqlArrays.integer(rs, "t_tpm"),
-                        SqlArrays.text(rs, "t_allowed_models")));
+                        SqlArrays.text(rs, "t_allowed_models"), SqlArrays.bigint(rs, "t_ingest_tokens_per_day")));
     }
 
     private static KeyInfo info(ResultSet rs, int n) throws SQLException {

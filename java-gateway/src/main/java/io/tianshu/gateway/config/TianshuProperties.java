@@ -173,8 +173,10 @@ public record TianshuProperties(
     /**
      * @param rpm requests per minute, or null to keep the tenant's stored value
      * @param tpm tokens per minute, or null to keep the tenant's stored value
+     * @param ingestTokensPerDay embedding tokens the tenant's document uploads may use per day
+     *     (its ingestion quota), or null to keep the tenant's stored value
      */
-    public record TenantLimits(@Min(1) Integer rpm, @Min(1) Integer tpm) {
+    public record TenantLimits(@Min(1) Integer rpm, @Min(1) Integer tpm, @Min(1) Long ingestTokensPerDay) {
     }
 
     /**

@@ -45,4 +45,9 @@ public final class SqlArrays {
         int value = rs.getInt(column);
         return rs.wasNull() ? null : value;
     }
+
+    public static Long bigint(ResultSet rs, String column) throws SQLException {
+        long value = rs.getLong(column);
+        return rs.wasNull() ? null : value;
+    }
 }

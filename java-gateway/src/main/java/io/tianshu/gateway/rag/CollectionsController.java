@@ -42,11 +42,13 @@ import reactor.core.publisher.Mono;
 class CollectionsController {
 
     private final RagClient rag;
+    private final RagAdmission admission;
     private final SseStream sse;
     private final ObjectMapper json;
 
-    CollectionsController(RagClient rag, SseStream sse, ObjectMapper json) {
+    CollectionsController(RagClient rag, RagAdmission admission, SseStream sse, ObjectMapper json) {
         this.rag = rag;
+        this.admission = admission;
         this.sse = sse;
         this.json = json;
     }
@@ -106,16 +108,26 @@ class CollectionsController {
                 .flatMap(upload -> ingest(name, Mono.just(upload.documents()), upload.embeddingModel(), exchange));
     }
 
+    /**
+     * Admitted (RagAdmission.upload) once the documents are read, so that bad input costs no
+     * request; the RAG service gets what is left of the tenant's ingestion quota as the most
+     * the upload may need, and an accepted upload is charged what it needs.
+     */
     private Mono<ResponseEntity<RagViews.JobView>> ingest(String collection, Mono<List<Document>> documents,
             String embeddingModel, ServerWebExchange exchange) {
+        String requestId = RequestId.of(exchange);
         return Callers.current()
                 .zipWith(documents)
-                .flatMap(pair -> rag.ingest(IngestDocumentsRequest.newBuilder()
-                        .setTenantId(pair.getT1().tenant())
-                        .setCollectionId(collection)
-                        .addAllDocuments(pair.getT2())
-                        .setEmbeddingModel(embeddingModel == null ? "" : embeddingModel)
-                        .build(), RequestId.of(exchange)))
+                .flatMap(pair -> admission.upload(pair.getT1(), requestId, exchange.getResponse().getHeaders())
+                        .flatMap(upload -> rag.ingest(IngestDocumentsRequest.newBuilder()
+                                        .setTenantId(pair.getT1().tenant())
+                                        .setCollectionId(collection)
+                                        .addAllDocuments(pair.getT2())
+                                        .setEmbeddingModel(embeddingModel == null ? "" : embeddingModel)
+                                        .setMaxEmbeddingTokens(upload.allowance().maxEmbeddingTokens())
+                                        .build(), requestId)
+                                .onErrorMap(failure -> admission.refusal(upload, failure))
+                                .flatMap(job -> admission.charge(upload, job).thenReturn(job))))
                 .map(job -> ResponseEntity.accepted().location(URI.create("/v1/rag/jobs/" + job.getJobId()))
                         .body(RagViews.JobView.of(job)));
     }

@@ -7,37 +7,52 @@ import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.models.ModelCatalog;
 import io.tianshu.gateway.ratelimit.Admission;
 import io.tianshu.gateway.ratelimit.Estimate;
+import io.tianshu.gateway.ratelimit.IngestionQuota;
 import io.tianshu.gateway.ratelimit.Limiter;
 import io.tianshu.inference.v1.Usage;
 import io.tianshu.rag.v1.AnswerResponse;
+import io.tianshu.rag.v1.IngestJob;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * What search and answers go through before the RAG service is called, as chat does before
- * the inference service: the same rate-limit buckets, and for answers the same model checks
- * and a token reservation settled to the usage the answer reports.
+ * What search, answers and uploads go through before the RAG service is called, as chat does
+ * before the inference service: the same rate-limit buckets; for answers the same model checks
+ * and a token reservation settled to the usage the answer reports; for uploads the tenant's
+ * ingestion quota, and a charge of the upload's embedding tokens once it is accepted.
  */
 @Component
 class RagAdmission {
 
+    private static final Logger log = LoggerFactory.getLogger(RagAdmission.class);
+
     static final String ANSWERS = "rag.answers";
+    static final String DOCUMENTS = IngestionQuota.ENDPOINT;
 
     /** The served model an answer will use, and its admission, which meters it. */
     record Admitted(String model, Admission admission) {
     }
 
+    /** An admitted upload: its admission, which bills it, and what its tenant may still ingest. */
+    record AdmittedUpload(Admission admission, IngestionQuota.Allowance allowance) {
+    }
+
     private final DynamicConfig dynamic;
     private final ModelCatalog catalog;
     private final Limiter limiter;
+    private final IngestionQuota quota;
     private final String defaultModel;
 
-    RagAdmission(DynamicConfig dynamic, ModelCatalog catalog, Limiter limiter, TianshuProperties properties) {
+    RagAdmission(DynamicConfig dynamic, ModelCatalog catalog, Limiter limiter, IngestionQuota quota,
+            TianshuProperties properties) {
         this.dynamic = dynamic;
         this.catalog = catalog;
         this.limiter = limiter;
+        this.quota = quota;
         this.defaultModel = properties.rag().answerModel();
     }
 
@@ -67,6 +82,41 @@ class RagAdmission {
      */
     Mono<Void> search(Caller caller, String requestId, HttpHeaders responseHeaders) {
         return limiter.admit(caller, "rag.search", "", requestId, new Estimate(0, 0), responseHeaders).then();
+    }
+
+    /**
+     * An upload: first what is left of the tenant's ingestion quota (429 when nothing is,
+     * taking nothing), then, like a search, one request and no tokens: the upload's tokens are
+     * counted by the RAG service, and charged once it accepted the upload ({@link #charge}).
+     */
+    Mono<AdmittedUpload> upload(Caller caller, String requestId, HttpHeaders responseHeaders) {
+        return quota.allowance(caller).flatMap(allowance -> limiter.admit(caller, DOCUMENTS, "", requestId,
+                new Estimate(0, 0), responseHeaders).map(admission -> new AdmittedUpload(admission, allowance)));
+    }
+
+    /**
+     * The RAG service's refusal of an upload over its allowance, in the quota's terms (429
+     * {@code ingestion_quota_exceeded}); any other failure as it came.
+     */
+    Throwable refusal(AdmittedUpload upload, Throwable failure) {
+        return upload.allowance().perDay() != null && OverQuota.is(failure)
+                ? quota.refused(upload.allowance(), OverQuota.neededTokens(failure)) : failure;
+    }
+
+    /**
+     * Charges an accepted upload its embedding tokens at once: the ingestion quota, and, as
+     * batch lines are charged, the key's and tenant's tokens per minute (even below zero) with
+     * one usage row under the collection's embedding model. The job exists whatever happens
+     * here, so a failure to charge the quota is logged, not answered.
+     */
+    Mono<Void> charge(AdmittedUpload upload, IngestJob job) {
+        upload.admission().settleUsed(job.getEmbeddingModel(), job.getEmbeddingTokens());
+        return quota.charge(upload.allowance(), job.getEmbeddingTokens())
+                .onErrorResume(e -> {
+                    log.error("charging {} embedding tokens of ingest job {} to the ingestion quota of tenant {} "
+                            + "failed", job.getEmbeddingTokens(), job.getJobId(), upload.allowance().tenant(), e);
+                    return Mono.empty();
+                });
     }
 
     /**

@@ -47,19 +47,21 @@ final class RagViews {
 
     /**
      * An ingest job. status "queued" waits for a slot of the RAG service: queue_position is its
-     * place (1 = next), null in every other status.
+     * place (1 = next), null in every other status. embedding_tokens is what the upload was
+     * charged to the tenant's ingestion quota and limits.
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record JobView(String id, String object, String collection, String status, Integer queuePosition,
             int documentsTotal, int documentsDone, int documentsSkipped, int documentsFailed, int chunksTotal,
-            int chunksDone, String error, long createdAt, long updatedAt) {
+            int chunksDone, long embeddingTokens, String error, long createdAt, long updatedAt) {
         static JobView of(IngestJob j) {
             boolean queued = j.getState() == IngestJobState.INGEST_JOB_STATE_QUEUED;
             return new JobView(j.getJobId(), "rag.ingest_job", j.getCollectionId(),
                     name(j.getState().name(), "INGEST_JOB_STATE_"), queued ? j.getQueuePosition() : null,
                     j.getDocumentsTotal(), j.getDocumentsDone(), j.getDocumentsSkipped(), j.getDocumentsFailed(),
-                    j.getChunksTotal(), j.getChunksDone(), j.getError().isEmpty() ? null : j.getError(),
-                    seconds(j.getCreateTime()), seconds(j.getUpdateTime()));
+                    j.getChunksTotal(), j.getChunksDone(), j.getEmbeddingTokens(),
+                    j.getError().isEmpty() ? null : j.getError(), seconds(j.getCreateTime()),
+                    seconds(j.getUpdateTime()));
         }
     }
 

@@ -84,10 +84,25 @@ public final class Admission {
         });
     }
 
+    /**
+     * Settles a call whose cost is known only once it was accepted, under the model its answer
+     * names: an upload, billed its embedding tokens under its collection's embedding model. What
+     * exceeds the reservation is taken from the tokens-per-minute buckets even below zero, as
+     * batch usage is, so the caller's next calls wait until they refill.
+     */
+    public void settleUsed(String model, long promptTokens) {
+        // Usage rows hold an int; the gateway's body limit keeps one upload far below it.
+        settle(model, (int) Math.min(promptTokens, Integer.MAX_VALUE), 0);
+    }
+
     /** First call wins; later calls (a doFinally after a doOnNext) do nothing. */
     void settle(int promptTokens, int completionTokens) {
+        settle(model, promptTokens, completionTokens);
+    }
+
+    private void settle(String billedModel, int promptTokens, int completionTokens) {
         if (settled.compareAndSet(false, true)) {
-            limiter.settle(this, promptTokens, completionTokens);
+            limiter.settle(this, billedModel, promptTokens, completionTokens);
         }
     }
 
@@ -97,10 +112,6 @@ public final class Admission {
 
     String endpoint() {
         return endpoint;
-    }
-
-    String model() {
-        return model;
     }
 
     String requestId() {

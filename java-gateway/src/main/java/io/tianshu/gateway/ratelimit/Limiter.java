@@ -108,7 +108,7 @@ public class Limiter {
     }
 
     /** The tenant's stored limits, with whatever the dynamic config overrides for it. */
-    private Caller.Limits tenantLimits(Caller caller) {
+    Caller.Limits tenantLimits(Caller caller) {
         return tenantLimits(caller.tenant(), caller.tenantLimits());
     }
 
@@ -118,7 +118,8 @@ public class Limiter {
             return stored;
         }
         return new Caller.Limits(override.rpm() != null ? override.rpm() : stored.rpm(),
-                override.tpm() != null ? override.tpm() : stored.tpm(), stored.allowedModels());
+                override.tpm() != null ? override.tpm() : stored.tpm(), stored.allowedModels(),
+                override.ingestTokensPerDay() != null ? override.ingestTokensPerDay() : stored.ingestTokensPerDay());
     }
 
     private static void addTake(List<BucketStore.Take> takes, String owner, String kind, Integer limit, double amount) {
@@ -135,20 +136,20 @@ public class Limiter {
                 "endpoint", endpoint).increment();
     }
 
-    void settle(Admission admission, int promptTokens, int completionTokens) {
+    void settle(Admission admission, String model, int promptTokens, int completionTokens) {
         // Counted here, once per call whatever its end, as the usage row is; tenants are
         // created by an admin, so they are a bounded label.
         Caller payer = admission.caller();
         meters.counter("tianshu.gateway.tokens", "kind", "prompt", "tenant", payer.tenant(),
-                "model", admission.model(), "endpoint", admission.endpoint()).increment(promptTokens);
+                "model", model, "endpoint", admission.endpoint()).increment(promptTokens);
         meters.counter("tianshu.gateway.tokens", "kind", "completion", "tenant", payer.tenant(),
-                "model", admission.model(), "endpoint", admission.endpoint()).increment(completionTokens);
+                "model", model, "endpoint", admission.endpoint()).increment(completionTokens);
         List<BucketStore.Take> deltas = admission.tokenTakes().stream()
                 .map(t -> new BucketStore.Take(t.bucket(), t.capacity(),
                         admission.estimate().reserveTokens() - (promptTokens + completionTokens)))
                 .toList();
         settlements.add(new Settlements.Settlement(deltas, new UsageStore.Call(payer.tenant(), payer.keyId(),
-                payer.subject(), admission.endpoint(), admission.model(), promptTokens, completionTokens,
+                payer.subject(), admission.endpoint(), model, promptTokens, completionTokens,
                 admission.requestId())));
     }
 

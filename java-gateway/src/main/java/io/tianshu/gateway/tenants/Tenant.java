@@ -6,11 +6,16 @@ import io.tianshu.gateway.auth.Caller;
 import java.time.Instant;
 import java.util.List;
 
-/** A customer of the platform: what its keys share, limits included. */
+/**
+ * A customer of the platform: what its keys share, limits included.
+ *
+ * @param ingestTokensPerDay embedding tokens its document uploads may use per day; null = unlimited
+ */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-public record Tenant(String id, String name, Integer rpm, Integer tpm, List<String> allowedModels, Instant createdAt) {
+public record Tenant(String id, String name, Integer rpm, Integer tpm, List<String> allowedModels,
+        Long ingestTokensPerDay, Instant createdAt) {
 
     public Caller.Limits limits() {
-        return new Caller.Limits(rpm, tpm, allowedModels);
+        return new Caller.Limits(rpm, tpm, allowedModels, ingestTokensPerDay);
     }
 }

@@ -3,6 +3,7 @@ package io.tianshu.gateway.tenants;
 import io.tianshu.gateway.db.SqlArrays;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -18,16 +19,22 @@ public class TenantStore {
         this.jdbc = jdbc;
     }
 
-    /** @return false when the id was taken */
-    public boolean create(String id, String name, Integer rpm, Integer tpm, List<String> allowedModels) {
+    /**
+     * @param ingestTokensPerDay embedding tokens the tenant's uploads may use per day; null = unlimited
+     * @return false when the id was taken
+     */
+    public boolean create(String id, String name, Integer rpm, Integer tpm, List<String> allowedModels,
+            Long ingestTokensPerDay) {
         return jdbc.update("""
-                INSERT INTO tenant (id, name, rpm, tpm, allowed_models) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO tenant (id, name, rpm, tpm, allowed_models, ingest_tokens_per_day)
+                VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO NOTHING""", ps -> {
             ps.setString(1, id);
             ps.setString(2, name);
             ps.setObject(3, rpm);
             ps.setObject(4, tpm);
             SqlArrays.setText(ps, 5, allowedModels);
+            ps.setObject(6, ingestTokensPerDay, Types.BIGINT);
         }) == 1;
     }
 
@@ -46,6 +53,7 @@ public class TenantStore {
                   rpm = CASE WHEN ? THEN ? ELSE rpm END,
                   tpm = CASE WHEN ? THEN ? ELSE tpm END,
                   allowed_models = CASE WHEN ? THEN ? ELSE allowed_models END,
+                  ingest_tokens_per_day = CASE WHEN ? THEN ? ELSE ingest_tokens_per_day END,
                   updated_at = now()
                 WHERE id = ?""", ps -> {
             ps.setBoolean(1, patch.rpmSet());
@@ -54,19 +62,21 @@ public class TenantStore {
             ps.setObject(4, patch.tpm());
             ps.setBoolean(5, patch.allowedModelsSet());
             SqlArrays.setText(ps, 6, patch.allowedModels());
-            ps.setString(7, id);
+            ps.setBoolean(7, patch.ingestTokensPerDaySet());
+            ps.setObject(8, patch.ingestTokensPerDay(), Types.BIGINT);
+            ps.setString(9, id);
         });
         return updated == 0 ? Optional.empty() : find(id);
     }
 
     /** Which limit fields a PATCH carried (explicit null clears a limit). */
     public record LimitsPatch(boolean rpmSet, Integer rpm, boolean tpmSet, Integer tpm, boolean allowedModelsSet,
-            List<String> allowedModels) {
+            List<String> allowedModels, boolean ingestTokensPerDaySet, Long ingestTokensPerDay) {
     }
 
     private static Tenant row(ResultSet rs, int n) throws SQLException {
         return new Tenant(rs.getString("id"), rs.getString("name"), SqlArrays.integer(rs, "rpm"),
                 SqlArrays.integer(rs, "tpm"), SqlArrays.text(rs, "allowed_models"),
-                rs.getTimestamp("created_at").toInstant());
+                SqlArrays.bigint(rs, "ingest_tokens_per_day"), rs.getTimestamp("created_at").toInstant());
     }
 }

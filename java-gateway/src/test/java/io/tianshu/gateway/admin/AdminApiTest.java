@@ -99,6 +99,47 @@ class AdminApiTest extends GatewayTest {
     }
 
     @Test
+    void anIngestionQuotaIsSetPatchedKeptClearedAndShownWithTheTenant() {
+        String tenant = "quota-" + UUID.randomUUID().toString().substring(0, 8);
+
+        admin(HttpMethod.POST, "/v1/admin/tenants", "quota-create",
+                "{\"id\": \"" + tenant + "\", \"ingest_tokens_per_day\": 100000}")
+                .expectStatus().isCreated()
+                .expectBody().jsonPath("$.ingest_tokens_per_day").isEqualTo(100000);
+        // Beyond an int: a day of a large tenant's uploads.
+        admin(HttpMethod.PATCH, "/v1/admin/tenants/" + tenant, "quota-raise",
+                "{\"ingest_tokens_per_day\": 5000000000}")
+                .expectStatus().isOk()
+                .expectBody().jsonPath("$.ingest_tokens_per_day").isEqualTo(5_000_000_000L);
+        admin(HttpMethod.PATCH, "/v1/admin/tenants/" + tenant, "quota-keep", "{\"rpm\": 7}")
+                .expectStatus().isOk()
+                .expectBody().jsonPath("$.rpm").isEqualTo(7)
+                .jsonPath("$.ingest_tokens_per_day").isEqualTo(5_000_000_000L);
+        web.get().uri("/v1/admin/tenants").exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.data[?(@.id == '" + tenant + "')].ingest_tokens_per_day")
+                .isEqualTo(5_000_000_000L);
+        admin(HttpMethod.PATCH, "/v1/admin/tenants/" + tenant, "quota-clear", "{\"ingest_tokens_per_day\": null}")
+                .expectStatus().isOk()
+                .expectBody().jsonPath("$.ingest_tokens_per_day").isEmpty().jsonPath("$.rpm").isEqualTo(7);
+        assertThat(tenants.find(tenant).orElseThrow().ingestTokensPerDay()).isNull();
+
+        for (String bad : List.of("0", "-5", "1.5", "\"1000\"", "[1]")) {
+            admin(HttpMethod.PATCH, "/v1/admin/tenants/" + tenant, "quota-bad",
+                    "{\"ingest_tokens_per_day\": " + bad + "}")
+                    .expectStatus().isBadRequest()
+                    .expectBody().jsonPath("$.error.param").isEqualTo("ingest_tokens_per_day")
+                    .jsonPath("$.error.message")
+                    .isEqualTo("'ingest_tokens_per_day' must be a positive integer or null.");
+        }
+        admin(HttpMethod.POST, "/v1/admin/tenants", "quota-create-bad",
+                "{\"id\": \"" + tenant + "-2\", \"ingest_tokens_per_day\": 0}")
+                .expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.error.param").isEqualTo("ingest_tokens_per_day");
+        assertThat(tenants.find(tenant + "-2")).isEmpty();
+        assertThat(tenants.find(tenant).orElseThrow().ingestTokensPerDay()).isNull();
+    }
+
+    @Test
     void refusalsNameTheProblem() {
         admin(HttpMethod.POST, "/v1/admin/keys", "k1", "{\"tenant\": \"no-such-tenant\", \"scopes\": [\"chat\"]}")
                 .expectStatus().isNotFound();

@@ -162,7 +162,7 @@ class FailoverTest {
         });
         int reached = fakeA.generateCalls.get() + fakeB.generateCalls.get();
         StepVerifier.create(client.generate(generation("Hi")))
-                .expectErrorSatisfies(e -> assertThat(ErrorMapper.toApiError(e, null, "test").body().error().code())
+                .expectErrorSatisfies(e -> assertThat(ErrorMapper.toApiError(e, null, "req-1").body().error().code())
                         .isEqualTo("circuit_open"))
                 .verify(WAIT);
         assertThat(fakeA.generateCalls.get() + fakeB.generateCalls.get()).as("no call reached a backend")

@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.Timestamp;
 import com.google.rpc.BadRequest;
 import com.google.rpc.Code;
+import com.google.rpc.QuotaFailure;
 import io.grpc.Status;
 import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.StreamObserver;
@@ -67,6 +68,8 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
 
     final AtomicReference<CreateCollectionRequest> lastCreate = new AtomicReference<>();
     final AtomicReference<IngestDocumentsRequest> lastIngest = new AtomicReference<>();
+    /** Every IngestDocuments call, to tell which tenant's uploads reached the service. */
+    final List<IngestDocumentsRequest> ingests = new CopyOnWriteArrayList<>();
     final AtomicReference<SearchRequest> lastSearch = new AtomicReference<>();
     final AtomicReference<AnswerRequest> lastAnswer = new AtomicReference<>();
     /** Every Search and Answer call, to tell which tenant's calls reached the service. */
@@ -105,17 +108,42 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         reply(out, DeleteCollectionResponse.getDefaultInstance());
     }
 
+    /**
+     * A queued job, or RESOURCE_EXHAUSTED with a QuotaFailure as the real service refuses an
+     * upload over max_embedding_tokens, before it stores anything. The fake counts one embedding
+     * token per byte of content ({@link #embeddingTokens}).
+     */
     @Override
     public void ingestDocuments(IngestDocumentsRequest request, StreamObserver<IngestDocumentsResponse> out) {
         lastIngest.set(request);
+        ingests.add(request);
         if (missing(request.getTenantId(), request.getCollectionId(), out)) {
             return;
         }
+        long needed = embeddingTokens(request);
+        long max = request.getMaxEmbeddingTokens();
+        if (max > 0 && needed > max) {
+            String message = "the documents need " + needed + " embedding tokens, more than max_embedding_tokens ("
+                    + max + ")";
+            out.onError(StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
+                    .setCode(Code.RESOURCE_EXHAUSTED_VALUE).setMessage(message)
+                    .addDetails(Any.pack(QuotaFailure.newBuilder().addViolations(QuotaFailure.Violation.newBuilder()
+                            .setSubject("tenant:" + request.getTenantId()).setDescription(message)).build()))
+                    .build()));
+            return;
+        }
+        Collection collection = collections.get(key(request.getTenantId(), request.getCollectionId()));
         IngestJob job = IngestJob.newBuilder().setJobId("job-" + jobs.size()).setTenantId(request.getTenantId())
                 .setCollectionId(request.getCollectionId()).setState(IngestJobState.INGEST_JOB_STATE_QUEUED)
-                .setQueuePosition(1).setDocumentsTotal(request.getDocumentsCount()).build();
+                .setQueuePosition(1).setDocumentsTotal(request.getDocumentsCount()).setEmbeddingTokens(needed)
+                .setEmbeddingModel(collection.getEmbeddingModel()).build();
         jobs.put(job.getJobId(), job);
         reply(out, IngestDocumentsResponse.newBuilder().setJob(job).build());
+    }
+
+    /** The fake's count: one embedding token per byte of every document's content. */
+    static long embeddingTokens(IngestDocumentsRequest request) {
+        return request.getDocumentsList().stream().mapToLong(d -> d.getContent().size()).sum();
     }
 
     @Override
@@ -250,6 +278,10 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
 
     List<AnswerRequest> answersOf(String tenant) {
         return answers.stream().filter(a -> a.getTenantId().equals(tenant)).toList();
+    }
+
+    List<IngestDocumentsRequest> ingestsOf(String tenant) {
+        return ingests.stream().filter(i -> i.getTenantId().equals(tenant)).toList();
     }
 
     List<SearchRequest> searchesOf(String tenant) {

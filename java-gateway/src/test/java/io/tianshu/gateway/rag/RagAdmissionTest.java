@@ -142,10 +142,7 @@ class RagAdmissionTest extends RagGatewayTest {
 
         search(reader).expectStatus().isOk()
                 .expectHeader().valueEquals("X-RateLimit-Remaining-Requests", "0");
-        search(reader).expectStatus().isEqualTo(429)
-                .expectHeader().exists(HttpHeaders.RETRY_AFTER)
-                .expectBody().jsonPath("$.error.message").value(m -> assertThat((String) m)
-                        .contains("requests per minute"));
+        assertRefusedByRequestsPerMinute(search(reader));
         assertThat(rag.searchesOf(tenant)).hasSize(1);
     }
 
@@ -169,11 +166,6 @@ class RagAdmissionTest extends RagGatewayTest {
     private static WebTestClient.ResponseSpec answer(WebTestClient client, String body) {
         return client.post().uri("/v1/rag/collections/docs/answers").contentType(MediaType.APPLICATION_JSON)
                 .bodyValue(body).exchange();
-    }
-
-    private static WebTestClient.ResponseSpec search(WebTestClient client) {
-        return client.post().uri("/v1/rag/collections/docs/search").contentType(MediaType.APPLICATION_JSON)
-                .bodyValue("{\"query\": \"q\"}").exchange();
     }
 
     private List<String> endpoints(String tenant) {

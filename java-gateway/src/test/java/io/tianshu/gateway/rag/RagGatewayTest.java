@@ -1,5 +1,7 @@
 package io.tianshu.gateway.rag;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.tianshu.gateway.auth.KeyStore;
 import io.tianshu.gateway.support.FakeInferenceService;
 import io.tianshu.gateway.support.GatewayTest;
@@ -9,6 +11,7 @@ import java.util.List;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.context.annotation.Import;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.MediaType;
 import org.springframework.test.context.TestPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
@@ -29,6 +32,20 @@ abstract class RagGatewayTest extends GatewayTest {
 
     String newTenant() {
         return TestKeys.tenant(tenants, null, null, null);
+    }
+
+    /** A search of collection "docs" (the fake answers it whether or not it exists). */
+    static WebTestClient.ResponseSpec search(WebTestClient client) {
+        return client.post().uri("/v1/rag/collections/docs/search").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"query\": \"q\"}").exchange();
+    }
+
+    /** A 429 of a requests-per-minute limit, with Retry-After. */
+    static void assertRefusedByRequestsPerMinute(WebTestClient.ResponseSpec response) {
+        response.expectStatus().isEqualTo(429)
+                .expectHeader().exists(HttpHeaders.RETRY_AFTER)
+                .expectBody().jsonPath("$.error.message").value(m -> assertThat((String) m)
+                        .contains("requests per minute"));
     }
 
     /** A client whose key belongs to tenant and has exactly these scopes. */

@@ -50,7 +50,7 @@ public final class CutOff {
                 .expectErrorSatisfies(failure -> {
                     assertThat(io.grpc.Status.fromThrowable(failure).getCode()).as("%s", failure)
                             .isEqualTo(io.grpc.Status.Code.DEADLINE_EXCEEDED);
-                    ApiError error = ErrorMapper.toApiError(failure, null, "test");
+                    ApiError error = ErrorMapper.toApiError(failure, null, "req-1");
                     assertThat(error.status().value()).isEqualTo(504);
                     assertThat(error.body().error().type()).isEqualTo("timeout_error");
                     assertThat(error.body().error().message()).isNotBlank();

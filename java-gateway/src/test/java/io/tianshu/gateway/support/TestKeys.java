@@ -13,8 +13,13 @@ public final class TestKeys {
     }
 
     public static String tenant(TenantStore tenants, Integer rpm, Integer tpm, List<String> models) {
+        return tenant(tenants, rpm, tpm, models, null);
+    }
+
+    public static String tenant(TenantStore tenants, Integer rpm, Integer tpm, List<String> models,
+            Long ingestTokensPerDay) {
         String id = "t-" + UUID.randomUUID().toString().substring(0, 8);
-        tenants.create(id, id, rpm, tpm, models);
+        tenants.create(id, id, rpm, tpm, models, ingestTokensPerDay);
         return id;
     }
 
