@@ -22,8 +22,10 @@ class Probe:
         self.error: BaseException | None = None  # what the failing methods raise
         self.entered = asyncio.Event()  # Hold has a call in progress
         self.release = asyncio.Event()  # lets the held call answer
+        self.pings = 0  # Ping calls the handler ran
 
     async def ping(self, request, context):
+        self.pings += 1
         return StringValue(value=f"pong {request.value}")
 
     async def fail(self, request, context):
