@@ -31,9 +31,10 @@ class InferenceSettings(BaseSettings):
     embed_model_path: str = ""
     embed_model_id: str = "all-minilm-l6-v2"
     embed_max_batch: int = Field(256, gt=0)
-    # Texts the embedding model reads at once per lane (embed_queue.py): tenants take turns
-    # among batch calls a step at a time, and a cancelled call stops within a step.
-    embed_step_texts: int = Field(32, gt=0)
+    # Texts a worker of an embedding lane takes at once (embed_queue.py): tenants take turns
+    # among batch calls a step at a time, and a cancelled call stops within a step. A step is
+    # read sorted by length in batches of 8, so larger steps pad less (embedder.py).
+    embed_step_texts: int = Field(64, gt=0)
     # CPU priority (nice, 0-19) of the thread that embeds batch work (ingestion, batch lines):
     # it has every core while nothing else runs, and gives them up at once to interactive
     # calls (embedder.py). 0 leaves it at the service's own priority.
