@@ -18,9 +18,9 @@ from .inference import InferenceClient
 from .ingestion.dispatcher import Dispatcher
 from .ingestion.ingest import Ingestor
 from .ingestion.prepare import ChunkingLimits
+from .ingestion.preparer import Preparer
 from .ingestion.reaper import JobReaper
 from .ingestion.runner import JobRunner
-from .ingestion.tokens import TokenCounter
 from .retrieval.search import Retriever, SearchLimits
 from .servicer import Components, RagServicer
 from .settings import RagSettings
@@ -46,6 +46,7 @@ class RagServer:
         self.dispatcher: Dispatcher | None = None
         self.job_events: JobEvents | None = None
         self.reaper: JobReaper | None = None
+        self.preparer: Preparer | None = None
         self._stopped = False
 
     async def start(self) -> None:
@@ -57,14 +58,16 @@ class RagServer:
             log.info("embedded PostgreSQL started", extra={"data_dir": str(s.embedded_data_dir)})
         self.db = await Database.open(url, s.pool_min_size, s.pool_max_size)
         self.inference = InferenceClient(s.inference_target, s.inference_timeout_seconds, s.max_message_bytes)
-        tokens = await asyncio.to_thread(TokenCounter, s.tokenizer_path)
+        self.preparer = Preparer(s.tokenizer_path, ChunkingLimits(
+            s.chunk_tokens, s.chunk_overlap_tokens, s.max_document_bytes, s.max_documents_per_ingest),
+            s.ingest_prepare_workers, s.ingest_prepare_nice)
+        await self.preparer.warm_up()
         collections, jobs = CollectionStore(self.db), JobStore(self.db)
-        runner = JobRunner(self.db, collections, jobs, self.inference, s.embed_batch_size, s.job_lease_seconds)
+        runner = JobRunner(self.db, collections, jobs, self.inference, self.preparer, s.embed_batch_size,
+                           s.job_lease_seconds)
         self.dispatcher = Dispatcher(jobs, runner, s.ingest_max_running_jobs, s.ingest_poll_seconds,
                                      s.job_lease_seconds)
-        ingestor = Ingestor(collections, jobs, tokens, ChunkingLimits(
-            s.chunk_tokens, s.chunk_overlap_tokens, s.max_document_bytes, s.max_documents_per_ingest),
-            on_queued=self.dispatcher.wake)
+        ingestor = Ingestor(collections, jobs, self.preparer, on_queued=self.dispatcher.wake)
         self.reaper = JobReaper(jobs, s.job_reap_interval_seconds)
         await self.reaper.start()
         self.job_events = JobEvents(url)
@@ -95,6 +98,8 @@ class RagServer:
         await self.server.stop(self.settings.shutdown_grace_seconds)
         if self.dispatcher:
             await self.dispatcher.stop()
+        if self.preparer:
+            await asyncio.to_thread(self.preparer.close)
         for background in (self.reaper, self.job_events):
             if background:
                 await background.stop()

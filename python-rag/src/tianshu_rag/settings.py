@@ -87,5 +87,9 @@ class RagSettings(BaseSettings):
     # An idle instance also looks for queued jobs this often, in case it missed the
     # notification of one queued by another replica.
     ingest_poll_seconds: float = Field(5.0, gt=0)
+    # Worker processes that parse, chunk and count uploads (ingestion/preparer.py), off the
+    # event loop that answers searches, at this nice value so searches get the cores first.
+    ingest_prepare_workers: int = Field(1, gt=0)
+    ingest_prepare_nice: int = Field(10, ge=0, le=19)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     log_level: str = "INFO"

@@ -16,8 +16,8 @@ from ..storage.collections import Collection, CollectionStore
 from ..storage.database import Database
 from ..storage.documents import StoredChunk
 from ..storage.jobs import ClaimedJob, JobNotRunning, JobStore, collection_deleted
-from . import job_inputs
 from .prepare import PreparedDocument
+from .preparer import Preparer
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,9 @@ EMBEDS_IN_FLIGHT = 2
 
 class JobRunner:
     def __init__(self, db: Database, collections: CollectionStore, jobs: JobStore, inference: InferenceClient,
-                 embed_batch_size: int, lease_seconds: float):
+                 preparer: Preparer, embed_batch_size: int, lease_seconds: float):
         self._db, self._collections, self._jobs, self._inference = db, collections, jobs, inference
+        self._preparer = preparer
         self._batch, self._lease = embed_batch_size, lease_seconds
 
     async def run(self, claimed: ClaimedJob) -> None:
@@ -39,7 +40,7 @@ class JobRunner:
         job_id = claimed.id
         heartbeat = asyncio.create_task(self._heartbeat(job_id, asyncio.current_task()), name=f"lease-{job_id}")
         try:
-            prepared = await asyncio.to_thread(lambda: [job_inputs.decode(d) for d in claimed.inputs])
+            prepared = await self._preparer.decode(claimed.inputs)
             collection = await self._collections.by_id(claimed.tenant_id, claimed.collection_id)
             if collection is None:
                 # Deleted since the job was queued: the delete failed it, unless a replica of a
