@@ -51,7 +51,7 @@ from tianshu.inference.v1 import inference_pb2, inference_pb2_grpc  # noqa: E402
 from tianshu.rag.v1 import rag_pb2 as pb  # noqa: E402
 from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc  # noqa: E402
 
-from tianshu_rag.ingestion.ingest import ChunkingLimits, DocumentInput, prepare  # noqa: E402
+from tianshu_rag.ingestion.prepare import ChunkingLimits, DocumentInput, prepare  # noqa: E402
 from tianshu_rag.ingestion.tokens import TokenCounter  # noqa: E402
 from tianshu_rag.retrieval import candidates  # noqa: E402
 from tianshu_rag.settings import RagSettings  # noqa: E402

@@ -40,7 +40,7 @@ import localstack  # noqa: E402
 from docs_section import run_context, write_section  # noqa: E402
 from rag_bench import CORPUS, queries, say, source_texts  # noqa: E402
 
-from tianshu_rag.ingestion.ingest import ChunkingLimits, DocumentInput, prepare  # noqa: E402
+from tianshu_rag.ingestion.prepare import ChunkingLimits, DocumentInput, prepare  # noqa: E402
 from tianshu_rag.ingestion.tokens import TokenCounter  # noqa: E402
 from tianshu_rag.settings import RagSettings  # noqa: E402
 
