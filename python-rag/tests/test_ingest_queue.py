@@ -191,9 +191,14 @@ async def test_a_job_over_max_embedding_tokens_is_refused_before_anything_is_sto
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert refused.value.details() == (f"the documents need {needed} embedding tokens, more than "
                                        f"max_embedding_tokens ({needed - 1})")
-    quota = error_details_pb2.QuotaFailure()
-    assert rpc_status.from_call(refused.value).details[0].Unpack(quota)
-    assert [(v.subject, v.description) for v in quota.violations] == [(f"tenant:{tenant}", refused.value.details())]
+    quota, info = error_details_pb2.QuotaFailure(), error_details_pb2.ErrorInfo()
+    packed = rpc_status.from_call(refused.value).details
+    assert packed[0].Unpack(quota) and packed[1].Unpack(info)
+    assert [(v.subject, v.description, v.quota_value) for v in quota.violations] == [
+        (f"tenant:{tenant}", refused.value.details(), needed - 1)]
+    # The numbers for programs (the gateway's ingestion quota), without parsing the message.
+    assert (info.reason, dict(info.metadata)) == ("EMBEDDING_TOKENS_OVER_LIMIT", {
+        "needed_embedding_tokens": str(needed), "max_embedding_tokens": str(needed - 1)})
     [collection] = (await stub.ListCollections(pb.ListCollectionsRequest(tenant_id=tenant))).collections
     assert collection.document_count == 0
     async with await psycopg.AsyncConnection.connect(pg_url) as conn:

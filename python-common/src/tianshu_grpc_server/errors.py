@@ -31,6 +31,12 @@ class ServiceError(Exception):
     def detail(self) -> message.Message | None:
         return None
 
+    def details(self) -> list[message.Message]:
+        """Every google.rpc detail of the status; one (detail()) unless a refusal needs more,
+        e.g. a QuotaFailure for people and an ErrorInfo with numbers for programs."""
+        detail = self.detail()
+        return [detail] if detail is not None else []
+
 
 class InvalidArgument(ServiceError):
     code = grpc.StatusCode.INVALID_ARGUMENT
@@ -88,8 +94,7 @@ class FailedPrecondition(ServiceError):
 
 def to_status(error: ServiceError) -> grpc.Status:
     status = status_pb2.Status(code=getattr(code_pb2, error.code.name), message=error.message)
-    detail = error.detail()
-    if detail is not None:
+    for detail in error.details():
         packed = any_pb2.Any()
         packed.Pack(detail)
         status.details.append(packed)

@@ -24,16 +24,26 @@ def model_mismatch(collection: str, collection_model: str, requested_model: str)
 
 class OverBudget(ServiceError):
     """What the caller asked for needs more than the limit the caller gave (an ingest job's
-    embedding tokens against max_embedding_tokens): refused before anything is stored."""
+    embedding tokens against max_embedding_tokens): refused before anything is stored. The
+    numbers travel in an ErrorInfo as well as in the message, so a caller (the gateway's
+    ingestion quota) reads them without parsing text."""
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    REASON = "EMBEDDING_TOKENS_OVER_LIMIT"
+    DOMAIN = "rag.tianshu.io"
 
-    def __init__(self, subject: str, message_text: str):
-        super().__init__(message_text)
-        self.subject = subject
+    def __init__(self, subject: str, needed: int, limit: int):
+        super().__init__(f"the documents need {needed} embedding tokens, more than max_embedding_tokens ({limit})")
+        self.subject, self.needed, self.limit = subject, needed, limit
 
     def detail(self):
-        return error_details_pb2.QuotaFailure(violations=[
-            error_details_pb2.QuotaFailure.Violation(subject=self.subject, description=self.message)])
+        return error_details_pb2.QuotaFailure(violations=[error_details_pb2.QuotaFailure.Violation(
+            subject=self.subject, description=self.message, quota_id="max_embedding_tokens",
+            quota_metric="embedding_tokens", quota_value=self.limit)])
+
+    def details(self):
+        return [self.detail(), error_details_pb2.ErrorInfo(
+            reason=self.REASON, domain=self.DOMAIN,
+            metadata={"needed_embedding_tokens": str(self.needed), "max_embedding_tokens": str(self.limit)})]
 
 
 class Relayed(ServiceError):

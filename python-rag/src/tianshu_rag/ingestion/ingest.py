@@ -31,9 +31,7 @@ class Ingestor:
         prepared = await self._preparer.prepare(documents)
         needed = prepared.embedding_tokens
         if max_embedding_tokens and needed > max_embedding_tokens:
-            raise OverBudget(f"tenant:{tenant_id}",
-                             f"the documents need {needed} embedding tokens, more than max_embedding_tokens "
-                             f"({max_embedding_tokens})")
+            raise OverBudget(f"tenant:{tenant_id}", needed, max_embedding_tokens)
         job = await self._jobs.create(tenant_id, collection.id, collection.name, prepared.inputs, prepared.chunks,
                                       needed, collection.embedding_model)
         self._on_queued()

@@ -2,23 +2,23 @@ package io.tianshu.gateway.rag;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.ErrorInfo;
 import com.google.rpc.QuotaFailure;
 import io.grpc.Status;
 import io.grpc.protobuf.StatusProto;
 import java.util.OptionalLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The RAG service's refusal of an upload that needs more embedding tokens than its
- * max_embedding_tokens: RESOURCE_EXHAUSTED with a google.rpc.QuotaFailure detail, and the
- * message {@code the documents need N embedding tokens, more than max_embedding_tokens (M)}
+ * max_embedding_tokens: RESOURCE_EXHAUSTED with a google.rpc.QuotaFailure detail, and an
+ * ErrorInfo (reason {@code EMBEDDING_TOKENS_OVER_LIMIT}) whose metadata carries the numbers
  * (python-rag/README.md). Any other RESOURCE_EXHAUSTED is the service's own overload and goes
  * through the status table like every backend failure.
  */
 final class OverQuota {
 
-    private static final Pattern NEEDED = Pattern.compile("need (\\d+) embedding tokens");
+    static final String REASON = "EMBEDDING_TOKENS_OVER_LIMIT";
+    static final String NEEDED = "needed_embedding_tokens";
 
     private OverQuota() {
     }
@@ -42,12 +42,10 @@ final class OverQuota {
         }
         for (Any detail : rich.getDetailsList()) {
             try {
-                if (detail.is(QuotaFailure.class)) {
-                    for (QuotaFailure.Violation violation : detail.unpack(QuotaFailure.class).getViolationsList()) {
-                        Matcher m = NEEDED.matcher(violation.getDescription());
-                        if (m.find()) {
-                            return OptionalLong.of(Long.parseLong(m.group(1)));
-                        }
+                if (detail.is(ErrorInfo.class)) {
+                    ErrorInfo info = detail.unpack(ErrorInfo.class);
+                    if (REASON.equals(info.getReason()) && info.containsMetadata(NEEDED)) {
+                        return OptionalLong.of(Long.parseLong(info.getMetadataOrThrow(NEEDED)));
                     }
                 }
             } catch (InvalidProtocolBufferException | NumberFormatException e) {

@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.Timestamp;
 import com.google.rpc.BadRequest;
 import com.google.rpc.Code;
+import com.google.rpc.ErrorInfo;
 import com.google.rpc.QuotaFailure;
 import io.grpc.Status;
 import io.grpc.protobuf.StatusProto;
@@ -109,7 +110,7 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
     }
 
     /**
-     * A queued job, or RESOURCE_EXHAUSTED with a QuotaFailure as the real service refuses an
+     * A queued job, or RESOURCE_EXHAUSTED with a QuotaFailure and an ErrorInfo as the real service refuses an
      * upload over max_embedding_tokens, before it stores anything. The fake counts one embedding
      * token per byte of content ({@link #embeddingTokens}).
      */
@@ -128,7 +129,11 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
             out.onError(StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
                     .setCode(Code.RESOURCE_EXHAUSTED_VALUE).setMessage(message)
                     .addDetails(Any.pack(QuotaFailure.newBuilder().addViolations(QuotaFailure.Violation.newBuilder()
-                            .setSubject("tenant:" + request.getTenantId()).setDescription(message)).build()))
+                            .setSubject("tenant:" + request.getTenantId()).setDescription(message)
+                            .setQuotaId("max_embedding_tokens").setQuotaValue(max)).build()))
+                    .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(OverQuota.REASON)
+                            .setDomain("rag.tianshu.io").putMetadata(OverQuota.NEEDED, Long.toString(needed))
+                            .putMetadata("max_embedding_tokens", Long.toString(max)).build()))
                     .build()));
             return;
         }
