@@ -1,7 +1,8 @@
 """Batch lines reach the engine at batch priority: the inference service's own count of the
 generations it admitted, by priority (it runs in this process, so its metrics are read from
 the process's registry, the same figures its /metrics page serves)."""
-from conftest import CHAT_MODEL, chat_line, wait_final
+from conftest import CHAT_MODEL, wait_final
+from typed_lines import chat_line
 from prometheus_client import REGISTRY
 from tianshu.jobs.v1 import jobs_pb2 as pb
 

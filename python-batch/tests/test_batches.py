@@ -1,11 +1,12 @@
 """Batches end to end against the real Kafka broker, PostgreSQL and inference engine."""
 import asyncio
-import json
 
 import grpc
 import pytest
-from conftest import CHAT_MODEL, all_results, chat_line, wait_final
+from conftest import CHAT_MODEL, all_results, wait_final
+from typed_lines import chat_line
 from kafka import KafkaProducer
+from tianshu.inference.v1 import inference_pb2 as ipb
 from tianshu.jobs.v1 import jobs_pb2 as pb
 
 OUTPUT, ERRORS = pb.RESULT_KIND_OUTPUT, pb.RESULT_KIND_ERRORS
@@ -24,9 +25,9 @@ async def test_a_chat_batch_completes_with_every_line_exactly_once(stub, tenant)
     assert sorted(r.custom_id for r in output) == sorted(f"q{i}" for i in range(6))
     assert [r.line_index for r in output] == list(range(6))
     for result in output:
-        body = json.loads(result.response_body)
-        assert body["object"] == "chat.completion" and body["model"] == CHAT_MODEL
-        assert body["choices"][0]["message"]["content"]
+        assert result.WhichOneof("response") == "generation" and result.generation.model == CHAT_MODEL
+        assert result.generation.choices[0].text
+        assert result.generation.usage.total_tokens == result.usage.total_tokens
     assert batch.usage.completion_tokens == sum(r.usage.completion_tokens for r in output) > 0
     assert batch.usage.total_tokens == sum(r.usage.total_tokens for r in output)
     assert await all_results(stub, tenant, batch.batch_id, ERRORS) == []
@@ -39,10 +40,10 @@ async def test_a_chat_batch_completes_with_every_line_exactly_once(stub, tenant)
 
 
 async def test_invalid_lines_go_to_the_errors_while_the_rest_run(stub, tenant):
-    lines = [chat_line("good-1", "Say hi."), pb.InputLine(custom_id="broken", body="{not json"),
-             pb.InputLine(custom_id="no-messages", body=json.dumps({"model": CHAT_MODEL})),
-             pb.InputLine(custom_id="unknown-model", body=json.dumps({
-                 "model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]})),
+    lines = [chat_line("good-1", "Say hi."), pb.InputLine(custom_id="no-request"),
+             pb.InputLine(custom_id="wrong-kind", embedding=ipb.EmbedRequest(model=CHAT_MODEL, texts=["hi"])),
+             pb.InputLine(custom_id="unknown-model", generation=ipb.Generation(
+                 model="no-such-model", messages=[ipb.ChatMessage(role="user", content="hi")])),
              chat_line("good-2", "Say bye.")]
     created = (await stub.CreateBatch(pb.CreateBatchRequest(tenant_id=tenant, endpoint=CHAT, lines=lines))).batch
     batch = await wait_final(stub, tenant, created.batch_id)
@@ -52,16 +53,32 @@ async def test_invalid_lines_go_to_the_errors_while_the_rest_run(stub, tenant):
     assert [r.custom_id for r in await all_results(stub, tenant, batch.batch_id, OUTPUT)] == ["good-1", "good-2"]
     page = await stub.GetBatchResults(pb.GetBatchResultsRequest(tenant_id=tenant, batch_id=batch.batch_id,
                                                                 kind=ERRORS))
-    assert [r.custom_id for r in page.results] == ["broken", "no-messages", "unknown-model"]
-    assert [r.status_code for r in page.results][:2] == [400, 400]
-    assert all(r.error_code and r.error_message for r in page.results)
-    first = json.loads(page.jsonl_lines[0])
-    assert first["custom_id"] == "broken" and first["error"]["code"] == "invalid_request"
+    assert [r.custom_id for r in page.results] == ["no-request", "wrong-kind", "unknown-model"]
+    assert [(r.status_code, r.error_code) for r in page.results] == [
+        (400, "invalid_request"), (400, "invalid_request"), (404, "model_not_found")]
+    assert "carries no request" in page.results[0].error_message
+    assert "EmbedRequest" in page.results[1].error_message
+    assert all(r.WhichOneof("response") is None for r in page.results)
+
+
+async def test_every_option_of_a_chat_line_reaches_the_engine(stub, tenant):
+    """The old JSON path dropped logprobs (and structured output, top_k, ignore_eos): a typed
+    line carries whatever the gateway's chat mapper set, and the answer keeps what they produced."""
+    line = chat_line("with-logprobs", "Say yes.", max_tokens=4, logprobs=2)
+    line.generation.structured_output.json_object = True
+    created = (await stub.CreateBatch(pb.CreateBatchRequest(tenant_id=tenant, endpoint=CHAT, lines=[line]))).batch
+    batch = await wait_final(stub, tenant, created.batch_id)
+
+    [result] = await all_results(stub, tenant, batch.batch_id, OUTPUT)
+    choice = result.generation.choices[0]
+    assert len(choice.logprobs) == result.generation.usage.completion_tokens > 0
+    assert all(len(token.top_logprobs) == 2 for token in choice.logprobs)
+    assert choice.text.lstrip().startswith("{")  # json_object: the engine was constrained to JSON
 
 
 async def test_a_batch_with_no_valid_line_fails(stub, tenant):
     created = (await stub.CreateBatch(pb.CreateBatchRequest(
-        tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x", body="[]")]))).batch
+        tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x")]))).batch
     assert created.status == pb.BATCH_STATUS_FAILED and created.error == "no valid line"
 
 
@@ -125,7 +142,7 @@ async def test_a_batch_submitted_straight_to_kafka_is_visible_through_the_api(st
 
 async def test_another_tenants_batch_is_not_found(stub, tenant):
     created = (await stub.CreateBatch(pb.CreateBatchRequest(
-        tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x", body="[]")]))).batch
+        tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x")]))).batch
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await stub.GetBatch(pb.GetBatchRequest(tenant_id="someone-else", batch_id=created.batch_id))
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND

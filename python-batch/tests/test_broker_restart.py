@@ -13,7 +13,8 @@ from pathlib import Path
 import grpc
 import pytest
 import pytest_asyncio
-from conftest import all_results, batch_settings, chat_line, wait_final
+from conftest import all_results, batch_settings, wait_final
+from typed_lines import chat_line
 from tianshu.jobs.v1 import jobs_pb2 as pb
 from tianshu.jobs.v1 import jobs_pb2_grpc as pb_grpc
 

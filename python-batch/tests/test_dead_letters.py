@@ -3,12 +3,12 @@ retries, and a record on the items topic that is no BatchItem. Read back from th
 a consumer of its own; the worker is a real process with the inference service out of reach
 (a port nothing listens on, so every call fails UNAVAILABLE, a transient failure)."""
 import asyncio
-import json
 import time
 import uuid
 
 import localstack
-from conftest import all_results, chat_line, scraped, scraped_total, wait_final
+from conftest import all_results, scraped, scraped_total, wait_final
+from typed_lines import chat_line
 from kafka import KafkaConsumer, KafkaProducer
 from tianshu.jobs.v1 import jobs_pb2 as pb
 
@@ -50,10 +50,10 @@ async def test_a_line_failing_after_its_retries_is_dead_lettered_with_its_reason
     records = await asyncio.to_thread(read_topic, kafka_bootstrap, topic, 2)
     by_key = {record.key: pb.BatchItem.FromString(record.value) for record in records}
     assert len(records) == 2 and set(by_key) == {f"{batch.batch_id}/doomed-{i}".encode() for i in (1, 2)}
-    sent = {line.custom_id: json.loads(line.body) for line in lines}
+    sent = {line.custom_id: line.generation for line in lines}
     for key, item in by_key.items():
         assert (item.batch_id, item.tenant_id, item.endpoint) == (batch.batch_id, tenant, pb.ENDPOINT_CHAT_COMPLETIONS)
-        assert key.endswith(item.custom_id.encode()) and json.loads(item.body) == sent[item.custom_id]
+        assert key.endswith(item.custom_id.encode()) and item.generation == sent[item.custom_id]
         assert item.attempt == MAX_ATTEMPTS and item.error.startswith("UNAVAILABLE")
 
     # Each line failed once per attempt before it was given up, and was dead-lettered once.

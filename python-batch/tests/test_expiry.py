@@ -3,11 +3,11 @@ had not finished gets a `batch_expired` line in the error file (OpenAI's shape),
 before the expiry is kept and charged, no more: counts, usage and the usage ledger hold exactly
 the finished lines, also after the lines still in the engine at the expiry have come back."""
 import asyncio
-import json
 
 import grpc
 import psycopg
-from conftest import all_results, chat_line, ledger_of, wait_final
+from conftest import all_results, ledger_of, wait_final
+from typed_lines import chat_line
 from tianshu.inference.v1 import inference_pb2 as ipb
 from tianshu.inference.v1 import inference_pb2_grpc as ipb_grpc
 from tianshu.jobs.v1 import jobs_pb2 as pb
@@ -25,17 +25,6 @@ async def engine_idle(inference_port: int, timeout: float = 300) -> None:
                 return
             assert asyncio.get_running_loop().time() < deadline, f"engine still busy: {load}"
             await asyncio.sleep(0.1)
-
-
-async def error_lines(stub, tenant: str, batch_id: str) -> list[dict]:
-    lines, token = [], ""
-    while True:
-        page = await stub.GetBatchResults(pb.GetBatchResultsRequest(
-            tenant_id=tenant, batch_id=batch_id, kind=pb.RESULT_KIND_ERRORS, page_token=token))
-        lines += [json.loads(line) for line in page.jsonl_lines]
-        token = page.next_page_token
-        if not token:
-            return lines
 
 
 async def test_an_overdue_batch_expires_its_unrun_lines_and_charges_exactly_what_ran(stub, tenant, pg_url,
@@ -60,16 +49,16 @@ async def test_an_overdue_batch_expires_its_unrun_lines_and_charges_exactly_what
     assert counts.completed + counts.skipped == LINES
 
     output = await all_results(stub, tenant, batch.batch_id, pb.RESULT_KIND_OUTPUT)
-    errors = await error_lines(stub, tenant, batch.batch_id)
+    errors = await all_results(stub, tenant, batch.batch_id, pb.RESULT_KIND_ERRORS)
     ran = {r.custom_id for r in output}
     assert len(output) == len(ran) == counts.completed
     assert len(errors) == counts.skipped
-    assert ran | {e["custom_id"] for e in errors} == {f"e{i}" for i in range(LINES)}
-    assert not ran & {e["custom_id"] for e in errors}
-    for line in errors:  # https://platform.openai.com/docs/guides/batch: an expired request's error line
-        assert set(line) == {"id", "custom_id", "response", "error"}
-        assert line["id"].startswith("batch_req_") and line["response"] is None
-        assert line["error"]["code"] == "batch_expired" and line["error"]["message"]
+    assert ran | {e.custom_id for e in errors} == {f"e{i}" for i in range(LINES)}
+    assert not ran & {e.custom_id for e in errors}
+    for line in errors:  # the gateway writes these as error lines with no response (OpenAI's shape)
+        assert line.outcome == pb.ITEM_OUTCOME_EXPIRED and line.status_code == 0
+        assert line.WhichOneof("response") is None
+        assert line.error_code == "batch_expired" and line.error_message
 
     history = (await stub.ListBatchTransitions(pb.ListBatchTransitionsRequest(
         tenant_id=tenant, batch_id=batch.batch_id))).transitions

@@ -1,35 +1,33 @@
-"""Checking input lines alone: bad lines become per-line errors, unreadable batches are refused."""
-import json
-
+"""Checking typed input lines alone: bad lines become per-line errors, unreadable batches are refused."""
 import pytest
+from tianshu.inference.v1 import inference_pb2 as ipb
 from tianshu_grpc_server.errors import InvalidArgument
 
 from tianshu_batch.lines import CHAT, EMBEDDINGS, RawLine, check_lines
 
 
-def chat(custom_id, body=None, **line):
-    body = body if body is not None else {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
-    return RawLine(custom_id, line.get("method", "POST"), line.get("url", CHAT),
-                   body if isinstance(body, str) else json.dumps(body))
+def chat(custom_id, model="m", content="hi"):
+    return RawLine(custom_id, ipb.Generation(model=model, messages=[ipb.ChatMessage(role="user", content=content)]))
+
+
+def embedding(custom_id, model="e"):
+    return RawLine(custom_id, ipb.EmbedRequest(model=model, texts=["x"]))
 
 
 def test_valid_and_invalid_lines_are_told_apart_line_by_line():
-    checked = check_lines(CHAT, [
-        chat("ok"), chat("not-json", "{"), chat("no-model", {"messages": []}),
-        chat("wrong-url", url=EMBEDDINGS), chat("get", method="GET"),
-        chat("bad-message", {"model": "m", "messages": [{"role": "user"}]}),
-        chat("streaming", {"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]}),
-    ], max_lines=100, max_line_bytes=10_000)
-    assert [c.custom_id for c in checked if c.body is not None] == ["ok"]
-    assert all(c.error for c in checked[1:])
-    assert [c.index for c in checked] == list(range(7))
+    checked = check_lines(CHAT, [chat("ok"), RawLine("empty", None), embedding("wrong-kind"), chat("no-model", "")],
+                          max_lines=100, max_line_bytes=10_000)
+    assert [c.custom_id for c in checked if c.request is not None] == ["ok"]
+    assert [c.model for c in checked] == ["m", "", "", ""]
+    assert ["carries no request" in checked[1].error, "EmbedRequest" in checked[2].error,
+            "names no model" in checked[3].error] == [True, True, True]
+    assert [c.index for c in checked] == list(range(4))
 
 
-def test_embedding_lines_take_a_string_or_a_list_of_strings():
-    lines = [RawLine("a", "", "", json.dumps({"model": "e", "input": "x"})),
-             RawLine("b", "", "", json.dumps({"model": "e", "input": ["x", "y"]})),
-             RawLine("c", "", "", json.dumps({"model": "e", "input": [1]}))]
-    assert [c.body is not None for c in check_lines(EMBEDDINGS, lines, 10, 10_000)] == [True, True, False]
+def test_an_embeddings_batch_takes_embed_requests_only():
+    checked = check_lines(EMBEDDINGS, [embedding("a"), chat("b")], 10, 10_000)
+    assert [c.request is not None for c in checked] == [True, False]
+    assert "Generation" in checked[1].error
 
 
 @pytest.mark.parametrize("lines,field", [
@@ -42,6 +40,5 @@ def test_unreadable_batches_are_refused_whole(lines, field):
 
 
 def test_an_oversized_line_is_a_line_error():
-    [checked] = check_lines(CHAT, [chat("big", {"model": "m", "messages": [{"role": "user", "content": "x" * 500}]})],
-                            max_lines=10, max_line_bytes=100)
-    assert checked.body is None and "larger" in checked.error
+    [checked] = check_lines(CHAT, [chat("big", content="x" * 500)], max_lines=10, max_line_bytes=100)
+    assert checked.request is None and "larger" in checked.error

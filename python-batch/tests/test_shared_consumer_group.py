@@ -4,7 +4,8 @@ has exactly one result and one ledger record."""
 import asyncio
 
 import localstack
-from conftest import all_results, chat_line, ledger_of, scraped_total, wait_final
+from conftest import all_results, ledger_of, scraped_total, wait_final
+from typed_lines import chat_line
 from kafka import KafkaAdminClient
 from tianshu.jobs.v1 import jobs_pb2 as pb
 

@@ -8,7 +8,8 @@ import uuid
 import grpc
 import psycopg
 import pytest
-from conftest import all_results, chat_line, ledger_of, read_to_end, wait_final
+from conftest import all_results, ledger_of, read_to_end, wait_final
+from typed_lines import chat_line
 from tianshu.jobs.v1 import jobs_pb2 as pb
 
 from tianshu_batch.storage import ledger

@@ -59,6 +59,6 @@ def test_backoff_grows_and_stays_under_its_cap():
 async def test_a_webhook_url_without_a_secret_is_refused_naming_the_setting():
     jobs = Jobs(BatchSettings(webhook_secret=""), store=None, publisher=None, ledger=None)
     with pytest.raises(FailedPrecondition) as refused:
-        await jobs.create("tenant", "/v1/chat/completions", [RawLine("a", "", "", "{}")], {}, "", "",
+        await jobs.create("tenant", "/v1/chat/completions", [RawLine("a", None)], {}, "", "",
                           webhook_url="https://hooks.example.com/")
     assert "TIANSHU_BATCH_WEBHOOK_SECRET" in refused.value.message

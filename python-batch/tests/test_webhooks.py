@@ -12,10 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
 import pytest
-from conftest import WEBHOOK_SECRET, chat_line, wait_final
+from conftest import WEBHOOK_SECRET, wait_final
+from typed_lines import chat_line
 from tianshu.jobs.v1 import jobs_pb2 as pb
 
-from tianshu_batch.servicer import completion_payload
+from tianshu_batch.protos import completion_payload
 from tianshu_batch.storage.webhooks import WebhookStore
 from tianshu_batch.webhooks.delivery import WebhookSender
 
@@ -121,7 +122,7 @@ async def test_a_receiver_that_never_accepts_leaves_the_webhook_failed_with_the_
                                                                                        batch_server):
     receiver = receiver_factory([503] * 100)
     created = (await stub.CreateBatch(pb.CreateBatchRequest(  # no valid line: FAILED at once
-        tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x", body="[]")],
+        tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x")],
         webhook_url=receiver.url))).batch
     assert created.status == pb.BATCH_STATUS_FAILED
     batch = await wait_webhook_settled(stub, tenant, created.batch_id)
@@ -136,7 +137,7 @@ async def test_a_receiver_that_never_accepts_leaves_the_webhook_failed_with_the_
 
 async def test_an_unreachable_receiver_is_retried_and_fails_with_the_connection_error(stub, tenant):
     created = (await stub.CreateBatch(pb.CreateBatchRequest(
-        tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x", body="[]")],
+        tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x")],
         webhook_url="http://127.0.0.1:9/nobody-listens"))).batch
     batch = await wait_webhook_settled(stub, tenant, created.batch_id)
     assert batch.webhook.status == pb.WEBHOOK_STATUS_FAILED
@@ -151,7 +152,7 @@ async def test_replicas_sending_side_by_side_deliver_each_webhook_once(stub, ten
     running = [asyncio.create_task(replica.run()) for replica in replicas]
     try:
         created = [(await stub.CreateBatch(pb.CreateBatchRequest(
-            tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x", body="[]")],
+            tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x")],
             webhook_url=receiver.url))).batch for _ in range(6)]
         settled = [await wait_webhook_settled(stub, tenant, batch.batch_id) for batch in created]
     finally:
@@ -175,5 +176,5 @@ async def test_a_bad_webhook_url_is_refused_and_no_batch_is_made(stub, tenant, u
 
 async def test_a_batch_without_a_webhook_has_none(stub, tenant):
     created = (await stub.CreateBatch(pb.CreateBatchRequest(
-        tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x", body="[]")]))).batch
+        tenant_id=tenant, endpoint=CHAT, lines=[pb.InputLine(custom_id="x")]))).batch
     assert not created.HasField("webhook")

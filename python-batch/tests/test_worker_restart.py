@@ -4,7 +4,8 @@ import asyncio
 import os
 import signal
 
-from conftest import all_results, chat_line, wait_final
+from conftest import all_results, wait_final
+from typed_lines import chat_line
 from tianshu.jobs.v1 import jobs_pb2 as pb
 
 

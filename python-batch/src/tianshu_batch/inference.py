@@ -41,11 +41,8 @@ class InferenceClient:
         except grpc.aio.AioRpcError as error:
             raise InferenceFailure(error.code(), error.details() or "") from error
 
-    async def embed(self, model: str, texts: list[str], request_id: str, tenant_id: str) -> pb.EmbedResponse:
+    async def embed(self, request: pb.EmbedRequest) -> pb.EmbedResponse:
         try:
-            # Batch lines are bulk work: the embedding model reads waiting interactive calls first.
-            return await self._stub.Embed(pb.EmbedRequest(model=model, texts=texts, request_id=request_id,
-                                                          tenant_id=tenant_id, priority=pb.PRIORITY_BATCH),
-                                          timeout=self._timeout)
+            return await self._stub.Embed(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as error:
             raise InferenceFailure(error.code(), error.details() or "") from error

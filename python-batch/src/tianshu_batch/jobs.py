@@ -1,10 +1,9 @@
 """Batch jobs as the API and direct Kafka submissions see them: create (validate, store,
-queue), read, cancel, results, and the completion-window sweep. Proto-free; the servicer
-converts."""
+queue), read, cancel, results, and the completion-window sweep. Messages are built in
+protos.py."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 
@@ -13,6 +12,7 @@ from tianshu_grpc_server.errors import FailedPrecondition, InvalidArgument, Unav
 
 from . import states
 from .lines import ENDPOINTS, RawLine, check_lines
+from .protos import counts_proto, item, transition_proto
 from .publisher import Publisher
 from .settings import BatchSettings
 from .storage.batches import ERROR_OUTCOMES, SUCCEEDED, Batch, BatchStore, Line, NewBatch, Transition
@@ -64,9 +64,8 @@ class Jobs:
         try:
             if not pending:
                 return await self._store.transition(batch.id, states.FAILED, "no valid line")
-            items = [(item_key(batch.id, custom_id), pb.BatchItem(
-                batch_id=batch.id, custom_id=custom_id, endpoint=endpoint_enum(batch.endpoint),
-                body=_json(body), tenant_id=batch.tenant_id)) for custom_id, body in pending]
+            items = [(item_key(batch.id, custom_id), item(batch, custom_id, request))
+                     for custom_id, request in pending]
             try:
                 await self._publisher.send_all(self._publisher.topics.items, items)
             except Exception as error:  # noqa: BLE001 - any Kafka failure refuses the call, with its reason
@@ -139,39 +138,3 @@ def _page_size(requested: int, default: int, most: int) -> int:
     if requested < 0:
         raise InvalidArgument("page_size", "must not be negative")
     return min(requested or default, most)
-
-
-def _json(body: dict) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-
-
-_ENDPOINTS = {"/v1/chat/completions": pb.ENDPOINT_CHAT_COMPLETIONS, "/v1/embeddings": pb.ENDPOINT_EMBEDDINGS}
-
-
-def endpoint_enum(path: str) -> int:
-    return _ENDPOINTS[path]
-
-
-def endpoint_path(value: int) -> str:
-    for path, enum in _ENDPOINTS.items():
-        if enum == value:
-            return path
-    return ""
-
-
-def status_enum(status: str) -> int:
-    return pb.BatchStatus.Value(f"BATCH_STATUS_{status.upper()}")
-
-
-def counts_proto(batch: Batch | None) -> pb.RequestCounts:
-    if batch is None:
-        return pb.RequestCounts()
-    return pb.RequestCounts(total=batch.request_total, completed=batch.request_completed,
-                            failed=batch.request_failed, skipped=batch.request_skipped)
-
-
-def transition_proto(t: Transition) -> pb.BatchTransition:
-    out = pb.BatchTransition(from_status=status_enum(t.from_status) if t.from_status else 0,
-                             to_status=status_enum(t.to_status), reason=t.reason)
-    out.at.FromDatetime(t.at)
-    return out

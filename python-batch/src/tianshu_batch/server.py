@@ -17,7 +17,8 @@ from . import metrics
 from .inference import InferenceClient
 from .jobs import Jobs
 from .publisher import Publisher
-from .servicer import JobsServicer, completion_payload
+from .protos import completion_payload
+from .servicer import JobsServicer
 from .settings import BatchSettings
 from .storage.batches import BatchStore
 from .storage.database import Database

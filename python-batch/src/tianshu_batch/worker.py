@@ -6,17 +6,18 @@ offset can be committed."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import uuid
 
 from google.protobuf.message import DecodeError
+from tianshu.inference.v1 import inference_pb2 as ipb
 from tianshu.jobs.v1 import jobs_pb2 as pb
 
-from . import metrics, openai_format
+from . import metrics
 from .consuming import Pipeline, consumer
 from .inference import InferenceClient, InferenceFailure
+from .protos import item_request, outcome_enum
 from .publisher import Publisher
 from .settings import BatchSettings
 from .storage.batches import FAILED, RUN, SUCCEEDED, BatchStore, LineResult
@@ -60,7 +61,7 @@ class Worker:
             await self._publisher.send_best_effort(self._publisher.topics.results,
                                                    item_key(item.batch_id, item.custom_id),
                                                    pb.BatchItemResult(batch_id=item.batch_id, custom_id=item.custom_id,
-                                                                      outcome=_OUTCOME[result.outcome],
+                                                                      outcome=outcome_enum(result.outcome),
                                                                       status_code=result.status_code,
                                                                       error_code=result.error_code))
 
@@ -71,10 +72,10 @@ class Worker:
         for attempt in range(item.attempt, self._s.max_attempts):
             try:
                 return await self._call(item)
-            except (ValueError, KeyError, TypeError) as error:
-                # A body that passed the checks at creation but not here (e.g. an item produced
-                # by hand): retrying cannot help, and rewinding the round would repeat it forever.
-                return LineResult(FAILED, 400, error_code="invalid_request", error_message=f"{error!r}")
+            except ValueError as error:
+                # An item without a request of its endpoint's kind (e.g. produced by hand):
+                # retrying cannot help, and rewinding the round would repeat it forever.
+                return LineResult(FAILED, 400, error_code="invalid_request", error_message=str(error))
             except InferenceFailure as failure:
                 if not failure.transient:
                     status, code = _CLIENT_ERRORS.get(failure.code.name, (400, "invalid_request"))
@@ -95,14 +96,20 @@ class Worker:
         return random.uniform(0, min(self._s.retry_max_seconds, self._s.retry_base_seconds * 2 ** attempt))
 
     async def _call(self, item: pb.BatchItem) -> LineResult:
-        body, request_id = json.loads(item.body), uuid.uuid4().hex
-        if item.endpoint == pb.ENDPOINT_EMBEDDINGS:
-            response = await self._inference.embed(body["model"], openai_format.embed_texts(body), request_id,
-                                                   item.tenant_id)
-            return LineResult(SUCCEEDED, 200, openai_format.embeddings(response),
-                              prompt_tokens=response.usage.prompt_tokens)
-        generated = await self._inference.generate(openai_format.generation(body, request_id, item.tenant_id))
-        return LineResult(SUCCEEDED, 200, openai_format.chat_completion(generated, request_id),
+        line = item_request(item)
+        request = type(line)()
+        request.CopyFrom(line)  # the item itself goes to the dead-letter topic as it came
+        # Set here, on every call, whoever built the line (the gateway, or a producer writing
+        # BatchSubmission to Kafka): a batch line runs for its batch's tenant, under a request id
+        # of this attempt, and in the capacity interactive calls leave (PRIORITY_BATCH: vLLM's
+        # priority scheduling, and the embedding model reads waiting interactive calls first).
+        request.request_id, request.tenant_id, request.priority = uuid.uuid4().hex, item.tenant_id, ipb.PRIORITY_BATCH
+        if isinstance(request, ipb.EmbedRequest):
+            embedded = await self._inference.embed(request)
+            return LineResult(SUCCEEDED, 200, embedded.SerializeToString(),
+                              prompt_tokens=embedded.usage.prompt_tokens)
+        generated = await self._inference.generate(request)
+        return LineResult(SUCCEEDED, 200, generated.SerializeToString(),
                           prompt_tokens=generated.usage.prompt_tokens,
                           completion_tokens=generated.usage.completion_tokens)
 
@@ -112,5 +119,3 @@ class Worker:
                                                                   "custom_id": item.custom_id, "error": item.error})
         await self._publisher.send_all(self._publisher.topics.dead_letter, [(key, item)])
 
-
-_OUTCOME = {SUCCEEDED: pb.ITEM_OUTCOME_SUCCEEDED, FAILED: pb.ITEM_OUTCOME_FAILED}

@@ -80,7 +80,7 @@ class NewBatch:
 class LineResult:
     outcome: str
     status_code: int = 0
-    response: dict | None = None
+    response: bytes | None = None  # the inference service's answer, serialized
     error_code: str = ""
     error_message: str = ""
     prompt_tokens: int = 0
@@ -98,13 +98,14 @@ class Line:
     line_index: int
     outcome: str
     status_code: int
-    response: dict | None
+    response: bytes | None  # GenerateResponse or EmbedResponse (by endpoint), serialized
     error_code: str
     error_message: str
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
     finished_at: dt.datetime | None
+    endpoint: str
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class BatchStore:
             if existing:
                 return existing, False
         batch_id = f"batch_{uuid.uuid4().hex}"
-        invalid = sum(1 for line in lines if line.body is None)
+        invalid = sum(1 for line in lines if line.request is None)
         made: list[Transition] = []
         async with self._db.pool.connection() as conn:
             try:
@@ -155,16 +156,16 @@ class BatchStore:
                     made.append(await _record(conn, batch_id, new.tenant_id, None, states.VALIDATING,
                                               f"created with {len(lines)} lines, {invalid} invalid"))
                     async with conn.cursor().copy(
-                            "COPY batch_lines (batch_id, custom_id, line_index, body, outcome, status_code, "
-                            "error_code, error_message, finished_at) FROM STDIN") as copy:
+                            "COPY batch_lines (batch_id, custom_id, line_index, model, request, outcome, "
+                            "status_code, error_code, error_message, finished_at) FROM STDIN") as copy:
                         now = dt.datetime.now(dt.timezone.utc)
                         for line in lines:
-                            if line.body is None:
-                                await copy.write_row((batch_id, line.custom_id, line.index, None, FAILED, 400,
+                            if line.request is None:
+                                await copy.write_row((batch_id, line.custom_id, line.index, "", None, FAILED, 400,
                                                       "invalid_request", line.error, now))
                             else:
-                                await copy.write_row((batch_id, line.custom_id, line.index, Jsonb(line.body),
-                                                      PENDING, 0, "", "", None))
+                                await copy.write_row((batch_id, line.custom_id, line.index, line.model,
+                                                      line.request.SerializeToString(), PENDING, 0, "", "", None))
             except psycopg.errors.UniqueViolation:
                 # The same key raced another call; that call's batch is the answer.
                 existing = await self._by_idempotency_key(new.tenant_id, new.idempotency_key or "")
@@ -218,9 +219,10 @@ class BatchStore:
         async with self._db.pool.connection() as conn:
             cur = conn.cursor(row_factory=class_row(Line))
             await cur.execute(
-                "SELECT batch_id, custom_id, line_index, outcome, status_code, response, error_code, "
-                "error_message, prompt_tokens, completion_tokens, total_tokens, finished_at FROM batch_lines "
-                "WHERE batch_id = %s AND outcome = ANY(%s) AND line_index > %s ORDER BY line_index LIMIT %s",
+                "SELECT l.batch_id, l.custom_id, l.line_index, l.outcome, l.status_code, l.response, l.error_code, "
+                "l.error_message, l.prompt_tokens, l.completion_tokens, l.total_tokens, l.finished_at, b.endpoint "
+                "FROM batch_lines l JOIN batches b ON b.id = l.batch_id WHERE l.batch_id = %s "
+                "AND l.outcome = ANY(%s) AND l.line_index > %s ORDER BY l.line_index LIMIT %s",
                 (batch_id, list(outcomes), after_index, limit))
             return await cur.fetchall()
 
@@ -232,10 +234,10 @@ class BatchStore:
                               "WHERE batch_id = %s ORDER BY id", (batch_id,))
             return [Transition(tenant_id=tenant_id, **row) for row in await cur.fetchall()]
 
-    async def pending_items(self, batch_id: str) -> list[tuple[str, dict]]:
-        """(custom_id, body) of the lines still to run, in input order."""
+    async def pending_items(self, batch_id: str) -> list[tuple[str, bytes]]:
+        """(custom_id, serialized request) of the lines still to run, in input order."""
         async with self._db.pool.connection() as conn:
-            cur = await conn.execute("SELECT custom_id, body FROM batch_lines WHERE batch_id = %s "
+            cur = await conn.execute("SELECT custom_id, request FROM batch_lines WHERE batch_id = %s "
                                      "AND outcome = 'pending' ORDER BY line_index", (batch_id,))
             return await cur.fetchall()
 
@@ -361,8 +363,8 @@ async def _finish(conn, batch_id: str, custom_id: str, r: LineResult) -> bool:
     cur = await conn.execute(
         "UPDATE batch_lines SET outcome = %s, status_code = %s, response = %s, error_code = %s, error_message = %s, "
         "prompt_tokens = %s, completion_tokens = %s, total_tokens = %s, finished_at = clock_timestamp() "
-        "WHERE batch_id = %s AND custom_id = %s AND outcome = 'pending' RETURNING coalesce(body->>'model', ''), "
-        "finished_at", (r.outcome, r.status_code, Jsonb(r.response) if r.response is not None else None,
+        "WHERE batch_id = %s AND custom_id = %s AND outcome = 'pending' RETURNING model, finished_at",
+        (r.outcome, r.status_code, r.response,
                         r.error_code, r.error_message, r.prompt_tokens, r.completion_tokens, r.total_tokens,
                         batch_id, custom_id))
     finished = await cur.fetchone()

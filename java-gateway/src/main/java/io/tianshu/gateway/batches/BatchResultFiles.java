@@ -1,9 +1,11 @@
 package io.tianshu.gateway.batches;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tianshu.gateway.error.ApiException;
 import io.tianshu.gateway.files.FileViews;
 import io.tianshu.gateway.files.GeneratedFiles;
 import io.tianshu.jobs.v1.Batch;
+import io.tianshu.jobs.v1.BatchItemResult;
 import io.tianshu.jobs.v1.BatchStatus;
 import io.tianshu.jobs.v1.GetBatchResultsRequest;
 import io.tianshu.jobs.v1.GetBatchResultsResponse;
@@ -20,8 +22,8 @@ import reactor.core.publisher.Mono;
  * A batch's output and error files. They are not copied anywhere: their ids are derived from
  * the batch id ({@code file-<batch_id>-output}, {@code file-<batch_id>-errors}) and their
  * content is the batch service's results, read a page of GetBatchResults at a time as the
- * caller downloads them, each result already one line of OpenAI's output format. A file
- * exists while the batch has lines of its kind.
+ * caller downloads them, each written as one line of OpenAI's output format by
+ * {@link BatchResultLines}. A file exists while the batch has lines of its kind.
  */
 @Component
 class BatchResultFiles implements GeneratedFiles {
@@ -32,9 +34,11 @@ class BatchResultFiles implements GeneratedFiles {
     static final int PAGE_LINES = 500;
 
     private final JobsClient jobs;
+    private final ObjectMapper json;
 
-    BatchResultFiles(JobsClient jobs) {
+    BatchResultFiles(JobsClient jobs, ObjectMapper json) {
         this.jobs = jobs;
+        this.json = json;
     }
 
     static String outputId(String batchId) {
@@ -95,16 +99,16 @@ class BatchResultFiles implements GeneratedFiles {
                 .setBatchId(target.batchId()).setKind(target.kind()).setPageSize(PAGE_LINES).setPageToken(token)
                 .build();
         return jobs.results(request, requestId).flatMapMany(response -> {
-            Flux<byte[]> here = response.getJsonlLinesCount() == 0 ? Flux.empty() : Flux.just(jsonl(response));
+            Flux<byte[]> here = response.getResultsCount() == 0 ? Flux.empty() : Flux.just(jsonl(response));
             String next = response.getNextPageToken();
             return next.isEmpty() ? here : here.concatWith(Flux.defer(() -> page(tenant, target, next, requestId)));
         });
     }
 
-    private static byte[] jsonl(GetBatchResultsResponse response) {
+    private byte[] jsonl(GetBatchResultsResponse response) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (String line : response.getJsonlLinesList()) {
-            out.writeBytes(line.getBytes(StandardCharsets.UTF_8));
+        for (BatchItemResult result : response.getResultsList()) {
+            out.writeBytes(BatchResultLines.line(result, json).getBytes(StandardCharsets.UTF_8));
             out.write('\n');
         }
         return out.toByteArray();

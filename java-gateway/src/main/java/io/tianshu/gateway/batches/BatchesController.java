@@ -62,10 +62,12 @@ class BatchesController {
 
     @PostMapping("/v1/batches")
     @Operation(summary = "Create a batch from an uploaded file (scope batch)",
-            description = "Every line's url must be the batch's endpoint. Every model the lines name goes through "
-                    + "the same checks as on the endpoint itself (aliases, served models of the endpoint's kind, "
-                    + "the key's and tenant's allowed models): one refused model refuses the batch, with the "
-                    + "endpoint's status and code, naming the lines. A repeated Idempotency-Key returns the "
+            description = "Every line's url must be the batch's endpoint. Every line's body goes through the "
+                    + "endpoint's own checks (a body the endpoint would refuse refuses the batch, 400 naming the "
+                    + "lines), and every model the lines name through the same policy as on the endpoint itself "
+                    + "(aliases, served models of the endpoint's kind, the key's and tenant's allowed models): one "
+                    + "refused model refuses the batch, with the endpoint's status and code, naming the lines. "
+                    + "stream is refused in a batch line. A repeated Idempotency-Key returns the "
                     + "first batch. Tianshu's extension: \"webhook_url\", called once the batch is final.")
     Mono<BatchViews.BatchObject> create(@RequestBody BatchRequests.NewBatch body,
             @Parameter(description = "makes a retried creation return the same batch",
@@ -105,16 +107,16 @@ class BatchesController {
         }
         List<Integer> mismatches = new ArrayList<>();
         BatchModels.Named named = models.collector();
+        BatchLineRequests translated = new BatchLineRequests(request.getEndpoint(), json, named);
         try (InputStream in = files.open(file)) {
             BatchLines.read(in, json, read -> {
                 if (!read.url().equals(endpoint)) {
                     mismatches.add(read.number());
                 } else if (mismatches.isEmpty()) {
-                    // The batch worker sends body.model as it is, to a service that knows no aliases.
-                    BatchLines.Line line = read.model() == null ? read
-                            : read.withModel(named.add(read.model(), read.number()), json);
-                    request.addLines(InputLine.newBuilder().setCustomId(line.customId()).setMethod(line.method())
-                            .setUrl(line.url()).setBody(line.body()));
+                    InputLine line = translated.translate(read);
+                    if (line != null) {
+                        request.addLines(line);
+                    }
                 }
             });
         } catch (IOException e) {
@@ -125,6 +127,10 @@ class BatchesController {
                     + mismatches.size() + " do not, on lines " + mismatches.subList(0, Math.min(MISMATCHES_SHOWN,
                     mismatches.size())) + (mismatches.size() > MISMATCHES_SHOWN ? " and more." : "."),
                     "input_file_id");
+        }
+        if (!translated.problems().isEmpty()) {
+            // As the endpoint itself would refuse each of these bodies, with their line numbers.
+            throw invalidRequest(BatchLines.Report.invalid(translated.problems()), "input_file_id");
         }
         return named;
     }

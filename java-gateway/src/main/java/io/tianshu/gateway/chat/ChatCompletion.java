@@ -27,7 +27,7 @@ public record ChatCompletion(String id, String object, long created, String mode
         }
     }
 
-    static ChatCompletion of(GenerateResponse response, String id, long created, String requestedModel,
+    public static ChatCompletion of(GenerateResponse response, String id, long created, String requestedModel,
             boolean withLogprobs) {
         List<Choice> choices = response.getChoicesList().stream()
                 .map(c -> new Choice(c.getIndex(), new Message("assistant", c.getText()),

@@ -18,7 +18,7 @@ import java.util.List;
  * accepted so that clients written for vLLM's own server work unchanged.
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-record ChatCompletionRequest(
+public record ChatCompletionRequest(
         @Schema(requiredMode = REQUIRED, minLength = 1, description = "A served model id or an alias",
                 example = "smollm2-135m-instruct")
         String model,
@@ -74,7 +74,7 @@ record ChatCompletionRequest(
             Boolean strict) {
     }
 
-    boolean streaming() {
+    public boolean streaming() {
         return Boolean.TRUE.equals(stream);
     }
 

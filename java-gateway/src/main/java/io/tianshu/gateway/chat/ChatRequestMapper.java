@@ -12,12 +12,12 @@ import io.tianshu.inference.v1.StructuredOutput;
  * gateway's one validation point: whatever passes here is well-formed for the backend,
  * and every refusal names its parameter the way the caller wrote it.
  */
-final class ChatRequestMapper {
+public final class ChatRequestMapper {
 
     private ChatRequestMapper() {
     }
 
-    static Generation toGeneration(ChatCompletionRequest request, String requestId) {
+    public static Generation toGeneration(ChatCompletionRequest request, String requestId) {
         if (request.model() == null || request.model().isBlank()) {
             throw invalidRequest("Missing required parameter: 'model'.", "model");
         }
@@ -43,7 +43,7 @@ final class ChatRequestMapper {
     }
 
     /** Limits that depend on the model, checked once the model is known to exist. */
-    static void checkModelLimits(ChatCompletionRequest request, Model model) {
+    public static void checkModelLimits(ChatCompletionRequest request, Model model) {
         if (request.n() != null && model.getMaxChoices() > 0 && request.n() > model.getMaxChoices()) {
             throw invalidRequest("'n' is " + request.n() + "; model '" + model.getId() + "' allows at most "
                     + model.getMaxChoices() + ".", "n");

@@ -12,7 +12,7 @@ import java.util.Base64;
 import java.util.List;
 
 /** OpenAI's embeddings answer: {@code {object: "list", data: [...], model, usage}}. */
-record EmbeddingList(String object, List<Item> data, String model, Usage usage) {
+public record EmbeddingList(String object, List<Item> data, String model, Usage usage) {
 
     /** embedding is a list of floats, or a base64 string of little-endian float32s (what the SDKs decode). */
     record Item(String object, int index, Object embedding) {
@@ -23,7 +23,7 @@ record EmbeddingList(String object, List<Item> data, String model, Usage usage) 
     record Usage(int promptTokens, int totalTokens) {
     }
 
-    static EmbeddingList of(EmbedResponse response, String requestedModel, boolean base64) {
+    public static EmbeddingList of(EmbedResponse response, String requestedModel, boolean base64) {
         List<Item> items = new ArrayList<>(response.getEmbeddingsCount());
         for (int i = 0; i < response.getEmbeddingsCount(); i++) {
             Embedding e = response.getEmbeddings(i);

@@ -9,12 +9,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Validates an embeddings request and turns it into an {@link EmbedRequest}. */
-final class EmbeddingsMapper {
+public final class EmbeddingsMapper {
 
     private EmbeddingsMapper() {
     }
 
-    static EmbedRequest toEmbedRequest(EmbeddingsRequest request, String requestId) {
+    public static EmbedRequest toEmbedRequest(EmbeddingsRequest request, String requestId) {
         if (request.model() == null || request.model().isBlank()) {
             throw invalidRequest("Missing required parameter: 'model'.", "model");
         }
@@ -30,7 +30,7 @@ final class EmbeddingsMapper {
     }
 
     /** Checks that need the embedding model: batch size and vector length. */
-    static void checkModel(EmbeddingsRequest request, EmbedRequest embed, Model model) {
+    public static void checkModel(EmbeddingsRequest request, EmbedRequest embed, Model model) {
         if (model.getMaxBatchSize() > 0 && embed.getTextsCount() > model.getMaxBatchSize()) {
             throw invalidRequest("'input' has " + embed.getTextsCount() + " items; model '" + model.getId()
                     + "' takes at most " + model.getMaxBatchSize() + " per request.", "input");

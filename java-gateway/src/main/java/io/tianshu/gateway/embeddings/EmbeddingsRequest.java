@@ -12,7 +12,7 @@ import io.swagger.v3.oas.annotations.media.Schema;
  * allows a string, strings, or token arrays; {@link EmbeddingsMapper} tells them apart.
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-record EmbeddingsRequest(
+public record EmbeddingsRequest(
         @Schema(requiredMode = REQUIRED, minLength = 1, description = "An embedding model id or an alias",
                 example = "all-minilm-l6-v2")
         String model,

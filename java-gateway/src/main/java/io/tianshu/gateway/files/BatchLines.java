@@ -3,7 +3,6 @@ package io.tianshu.gateway.files;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,25 +33,10 @@ public final class BatchLines {
     static final int PROBLEMS_SHOWN = 20;
 
     /**
-     * One request line; body is its JSON text, model its body's "model" when that is a
-     * non-empty string, else null (such a line is the batch service's to fail).
+     * One request line; body is its JSON text, checked here only for being an object: what it
+     * means is the endpoint's mapper's to say, when a batch is created from the file.
      */
-    public record Line(int number, String customId, String method, String url, String body, String model) {
-
-        /** The same line with body.model set to {@code served}; itself when that is already its model. */
-        public Line withModel(String served, ObjectMapper json) {
-            if (model == null || model.equals(served)) {
-                return this;
-            }
-            try {
-                ObjectNode rewritten = (ObjectNode) json.readTree(body);
-                rewritten.put("model", served);
-                return new Line(number, customId, method, url, rewritten.toString(), served);
-            } catch (JsonProcessingException e) {
-                // The body was written by parse() from a parsed object: it is valid JSON.
-                throw new IllegalStateException(e);
-            }
-        }
+    public record Line(int number, String customId, String method, String url, String body) {
     }
 
     /** What a check found: request lines, and every problem (its line and what is wrong). */
@@ -66,9 +50,17 @@ public final class BatchLines {
             if (lines == 0 && problems.isEmpty()) {
                 return "The file has no request lines.";
             }
+            return invalid(problems);
+        }
+
+        /** "The file has N invalid lines: line 3: ...; line 7: ...", the first problems named. */
+        public static String invalid(List<String> problems) {
             StringBuilder text = new StringBuilder("The file has ").append(problems.size())
                     .append(problems.size() == 1 ? " invalid line: " : " invalid lines: ");
-            text.append(String.join("; ", problems.subList(0, Math.min(PROBLEMS_SHOWN, problems.size()))));
+            // Problems that are sentences of their own lose their full stop inside the list.
+            text.append(problems.subList(0, Math.min(PROBLEMS_SHOWN, problems.size())).stream()
+                    .map(p -> p.endsWith(".") ? p.substring(0, p.length() - 1) : p)
+                    .collect(java.util.stream.Collectors.joining("; ")));
             if (problems.size() > PROBLEMS_SHOWN) {
                 text.append("; and ").append(problems.size() - PROBLEMS_SHOWN).append(" more");
             }
@@ -132,9 +124,7 @@ public final class BatchLines {
         if (body == null || !body.isObject()) {
             throw new IllegalArgumentException("body must be a JSON object");
         }
-        JsonNode model = body.get("model");
-        return new Line(number, customId.asText(), "POST", url.asText(), body.toString(),
-                model != null && model.isTextual() && !model.asText().isEmpty() ? model.asText() : null);
+        return new Line(number, customId.asText(), "POST", url.asText(), body.toString());
     }
 
     private static String utf8(byte[] bytes) {

@@ -128,20 +128,64 @@ class BatchModelPolicyTest extends BatchGatewayTest {
         List<InputLine> sent = jobs.lastCreate.get().getLinesList();
         assertThat(sent).hasSize(2);
         for (InputLine line : sent) {
-            JsonNode body = JSON.readTree(line.getBody());
-            assertThat(body.get("model").asText()).isEqualTo(CHAT);
-            assertThat(body.get("max_tokens").asInt()).isEqualTo(8);
+            assertThat(line.getGeneration().getModel()).isEqualTo(CHAT);
+            assertThat(line.getGeneration().getSampling().getMaxTokens()).isEqualTo(8);
         }
     }
 
     @Test
-    void aLineWithoutAModelIsLeftForTheBatchServiceToFail() {
+    void bodiesTheChatRouteWouldRefuseRefuseTheBatchNamingTheirLines() {
         WebTestClient caller = as(newTenant(), "batch");
-        String file = uploadedLines(caller, chatLine("a", CHAT), "{\"custom_id\": \"no-model\", \"method\": \"POST\", "
-                + "\"url\": \"/v1/chat/completions\", \"body\": {\"messages\": []}}");
+        int before = jobs.creates.get();
+        String file = uploadedLines(caller, chatLine("a", CHAT),
+                "{\"custom_id\": \"no-model\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", "
+                        + "\"body\": {\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}}",
+                "{\"custom_id\": \"hot\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", "
+                        + "\"body\": {\"model\": \"" + CHAT + "\", \"temperature\": 3, \"messages\": [{\"role\": \"user\", "
+                        + "\"content\": \"Hi\"}]}}",
+                "{\"custom_id\": \"streamed\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", "
+                        + "\"body\": {\"model\": \"" + CHAT + "\", \"stream\": true, \"messages\": [{\"role\": "
+                        + "\"user\", \"content\": \"Hi\"}]}}");
+        JsonNode error = refusal(createBatch(caller, chatBatch(file), null).expectStatus().isBadRequest());
+        assertThat(error.get("type").asText()).isEqualTo("invalid_request_error");
+        assertThat(error.get("param").asText()).isEqualTo("input_file_id");
+        assertThat(error.get("message").asText()).isEqualTo("The file has 3 invalid lines: "
+                + "line 2: Missing required parameter: 'model'; "
+                + "line 3: 'temperature' is 3.0; it must be between 0.0 and 2.0; "
+                + "line 4: 'stream' is not supported in a batch: a line's answer is one chat.completion in the "
+                + "output file.");
+        assertThat(jobs.creates.get()).isEqualTo(before);
+    }
+
+    @Test
+    void limitsOfTheNamedModelAreCheckedPerLineAsOnTheChatRoute() {
+        WebTestClient caller = as(newTenant(), "batch");
+        String file = uploadedLines(caller, chatLine("a", CHAT),
+                "{\"custom_id\": \"many\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", "
+                        + "\"body\": {\"model\": \"" + CHAT + "\", \"n\": 9, \"messages\": [{\"role\": \"user\", "
+                        + "\"content\": \"Hi\"}]}}");
+        JsonNode error = refusal(createBatch(caller, chatBatch(file), null).expectStatus().isBadRequest());
+        assertThat(error.get("message").asText()).isEqualTo("The file has 1 invalid line: "
+                + "line 2: 'n' is 9; model '" + CHAT + "' allows at most 4.");
+    }
+
+    @Test
+    void chatOptionsTheOldBatchPathDroppedAreCarriedToTheEngine() {
+        // logprobs, response_format, top_k, ignore_eos and content parts: the chat route honours
+        // them, and a batch line now means the same, through the same mapper.
+        WebTestClient caller = as(newTenant(), "batch");
+        String file = uploadedLines(caller, "{\"custom_id\": \"rich\", \"method\": \"POST\", "
+                + "\"url\": \"/v1/chat/completions\", \"body\": {\"model\": \"" + CHAT + "\", \"logprobs\": true, "
+                + "\"top_logprobs\": 2, \"top_k\": 5, \"ignore_eos\": true, "
+                + "\"response_format\": {\"type\": \"json_object\"}, "
+                + "\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"Hi\"}]}]}}");
         createBatch(caller, chatBatch(file), null).expectStatus().isOk();
-        assertThat(jobs.lastCreate.get().getLinesList()).extracting(InputLine::getCustomId)
-                .containsExactly("a", "no-model");
+        io.tianshu.inference.v1.Generation sent = jobs.lastCreate.get().getLines(0).getGeneration();
+        assertThat(sent.getSampling().getLogprobs()).isEqualTo(2);
+        assertThat(sent.getSampling().getTopK()).isEqualTo(5);
+        assertThat(sent.getSampling().getIgnoreEos()).isTrue();
+        assertThat(sent.getStructuredOutput().getJsonObject()).isTrue();
+        assertThat(sent.getMessages(0).getContent()).isEqualTo("Hi");
     }
 
     /** A client whose key (scope batch) allows only this model; its tenant allows any. */

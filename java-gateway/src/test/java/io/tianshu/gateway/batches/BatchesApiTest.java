@@ -3,6 +3,8 @@ package io.tianshu.gateway.batches;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tianshu.gateway.support.FakeInferenceService;
 import io.tianshu.jobs.v1.CreateBatchRequest;
 import io.tianshu.jobs.v1.Endpoint;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 class BatchesApiTest extends BatchGatewayTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
 
     @Test
     void batchIsMadeFromTheFilesLinesForTheCallersTenant() {
@@ -46,9 +51,12 @@ class BatchesApiTest extends BatchGatewayTest {
         assertThat(sent.getTenantId()).isEqualTo(tenant);
         assertThat(sent.getEndpoint()).isEqualTo(Endpoint.ENDPOINT_CHAT_COMPLETIONS);
         assertThat(sent.getLinesList()).extracting(io.tianshu.jobs.v1.InputLine::getCustomId).containsExactly("first", "second");
-        assertThat(sent.getLines(0).getUrl()).isEqualTo("/v1/chat/completions");
-        assertThat(sent.getLines(0).getMethod()).isEqualTo("POST");
-        assertThat(sent.getLines(0).getBody()).contains("\"max_tokens\":8").contains("Hi first");
+        // Each line as the chat route's mapper translates its body, at batch priority.
+        io.tianshu.inference.v1.Generation first = sent.getLines(0).getGeneration();
+        assertThat(first.getModel()).isEqualTo(FakeInferenceService.CHAT_MODEL);
+        assertThat(first.getSampling().getMaxTokens()).isEqualTo(8);
+        assertThat(first.getMessages(0).getContent()).isEqualTo("Hi first");
+        assertThat(first.getPriority()).isEqualTo(io.tianshu.inference.v1.Priority.PRIORITY_BATCH);
         assertThat(sent.getMetadataMap()).containsEntry("team", "ops");
         assertThat(sent.getCompletionWindow()).isEqualTo("24h");
         assertThat(sent.getWebhookUrl()).isEqualTo("https://hooks.example/done");
@@ -153,7 +161,7 @@ class BatchesApiTest extends BatchGatewayTest {
     }
 
     @Test
-    void resultFilesAreStreamedPageByPageFromTheBatchService() {
+    void resultFilesAreStreamedPageByPageFromTheBatchService() throws Exception {
         String tenant = newTenant();
         WebTestClient owner = as(tenant, "batch");
         String batch = body(createBatch(owner, chatBatch(uploaded(owner, "a", "b", "c", "d", "e")), null)
@@ -181,6 +189,23 @@ class BatchesApiTest extends BatchGatewayTest {
         assertThat(content.lines().map(line -> line.replaceAll(".*\"custom_id\":\"([a-z])\".*", "$1")).toList())
                 .containsExactly("a", "b", "c", "d");
         assertThat(content).endsWith("\n");
+        // Rendered by the gateway with the chat route's own ChatCompletion, as OpenAI's output line.
+        JsonNode line = JSON.readTree(content.lines().findFirst().orElseThrow());
+        assertThat(line.get("id").asText()).isEqualTo("batch_req_" + batch + "-a");
+        assertThat(line.get("error").isNull()).isTrue();
+        JsonNode response = line.get("response");
+        assertThat(response.get("status_code").asInt()).isEqualTo(200);
+        assertThat(response.get("request_id").asText()).isEqualTo(batch + "-a");
+        JsonNode completion = response.get("body");
+        assertThat(completion.get("object").asText()).isEqualTo("chat.completion");
+        assertThat(completion.get("id").asText()).isEqualTo("chatcmpl-" + batch + "-a");
+        assertThat(completion.get("model").asText()).isEqualTo("tiny-chat");
+        assertThat(completion.get("choices").get(0).get("message").toString())
+                .isEqualTo("{\"role\":\"assistant\",\"content\":\"hi a\"}");
+        assertThat(completion.get("choices").get(0).get("finish_reason").asText()).isEqualTo("stop");
+        assertThat(completion.get("choices").get(0).get("logprobs").isNull()).isTrue();
+        assertThat(completion.get("usage").toString())
+                .isEqualTo("{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}");
 
         owner.get().uri("/v1/files/" + output).exchange().expectStatus().isOk().expectBody()
                 .jsonPath("$.purpose").isEqualTo("batch_output")
@@ -189,8 +214,13 @@ class BatchesApiTest extends BatchGatewayTest {
         String errorContent = new String(owner.get().uri("/v1/files/" + errors + "/content").exchange()
                 .expectStatus().isOk().expectBody(byte[].class).returnResult().getResponseBody(),
                 StandardCharsets.UTF_8);
-        assertThat(errorContent.lines().toList()).singleElement().satisfies(line ->
-                assertThat(line).contains("\"custom_id\":\"e\"").contains("invalid_request"));
+        JsonNode failed = JSON.readTree(errorContent.lines().toList().get(0));
+        assertThat(errorContent.lines().count()).isEqualTo(1);
+        assertThat(failed.get("custom_id").asText()).isEqualTo("e");
+        assertThat(failed.get("response").get("status_code").asInt()).isEqualTo(404);
+        assertThat(failed.get("response").get("body").get("error").get("code").asText()).isEqualTo("model_not_found");
+        assertThat(failed.get("error").toString())
+                .isEqualTo("{\"code\":\"model_not_found\",\"message\":\"no such model\"}");
 
         WebTestClient stranger = as(newTenant(), "batch");
         stranger.get().uri("/v1/files/" + output + "/content").exchange().expectStatus().isNotFound();

@@ -11,7 +11,13 @@ import io.tianshu.jobs.v1.CreateBatchRequest;
 import io.tianshu.jobs.v1.CreateBatchResponse;
 import io.tianshu.jobs.v1.GetBatchRequest;
 import io.tianshu.jobs.v1.GetBatchResponse;
+import io.tianshu.inference.v1.Choice;
+import io.tianshu.inference.v1.FinishReason;
+import io.tianshu.inference.v1.GenerateResponse;
+import io.tianshu.inference.v1.Usage;
+import io.tianshu.jobs.v1.BatchItemResult;
 import io.tianshu.jobs.v1.GetBatchResultsRequest;
+import io.tianshu.jobs.v1.ItemOutcome;
 import io.tianshu.jobs.v1.GetBatchResultsResponse;
 import io.tianshu.jobs.v1.JobsServiceGrpc;
 import io.tianshu.jobs.v1.ListBatchesRequest;
@@ -39,7 +45,7 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * JobsService keeping batches in memory per tenant, as the real one scopes them: another
  * tenant's batch is NOT_FOUND. Tests finish batches by hand ({@link #finish}), which writes
- * results in OpenAI's JSONL shape and usage records to the ledger. Result pages hold at most
+ * typed results (the gateway writes the JSONL) and usage records to the ledger. Result pages hold at most
  * {@link #RESULT_PAGE_CAP} lines, so a download always spans several pages.
  */
 class FakeJobsService extends JobsServiceGrpc.JobsServiceImplBase {
@@ -58,8 +64,8 @@ class FakeJobsService extends JobsServiceGrpc.JobsServiceImplBase {
     private final List<String> order = new CopyOnWriteArrayList<>();
     private final Map<String, Batch> batches = new ConcurrentHashMap<>();
     private final Map<String, String> idempotent = new ConcurrentHashMap<>();
-    private final Map<String, List<String>> outputs = new ConcurrentHashMap<>();
-    private final Map<String, List<String>> errors = new ConcurrentHashMap<>();
+    private final Map<String, List<BatchItemResult>> outputs = new ConcurrentHashMap<>();
+    private final Map<String, List<BatchItemResult>> errors = new ConcurrentHashMap<>();
     private final List<UsageRecord> ledger = new CopyOnWriteArrayList<>();
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicLong clock = new AtomicLong(1_700_000_000);
@@ -145,12 +151,12 @@ class FakeJobsService extends JobsServiceGrpc.JobsServiceImplBase {
             return;
         }
         resultPages.incrementAndGet();
-        List<String> all = (request.getKind() == ResultKind.RESULT_KIND_OUTPUT ? outputs : errors)
+        List<BatchItemResult> all = (request.getKind() == ResultKind.RESULT_KIND_OUTPUT ? outputs : errors)
                 .getOrDefault(request.getBatchId(), List.of());
         int start = request.getPageToken().isEmpty() ? 0 : Integer.parseInt(request.getPageToken());
         int size = Math.min(RESULT_PAGE_CAP, request.getPageSize() == 0 ? 1000 : request.getPageSize());
         int end = Math.min(all.size(), start + size);
-        reply(out, GetBatchResultsResponse.newBuilder().addAllJsonlLines(all.subList(start, end))
+        reply(out, GetBatchResultsResponse.newBuilder().addAllResults(all.subList(start, end))
                 .setNextPageToken(end < all.size() ? Integer.toString(end) : "").build());
     }
 
@@ -181,17 +187,24 @@ class FakeJobsService extends JobsServiceGrpc.JobsServiceImplBase {
      */
     synchronized Batch finish(String batchId, List<String> succeeded, List<String> failed) {
         Batch batch = batches.get(batchId);
-        List<String> out = new ArrayList<>();
-        List<String> err = new ArrayList<>();
+        List<BatchItemResult> out = new ArrayList<>();
+        List<BatchItemResult> err = new ArrayList<>();
+        int index = 0;
         for (String id : succeeded) {
-            out.add("{\"id\":\"batch_req_" + id + "\",\"custom_id\":\"" + id + "\",\"response\":{\"status_code\":200,"
-                    + "\"body\":{\"object\":\"chat.completion\",\"choices\":[{\"message\":{\"content\":\"hi " + id
-                    + "\"}}]}},\"error\":null}");
+            out.add(BatchItemResult.newBuilder().setBatchId(batchId).setCustomId(id).setLineIndex(index++)
+                    .setOutcome(ItemOutcome.ITEM_OUTCOME_SUCCEEDED).setStatusCode(200).setFinishedAt(now())
+                    .setGeneration(GenerateResponse.newBuilder().setModel("tiny-chat")
+                            .addChoices(Choice.newBuilder().setText("hi " + id)
+                                    .setFinishReason(FinishReason.FINISH_REASON_STOP))
+                            .setUsage(Usage.newBuilder().setPromptTokens(10).setCompletionTokens(5)
+                                    .setTotalTokens(15)))
+                    .build());
             addUsage(batch.getTenantId(), batchId, id, 10, 5);
         }
         for (String id : failed) {
-            err.add("{\"id\":\"batch_req_" + id + "\",\"custom_id\":\"" + id + "\",\"response\":{\"status_code\":400},"
-                    + "\"error\":{\"code\":\"invalid_request\",\"message\":\"no model\"}}");
+            err.add(BatchItemResult.newBuilder().setBatchId(batchId).setCustomId(id).setLineIndex(index++)
+                    .setOutcome(ItemOutcome.ITEM_OUTCOME_FAILED).setStatusCode(404).setErrorCode("model_not_found")
+                    .setErrorMessage("no such model").setFinishedAt(now()).build());
         }
         outputs.put(batchId, out);
         errors.put(batchId, err);
