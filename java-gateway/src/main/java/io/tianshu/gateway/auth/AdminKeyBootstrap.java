@@ -1,7 +1,6 @@
 package io.tianshu.gateway.auth;
 
 import io.tianshu.gateway.config.TianshuProperties;
-import io.tianshu.gateway.tenants.TenantStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -32,12 +31,12 @@ class AdminKeyBootstrap implements ApplicationRunner {
     private static final long LOCK = 0x7473_6b5f_6164_6dL;
 
     private final KeyStore keys;
-    private final TenantStore tenants;
+    private final TenantDirectory tenants;
     private final JdbcTemplate jdbc;
     private final TransactionTemplate transaction;
     private final TianshuProperties properties;
 
-    AdminKeyBootstrap(KeyStore keys, TenantStore tenants, JdbcTemplate jdbc, TransactionTemplate transaction,
+    AdminKeyBootstrap(KeyStore keys, TenantDirectory tenants, JdbcTemplate jdbc, TransactionTemplate transaction,
             TianshuProperties properties) {
         this.keys = keys;
         this.tenants = tenants;
@@ -48,7 +47,7 @@ class AdminKeyBootstrap implements ApplicationRunner {
 
     @Override
     public void run(ApplicationArguments args) {
-        tenants.create("default", "Default tenant", null, null, null, null);
+        tenants.ensureDefaultTenant();
         if (!properties.auth().enabled()) {
             return;
         }
@@ -61,7 +60,7 @@ class AdminKeyBootstrap implements ApplicationRunner {
                 }
                 return;
             }
-            KeyStore.Created created = keys.create(new KeyStore.NewKey("default", "bootstrap admin",
+            KeyStore.Created created = keys.create(new KeyStore.NewKey(TenantDirectory.DEFAULT_TENANT, "bootstrap admin",
                     List.copyOf(Scope.all()), null, null, null, null, "bootstrap"));
             write(file, created.plaintext());
             log.info("created the bootstrap admin key {} and wrote it to {}", created.info().prefix(), file);

@@ -2,7 +2,6 @@ package io.tianshu.gateway.auth;
 
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.error.ApiException;
-import io.tianshu.gateway.tenants.TenantStore;
 import java.nio.charset.StandardCharsets;
 import javax.crypto.spec.SecretKeySpec;
 import org.springframework.context.annotation.Bean;
@@ -42,7 +41,7 @@ class AuthConfig {
 
     @Bean
     SecurityWebFilterChain securityWebFilterChain(ServerHttpSecurity http, TianshuProperties properties,
-            ApiKeyCache keys, TenantStore tenants) {
+            ApiKeyCache keys, TenantDirectory tenants) {
         http.csrf(ServerHttpSecurity.CsrfSpec::disable)
                 .httpBasic(ServerHttpSecurity.HttpBasicSpec::disable)
                 .formLogin(ServerHttpSecurity.FormLoginSpec::disable)

@@ -1,10 +1,8 @@
 package io.tianshu.gateway.auth;
 
-import io.tianshu.gateway.backend.CallTrace;
+import io.tianshu.gateway.calltrace.CallTrace;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.db.Blocking;
-import io.tianshu.gateway.tenants.Tenant;
-import io.tianshu.gateway.tenants.TenantStore;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -26,11 +24,11 @@ import reactor.core.publisher.Mono;
 final class BearerAuthenticationManager implements ReactiveAuthenticationManager {
 
     private final ApiKeyCache keys;
-    private final TenantStore tenants;
+    private final TenantDirectory tenants;
     private final ReactiveJwtDecoder jwtDecoder; // null when JWTs are not configured
     private final String tenantClaim;
 
-    BearerAuthenticationManager(ApiKeyCache keys, TenantStore tenants, ReactiveJwtDecoder jwtDecoder,
+    BearerAuthenticationManager(ApiKeyCache keys, TenantDirectory tenants, ReactiveJwtDecoder jwtDecoder,
             TianshuProperties.Jwt settings) {
         this.keys = keys;
         this.tenants = tenants;
@@ -71,7 +69,7 @@ final class BearerAuthenticationManager implements ReactiveAuthenticationManager
         Set<String> scopes = scopes(jwt);
         String subject = "jwt:" + (jwt.getSubject() != null ? jwt.getSubject() : "unknown");
         // A tenant the platform does not know yet is unlimited until an admin creates it.
-        return Blocking.call(() -> tenants.find(tenant).map(Tenant::limits).orElse(Caller.Limits.NONE))
+        return Blocking.call(() -> tenants.limitsOf(tenant))
                 .map(limits -> new Caller(tenant, null, subject, scopes, Caller.Limits.NONE, limits));
     }
 

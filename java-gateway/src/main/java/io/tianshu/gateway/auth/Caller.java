@@ -34,7 +34,7 @@ public record Caller(String tenant, UUID keyId, String subject, Set<String> scop
     }
 
     public static Caller anonymous() {
-        return new Caller("default", null, "anonymous", Scope.all(), Limits.NONE, Limits.NONE);
+        return new Caller(TenantDirectory.DEFAULT_TENANT, null, "anonymous", Scope.all(), Limits.NONE, Limits.NONE);
     }
 
     public boolean hasScope(Scope scope) {

@@ -1,5 +1,6 @@
 package io.tianshu.gateway.backend;
 
+import io.tianshu.gateway.calltrace.CallTrace;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.inference.v1.InferenceServiceGrpc.InferenceServiceStub;
 import java.util.ArrayList;

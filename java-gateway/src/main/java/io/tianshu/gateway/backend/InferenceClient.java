@@ -1,13 +1,8 @@
 package io.tianshu.gateway.backend;
 
-import io.grpc.ClientInterceptor;
-import io.grpc.Metadata;
-import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
-import io.micrometer.core.instrument.binder.grpc.ObservationGrpcClientInterceptor;
-import io.micrometer.observation.ObservationRegistry;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.tianshu.gateway.config.TianshuProperties;
-import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.inference.v1.EmbedRequest;
 import io.tianshu.inference.v1.EmbedResponse;
 import io.tianshu.inference.v1.GenerateRequest;
@@ -23,7 +18,6 @@ import io.tianshu.inference.v1.ListModelsResponse;
 import io.tianshu.inference.v1.TokenizeRequest;
 import io.tianshu.inference.v1.TokenizeResponse;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -33,34 +27,29 @@ import reactor.core.publisher.Mono;
 
 /**
  * The gateway's only door to the inference service. Every call goes through {@link Failover}
- * (instance choice, breaker, bulkhead, failover) and gets a deadline, the request id and the
- * W3C trace context ({@code traceparent}, a client span of the HTTP request's trace) as
- * metadata; the stub is built per attempt so the deadline counts from when that attempt starts.
+ * (instance choice, breaker, bulkhead, failover) and {@link BackendCalls} (deadline, request
+ * id, trace context), with its stub built per attempt so the deadline counts from when that
+ * attempt starts.
  */
 @Component
 public class InferenceClient {
-
-    private static final Metadata.Key<String> REQUEST_ID =
-            Metadata.Key.of(RequestId.METADATA_KEY, Metadata.ASCII_STRING_MARSHALLER);
 
     private static final int TOKENIZER_MAX_BYTES = 64 << 20;
 
     private final Failover failover;
     private final TianshuProperties.Inference settings;
-    private final ClientInterceptor tracing;
+    private final BackendCalls calls;
 
-    /** Without observations: for tests that build the client outside Spring. */
+    /** Untraced: for tests that build the client outside Spring. */
     InferenceClient(Failover failover, TianshuProperties properties) {
-        this(failover, properties, ObservationRegistry.NOOP);
+        this(failover, properties, BackendCalls.untraced(CircuitBreakerRegistry.ofDefaults()));
     }
 
     @Autowired
-    InferenceClient(Failover failover, TianshuProperties properties, ObservationRegistry observations) {
+    InferenceClient(Failover failover, TianshuProperties properties, BackendCalls calls) {
         this.failover = failover;
         this.settings = properties.inference();
-        // Micrometer's own: one observation (client span and grpc.client timer) per call, whose
-        // trace context the tracing bridge injects into the call's metadata.
-        this.tracing = new ObservationGrpcClientInterceptor(observations);
+        this.calls = calls;
     }
 
     public Mono<GenerateResponse> generate(Generation generation) {
@@ -72,7 +61,8 @@ public class InferenceClient {
     public Flux<GenerateStreamResponse> generateStream(Generation generation) {
         GenerateStreamRequest request = GenerateStreamRequest.newBuilder().setGeneration(generation).build();
         return failover.call(stub -> GrpcReactive.serverStream(observer ->
-                        stub(stub, generation.getRequestId(), settings.streamDeadline()).generateStream(request, observer)),
+                        calls.forCall(stub, generation.getRequestId(), settings.streamDeadline())
+                                .generateStream(request, observer)),
                 GenerateStreamResponse::getModel);
     }
 
@@ -101,18 +91,7 @@ public class InferenceClient {
 
     private <T> Mono<T> unary(String requestId, Duration deadline,
             BiConsumer<InferenceServiceStub, StreamObserver<T>> rpc, Function<T, String> modelOf) {
-        return failover.call(stub -> GrpcReactive.<T>unary(observer -> rpc.accept(stub(stub, requestId, deadline),
-                observer)).flux(), modelOf).singleOrEmpty();
-    }
-
-    private InferenceServiceStub stub(InferenceServiceStub stub, String requestId, Duration deadline) {
-        InferenceServiceStub withDeadline = stub.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
-                .withInterceptors(tracing);
-        if (requestId.isEmpty()) {
-            return withDeadline;
-        }
-        Metadata headers = new Metadata();
-        headers.put(REQUEST_ID, requestId);
-        return withDeadline.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+        return failover.call(stub -> GrpcReactive.<T>unary(observer -> rpc.accept(
+                calls.forCall(stub, requestId, deadline), observer)).flux(), modelOf).singleOrEmpty();
     }
 }

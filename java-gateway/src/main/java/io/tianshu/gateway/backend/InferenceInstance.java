@@ -2,7 +2,6 @@ package io.tianshu.gateway.backend;
 
 import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadFullException;
-import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.grpc.ManagedChannel;
 import io.tianshu.inference.v1.GetLoadResponse;
@@ -10,8 +9,6 @@ import io.tianshu.inference.v1.InferenceServiceGrpc;
 import io.tianshu.inference.v1.InferenceServiceGrpc.InferenceServiceStub;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import reactor.core.publisher.Flux;
 
@@ -43,24 +40,16 @@ final class InferenceInstance {
     private final String target;
     private final ManagedChannel channel;
     private final InferenceServiceStub stub;
-    private final CircuitBreaker breaker;
+    private final Breaker breaker;
     private final Bulkhead bulkhead;
     private volatile Load load = Load.UNKNOWN;
-    private volatile Instant openUntil = Instant.MIN;
 
-    /** @param openFor how long the breaker stays open, for Retry-After */
-    InferenceInstance(String target, ManagedChannel channel, CircuitBreaker breaker, Bulkhead bulkhead,
-            Duration openFor) {
+    InferenceInstance(String target, ManagedChannel channel, Breaker breaker, Bulkhead bulkhead) {
         this.target = target;
         this.channel = channel;
         this.stub = InferenceServiceGrpc.newStub(channel);
         this.breaker = breaker;
         this.bulkhead = bulkhead;
-        breaker.getEventPublisher().onStateTransition(event -> {
-            if (event.getStateTransition().getToState() == CircuitBreaker.State.OPEN) {
-                openUntil = Instant.now().plus(openFor);
-            }
-        });
     }
 
     String target() {
@@ -76,7 +65,7 @@ final class InferenceInstance {
     }
 
     CircuitBreaker breaker() {
-        return breaker;
+        return breaker.circuitBreaker();
     }
 
     Load load() {
@@ -95,9 +84,9 @@ final class InferenceInstance {
 
     /** Why this instance would refuse a call now, or null when it would take one. */
     RuntimeException refusal() {
-        CircuitBreaker.State state = breaker.getState();
-        if (state == CircuitBreaker.State.OPEN || state == CircuitBreaker.State.FORCED_OPEN) {
-            return CallNotPermittedException.createCallNotPermittedException(breaker);
+        RuntimeException open = breaker.refusal();
+        if (open != null) {
+            return open;
         }
         if (bulkhead.getMetrics().getAvailableConcurrentCalls() == 0) {
             return busy();
@@ -111,63 +100,16 @@ final class InferenceInstance {
 
     /** How long until an open breaker lets probes through; zero when it is not open. */
     Duration reopensIn(Instant now) {
-        Duration left = Duration.between(now, openUntil);
-        return left.isNegative() ? Duration.ZERO : left;
+        return breaker.reopensIn(now);
     }
 
-    /**
-     * Runs a call through the bulkhead and the breaker. The breaker hears one outcome per
-     * call: success at the first message (for a unary call that is the answer; for a stream,
-     * the time to its first token is what "slow" means, since a long answer is not a slow
-     * instance), or the failure that came before it. A cancelled call records nothing.
-     */
+    /** Runs a call through the bulkhead, then the breaker ({@link Breaker#guard}). */
     <T> Flux<T> guard(Function<InferenceServiceStub, Flux<T>> call) {
         return Flux.defer(() -> {
             if (!bulkhead.tryAcquirePermission()) {
                 return Flux.error(busy());
             }
-            if (!breaker.tryAcquirePermission()) {
-                bulkhead.onComplete();
-                return Flux.error(CallNotPermittedException.createCallNotPermittedException(breaker));
-            }
-            Outcome outcome = new Outcome(breaker, System.nanoTime());
-            return call.apply(stub)
-                    .doOnNext(message -> outcome.answered())
-                    .doOnComplete(outcome::answered)
-                    .doOnError(outcome::failed)
-                    .doFinally(signal -> {
-                        outcome.abandoned();
-                        bulkhead.onComplete();
-                    });
+            return breaker.guard(() -> call.apply(stub)).doFinally(signal -> bulkhead.onComplete());
         });
-    }
-
-    private static final class Outcome {
-        private final CircuitBreaker breaker;
-        private final long start;
-        private final AtomicBoolean recorded = new AtomicBoolean();
-
-        Outcome(CircuitBreaker breaker, long start) {
-            this.breaker = breaker;
-            this.start = start;
-        }
-
-        void answered() {
-            if (recorded.compareAndSet(false, true)) {
-                breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-            }
-        }
-
-        void failed(Throwable failure) {
-            if (recorded.compareAndSet(false, true)) {
-                breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, failure);
-            }
-        }
-
-        void abandoned() {
-            if (recorded.compareAndSet(false, true)) {
-                breaker.releasePermission();
-            }
-        }
     }
 }

@@ -3,7 +3,6 @@ package io.tianshu.gateway.backend;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
 import io.github.resilience4j.bulkhead.BulkheadFullException;
 import io.github.resilience4j.bulkhead.BulkheadRegistry;
-import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -38,12 +37,10 @@ class InferenceInstances implements DisposableBean {
             BulkheadRegistry bulkheads, MeterRegistry meters) {
         this.meters = meters;
         TianshuProperties.Inference settings = properties.inference();
-        CircuitBreakerConfig breakerConfig = Resilience.breaker(settings.breaker());
         BulkheadConfig bulkheadConfig = Resilience.bulkhead(settings.bulkhead());
         this.all = settings.targets().stream().map(String::trim).distinct()
                 .map(target -> new InferenceInstance(target, channels.open(target),
-                        breakers.circuitBreaker(target, breakerConfig), bulkheads.bulkhead(target, bulkheadConfig),
-                        settings.breaker().openFor()))
+                        Breaker.named(breakers, target, settings.breaker()), bulkheads.bulkhead(target, bulkheadConfig)))
                 .toList();
         for (InferenceInstance instance : all) {
             gauge(meters, "tianshu.inference.running.requests", "generations running on the instance",
@@ -90,7 +87,7 @@ class InferenceInstances implements DisposableBean {
     }
 
     /** Why no instance takes the call, from their current state. */
-    NoInstanceAvailableException noneAvailable() {
+    CallRefusedException noneAvailable() {
         return noneAvailable(all.stream().map(InferenceInstance::refusal).filter(Objects::nonNull).toList());
     }
 
@@ -99,17 +96,17 @@ class InferenceInstances implements DisposableBean {
      * only lacked a free slot, since a retry soon can succeed; "open" (503) otherwise, to be
      * retried when the first breaker lets probes through.
      */
-    NoInstanceAvailableException noneAvailable(List<RuntimeException> refusals) {
+    CallRefusedException noneAvailable(List<RuntimeException> refusals) {
         // Empty only when an instance freed up meanwhile: then a retry at once can succeed.
         RuntimeException busy = refusals.isEmpty() ? all.get(0).busy()
                 : refusals.stream().filter(BulkheadFullException.class::isInstance).findFirst().orElse(null);
         if (busy != null) {
-            return new NoInstanceAvailableException(busy, BUSY_RETRY_AFTER);
+            return new CallRefusedException(CallRefusedException.INFERENCE, busy, BUSY_RETRY_AFTER);
         }
         Instant now = Instant.now();
         Duration soonest = all.stream().map(i -> i.reopensIn(now)).filter(d -> !d.isZero())
                 .min(Comparator.naturalOrder()).orElse(Duration.ZERO);
-        return new NoInstanceAvailableException(refusals.get(0), soonest);
+        return new CallRefusedException(CallRefusedException.INFERENCE, refusals.get(0), soonest);
     }
 
     @Override

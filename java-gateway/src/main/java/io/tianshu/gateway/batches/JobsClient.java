@@ -1,13 +1,9 @@
 package io.tianshu.gateway.batches;
 
-import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
-import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
 import io.grpc.stub.StreamObserver;
-import io.tianshu.gateway.backend.CallStubs;
-import io.tianshu.gateway.backend.GrpcReactive;
-import io.tianshu.gateway.backend.Resilience;
+import io.tianshu.gateway.backend.Backend;
+import io.tianshu.gateway.backend.BackendCalls;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.error.ApiException;
 import io.tianshu.jobs.v1.Batch;
@@ -29,59 +25,63 @@ import io.tianshu.jobs.v1.UsageRecord;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.BiConsumer;
-import org.springframework.http.HttpHeaders;
-import org.springframework.http.HttpStatus;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 
 /**
- * The gateway's only door to the batch service. Every call gets its deadline and the request
- * id as metadata, and passes one circuit breaker ("batch"), so an outage answers 503 at once
- * instead of every caller waiting for its own deadline. The tenant is always the caller's, set
- * by the routes from the authenticated key. Without a configured target every call is 503
- * batch_unavailable.
+ * The gateway's only door to the batch service. Every call goes through {@link BackendCalls}:
+ * its deadline, the request id and the trace context, and one circuit breaker ("batch"), so an
+ * outage answers 503 at once instead of every caller waiting for its own deadline. The tenant
+ * is always the caller's, set by the routes from the authenticated key. Without a configured
+ * target every call is 503 batch_unavailable.
  */
 @Component
 class JobsClient {
 
-    private final JobsServiceStub stub;
+    private final Backend<JobsServiceStub> jobs; // null when no batch service is configured
     private final TianshuProperties.Batch settings;
-    private final CircuitBreaker breaker;
 
+    /** Untraced: for tests that build the client outside Spring. */
     JobsClient(JobsChannel channel, TianshuProperties properties, CircuitBreakerRegistry breakers) {
-        this.stub = channel.configured() ? JobsServiceGrpc.newStub(channel.channel()) : null;
+        this(channel, properties, BackendCalls.untraced(breakers));
+    }
+
+    @Autowired
+    JobsClient(JobsChannel channel, TianshuProperties properties, BackendCalls calls) {
         this.settings = properties.batch();
-        this.breaker = breakers.circuitBreaker("batch", Resilience.breaker(settings.breaker()));
+        this.jobs = channel.configured()
+                ? calls.backend("batch", JobsServiceGrpc.newStub(channel.channel()), settings.breaker()) : null;
     }
 
     /** Completes when a batch service is configured; 503 batch_unavailable otherwise. */
     Mono<Void> available() {
-        return stub == null ? Mono.error(ApiException.batchUnavailable()) : Mono.empty();
+        return jobs == null ? Mono.error(ApiException.batchUnavailable()) : Mono.empty();
     }
 
     Mono<Batch> create(CreateBatchRequest request, String requestId) {
-        return this.<CreateBatchResponse>unary(requestId, settings.createDeadline(),
+        return this.<CreateBatchResponse>call(requestId, settings.createDeadline(),
                 (s, o) -> s.createBatch(request, o)).map(CreateBatchResponse::getBatch);
     }
 
     Mono<Batch> get(String tenant, String batchId, String requestId) {
         GetBatchRequest request = GetBatchRequest.newBuilder().setTenantId(tenant).setBatchId(batchId).build();
-        return this.<GetBatchResponse>unary(requestId, settings.deadline(), (s, o) -> s.getBatch(request, o))
+        return this.<GetBatchResponse>call(requestId, settings.deadline(), (s, o) -> s.getBatch(request, o))
                 .map(GetBatchResponse::getBatch);
     }
 
     Mono<ListBatchesResponse> list(ListBatchesRequest request, String requestId) {
-        return unary(requestId, settings.deadline(), (s, o) -> s.listBatches(request, o));
+        return call(requestId, settings.deadline(), (s, o) -> s.listBatches(request, o));
     }
 
     Mono<Batch> cancel(String tenant, String batchId, String requestId) {
         CancelBatchRequest request = CancelBatchRequest.newBuilder().setTenantId(tenant).setBatchId(batchId).build();
-        return this.<CancelBatchResponse>unary(requestId, settings.deadline(), (s, o) -> s.cancelBatch(request, o))
+        return this.<CancelBatchResponse>call(requestId, settings.deadline(), (s, o) -> s.cancelBatch(request, o))
                 .map(CancelBatchResponse::getBatch);
     }
 
     Mono<GetBatchResultsResponse> results(GetBatchResultsRequest request, String requestId) {
-        return unary(requestId, settings.deadline(), (s, o) -> s.getBatchResults(request, o));
+        return call(requestId, settings.deadline(), (s, o) -> s.getBatchResults(request, o));
     }
 
     /**
@@ -92,31 +92,11 @@ class JobsClient {
     Mono<List<UsageRecord>> usage(long afterSequence, int pageSize) {
         ListUsageRequest request = ListUsageRequest.newBuilder().setAfterSequence(afterSequence)
                 .setPageSize(pageSize).build();
-        if (stub == null) {
-            return Mono.error(ApiException.batchUnavailable());
-        }
-        return GrpcReactive.<ListUsageResponse>unary(observer -> stub("batch-usage-charger", settings.deadline())
-                .listUsage(request, observer)).map(ListUsageResponse::getRecordsList);
+        return available().then(Mono.defer(() -> jobs.<ListUsageResponse>unaryAroundBreaker("batch-usage-charger",
+                settings.deadline(), (s, o) -> s.listUsage(request, o)))).map(ListUsageResponse::getRecordsList);
     }
 
-    private <T> Mono<T> unary(String requestId, Duration deadline, BiConsumer<JobsServiceStub, StreamObserver<T>> rpc) {
-        if (stub == null) {
-            return Mono.error(ApiException.batchUnavailable());
-        }
-        return GrpcReactive.<T>unary(observer -> rpc.accept(stub(requestId, deadline), observer))
-                .transformDeferred(CircuitBreakerOperator.of(breaker))
-                .onErrorMap(CallNotPermittedException.class, open -> circuitOpen());
-    }
-
-    private JobsServiceStub stub(String requestId, Duration deadline) {
-        return CallStubs.forCall(stub, requestId, deadline);
-    }
-
-    private ApiException circuitOpen() {
-        HttpHeaders headers = new HttpHeaders();
-        headers.set(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, settings.breaker().openFor().toSeconds())));
-        return new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "service_unavailable_error",
-                "The batch service is failing; the gateway stopped calling it for now, retry later.", null,
-                "circuit_open", headers);
+    private <T> Mono<T> call(String requestId, Duration deadline, BiConsumer<JobsServiceStub, StreamObserver<T>> rpc) {
+        return available().then(Mono.defer(() -> jobs.unary(requestId, deadline, rpc)));
     }
 }

@@ -2,9 +2,11 @@ package io.tianshu.gateway.chat;
 
 import static io.tianshu.gateway.error.ApiException.invalidRequest;
 
+import io.tianshu.gateway.generation.SamplingChecks;
 import io.tianshu.inference.v1.Generation;
 import io.tianshu.inference.v1.Model;
 import io.tianshu.inference.v1.Priority;
+import io.tianshu.inference.v1.SamplingParams;
 import io.tianshu.inference.v1.StructuredOutput;
 
 /**
@@ -13,6 +15,9 @@ import io.tianshu.inference.v1.StructuredOutput;
  * and every refusal names its parameter the way the caller wrote it.
  */
 public final class ChatRequestMapper {
+
+    // OpenAI's own bound on top_logprobs.
+    private static final int MAX_TOP_LOGPROBS = 20;
 
     private ChatRequestMapper() {
     }
@@ -31,7 +36,7 @@ public final class ChatRequestMapper {
                 .setModel(request.model())
                 .setRequestId(requestId)
                 .setPriority(Priority.PRIORITY_INTERACTIVE)
-                .setSampling(SamplingMapper.sampling(request));
+                .setSampling(sampling(request));
         for (int i = 0; i < request.messages().size(); i++) {
             generation.addMessages(MessageMapper.message(request.messages().get(i), "messages[" + i + "]"));
         }
@@ -44,15 +49,38 @@ public final class ChatRequestMapper {
 
     /** Limits that depend on the model, checked once the model is known to exist. */
     public static void checkModelLimits(ChatCompletionRequest request, Model model) {
-        if (request.n() != null && model.getMaxChoices() > 0 && request.n() > model.getMaxChoices()) {
-            throw invalidRequest("'n' is " + request.n() + "; model '" + model.getId() + "' allows at most "
-                    + model.getMaxChoices() + ".", "n");
-        }
-        if (request.topLogprobs() != null && model.getMaxLogprobs() > 0
-                && request.topLogprobs() > model.getMaxLogprobs()) {
-            throw invalidRequest("'top_logprobs' is " + request.topLogprobs() + "; model '" + model.getId()
-                    + "' allows at most " + model.getMaxLogprobs() + ".", "top_logprobs");
-        }
+        SamplingChecks.modelLimits(request.n(), request.topLogprobs(), "top_logprobs", model);
+    }
+
+    private static SamplingParams sampling(ChatCompletionRequest r) {
+        SamplingChecks.Common common = new SamplingChecks.Common(r.temperature(), r.topP(), r.stop(), r.seed(),
+                r.presencePenalty(), r.frequencyPenalty(), r.n());
+        return SamplingChecks.sampling(common, sampling -> {
+            SamplingChecks.positive(r.topK(), "top_k");
+            if (r.topK() != null) {
+                sampling.setTopK(r.topK());
+            }
+            if (Boolean.TRUE.equals(r.ignoreEos())) {
+                sampling.setIgnoreEos(true);
+            }
+            SamplingChecks.positive(r.maxTokens(), "max_tokens");
+            SamplingChecks.positive(r.maxCompletionTokens(), "max_completion_tokens");
+            // max_completion_tokens is OpenAI's successor of max_tokens; it wins when both are sent.
+            Integer maxTokens = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
+            if (maxTokens != null) {
+                sampling.setMaxTokens(maxTokens);
+            }
+        }, sampling -> {
+            if (r.topLogprobs() != null) {
+                if (!r.wantsLogprobs()) {
+                    throw invalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
+                }
+                SamplingChecks.between(r.topLogprobs(), 0, MAX_TOP_LOGPROBS, "top_logprobs");
+            }
+            if (r.wantsLogprobs()) {
+                sampling.setLogprobs(r.topLogprobs() != null ? r.topLogprobs() : 0);
+            }
+        });
     }
 
     private static StructuredOutput structuredOutput(ChatCompletionRequest.ResponseFormat format) {

@@ -1,5 +1,6 @@
 package io.tianshu.gateway.chat;
 
+import io.tianshu.gateway.generation.Chunks;
 import io.tianshu.inference.v1.FinishReason;
 import io.tianshu.inference.v1.GenerateStreamResponse;
 import java.util.HashSet;
@@ -12,7 +13,7 @@ import java.util.Set;
  * state the translation needs: which choices have started (role goes in their first chunk)
  * and the usage, which OpenAI sends last in a chunk of its own.
  */
-final class ChunkAssembler {
+final class ChunkAssembler implements Chunks<ChatCompletionChunk> {
 
     private final String id;
     private final long created;
@@ -29,7 +30,8 @@ final class ChunkAssembler {
     }
 
     /** The chunk for one backend message, or none when it carries neither text nor an end. */
-    Optional<ChatCompletionChunk> onMessage(GenerateStreamResponse message) {
+    @Override
+    public Optional<ChatCompletionChunk> onMessage(GenerateStreamResponse message) {
         if (!message.getModel().isEmpty()) {
             model = message.getModel();
         }
@@ -51,7 +53,8 @@ final class ChunkAssembler {
     }
 
     /** The closing usage chunk, when the backend reported usage. */
-    Optional<ChatCompletionChunk> usageChunk() {
+    @Override
+    public Optional<ChatCompletionChunk> usageChunk() {
         return Optional.ofNullable(usage)
                 .map(u -> new ChatCompletionChunk(id, "chat.completion.chunk", created, model, List.of(), u));
     }

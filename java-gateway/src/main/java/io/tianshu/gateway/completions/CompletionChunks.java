@@ -1,6 +1,7 @@
 package io.tianshu.gateway.completions;
 
 import io.tianshu.gateway.chat.ChatCompletion;
+import io.tianshu.gateway.generation.Chunks;
 import io.tianshu.inference.v1.FinishReason;
 import io.tianshu.inference.v1.GenerateStreamResponse;
 import java.util.HashMap;
@@ -9,7 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /** GenerateStream messages to legacy completion chunks; keeps each choice's text offset for logprobs. */
-final class CompletionChunks {
+final class CompletionChunks implements Chunks<Completion> {
 
     private final String id;
     private final long created;
@@ -25,7 +26,8 @@ final class CompletionChunks {
         this.withLogprobs = withLogprobs;
     }
 
-    Optional<Completion> onMessage(GenerateStreamResponse message) {
+    @Override
+    public Optional<Completion> onMessage(GenerateStreamResponse message) {
         if (!message.getModel().isEmpty()) {
             model = message.getModel();
         }
@@ -44,7 +46,8 @@ final class CompletionChunks {
         return Optional.of(new Completion(id, "text_completion", created, model, List.of(choice), null));
     }
 
-    Optional<Completion> usageChunk() {
+    @Override
+    public Optional<Completion> usageChunk() {
         return Optional.ofNullable(usage)
                 .map(u -> new Completion(id, "text_completion", created, model, List.of(), u));
     }

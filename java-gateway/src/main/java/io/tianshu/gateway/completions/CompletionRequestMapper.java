@@ -1,11 +1,9 @@
 package io.tianshu.gateway.completions;
 
-import static io.tianshu.gateway.chat.SamplingMapper.inRange;
-import static io.tianshu.gateway.chat.SamplingMapper.positive;
 import static io.tianshu.gateway.error.ApiException.invalidRequest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.tianshu.gateway.chat.SamplingMapper;
+import io.tianshu.gateway.generation.SamplingChecks;
 import io.tianshu.inference.v1.Generation;
 import io.tianshu.inference.v1.Model;
 import io.tianshu.inference.v1.Priority;
@@ -46,14 +44,7 @@ final class CompletionRequestMapper {
     }
 
     static void checkModelLimits(CompletionRequest r, Model model) {
-        if (r.n() != null && model.getMaxChoices() > 0 && r.n() > model.getMaxChoices()) {
-            throw invalidRequest("'n' is " + r.n() + "; model '" + model.getId() + "' allows at most "
-                    + model.getMaxChoices() + ".", "n");
-        }
-        if (r.logprobs() != null && model.getMaxLogprobs() > 0 && r.logprobs() > model.getMaxLogprobs()) {
-            throw invalidRequest("'logprobs' is " + r.logprobs() + "; model '" + model.getId()
-                    + "' allows at most " + model.getMaxLogprobs() + ".", "logprobs");
-        }
+        SamplingChecks.modelLimits(r.n(), r.logprobs(), "logprobs", model);
     }
 
     /** A string, or an array holding exactly one string (what SDKs send for a list prompt). */
@@ -75,39 +66,16 @@ final class CompletionRequestMapper {
     }
 
     private static SamplingParams sampling(CompletionRequest r) {
-        SamplingParams.Builder sampling = SamplingParams.newBuilder();
-        if (r.temperature() != null) {
-            sampling.setTemperature(inRange(r.temperature(), 0, 2, "temperature"));
-        }
-        if (r.topP() != null) {
-            if (r.topP() <= 0 || r.topP() > 1) {
-                throw invalidRequest("'top_p' is " + r.topP() + "; it must be greater than 0 and at most 1.", "top_p");
+        SamplingChecks.Common common = new SamplingChecks.Common(r.temperature(), r.topP(), r.stop(), r.seed(),
+                r.presencePenalty(), r.frequencyPenalty(), r.n());
+        return SamplingChecks.sampling(common, sampling -> {
+            SamplingChecks.positive(r.maxTokens(), "max_tokens");
+            sampling.setMaxTokens(r.maxTokens() != null ? r.maxTokens() : DEFAULT_MAX_TOKENS);
+        }, sampling -> {
+            if (r.logprobs() != null) {
+                SamplingChecks.between(r.logprobs(), 0, MAX_LOGPROBS, "logprobs");
+                sampling.setLogprobs(r.logprobs());
             }
-            sampling.setTopP(r.topP().floatValue());
-        }
-        positive(r.maxTokens(), "max_tokens");
-        sampling.setMaxTokens(r.maxTokens() != null ? r.maxTokens() : DEFAULT_MAX_TOKENS);
-        sampling.addAllStop(SamplingMapper.stops(r.stop()));
-        if (r.seed() != null) {
-            sampling.setSeed(r.seed());
-        }
-        if (r.presencePenalty() != null) {
-            sampling.setPresencePenalty(inRange(r.presencePenalty(), -2, 2, "presence_penalty"));
-        }
-        if (r.frequencyPenalty() != null) {
-            sampling.setFrequencyPenalty(inRange(r.frequencyPenalty(), -2, 2, "frequency_penalty"));
-        }
-        positive(r.n(), "n");
-        if (r.n() != null) {
-            sampling.setN(r.n());
-        }
-        if (r.logprobs() != null) {
-            if (r.logprobs() < 0 || r.logprobs() > MAX_LOGPROBS) {
-                throw invalidRequest("'logprobs' is " + r.logprobs() + "; it must be between 0 and "
-                        + MAX_LOGPROBS + ".", "logprobs");
-            }
-            sampling.setLogprobs(r.logprobs());
-        }
-        return sampling.build();
+        });
     }
 }

@@ -6,40 +6,27 @@ import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
-import io.tianshu.gateway.auth.Callers;
-import io.tianshu.gateway.backend.InferenceClient;
-import io.tianshu.gateway.chat.GenerationGate;
+import io.tianshu.gateway.generation.GenerationRoute;
 import io.tianshu.gateway.requestid.RequestId;
-import io.tianshu.gateway.web.JsonWriter;
 import io.tianshu.gateway.web.ServerSentEvent;
-import io.tianshu.gateway.web.SseStream;
-import io.tianshu.inference.v1.GenerateResponse;
 import io.tianshu.inference.v1.Generation;
 import java.time.Instant;
 import org.springframework.http.MediaType;
-import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
-/** {@code POST /v1/completions}: a raw prompt through Generate or GenerateStream. */
+/** {@code POST /v1/completions}: a raw prompt, validated and mapped, then the path chat takes ({@link GenerationRoute}). */
 @RestController
 @Tag(name = "Inference")
 class CompletionsController {
 
-    private final InferenceClient inference;
-    private final GenerationGate gate;
-    private final SseStream sse;
-    private final JsonWriter json;
+    private final GenerationRoute route;
 
-    CompletionsController(InferenceClient inference, GenerationGate gate, SseStream sse, JsonWriter json) {
-        this.inference = inference;
-        this.gate = gate;
-        this.sse = sse;
-        this.json = json;
+    CompletionsController(GenerationRoute route) {
+        this.route = route;
     }
 
     @PostMapping("/v1/completions")
@@ -60,25 +47,10 @@ class CompletionsController {
         Generation requested = CompletionRequestMapper.toGeneration(request, requestId);
         String id = "cmpl-" + requestId;
         long created = Instant.now().getEpochSecond();
-        ServerHttpResponse response = exchange.getResponse();
-        return Callers.current()
-                .flatMap(caller -> gate.admit(caller, requested, request.streaming(), "completions",
-                        model -> CompletionRequestMapper.checkModelLimits(request, model), response.getHeaders()))
-                .flatMap(admitted -> request.streaming()
-                        ? sse.write(response, chunks(request, admitted, id, created), "completion")
-                        : admitted.meter(inference.generate(admitted.generation()))
-                                .map(r -> Completion.of(r, id, created, admitted.generation().getModel(),
-                                        request.wantsLogprobs()))
-                                .flatMap(c -> json.write(response, MediaType.APPLICATION_JSON, c)));
-    }
-
-    private Flux<Completion> chunks(CompletionRequest request, GenerationGate.Admitted admitted, String id,
-            long created) {
-        CompletionChunks assembler = new CompletionChunks(id, created, admitted.generation().getModel(),
-                request.wantsLogprobs());
-        return admitted.meter(inference.generateStream(admitted.generation()))
-                .concatMap(message -> Mono.justOrEmpty(assembler.onMessage(message)))
-                .concatWith(Mono.defer(() -> request.includeUsage()
-                        ? Mono.justOrEmpty(assembler.usageChunk()) : Mono.empty()));
+        return route.serve(exchange, "completions", new GenerationRoute.Asked(requested, request.streaming(),
+                        request.includeUsage(), model -> CompletionRequestMapper.checkModelLimits(request, model)),
+                new GenerationRoute.Shapes("completion",
+                        (r, model) -> Completion.of(r, id, created, model, request.wantsLogprobs()),
+                        model -> new CompletionChunks(id, created, model, request.wantsLogprobs())));
     }
 }

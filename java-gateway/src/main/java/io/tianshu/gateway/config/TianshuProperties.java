@@ -199,6 +199,7 @@ public record TianshuProperties(
      * @param healthDeadline deadline of the health check behind the "rag" health component
      * @param answerModel model (or alias) of an answer whose request names none; the gateway
      *     must know it to check and meter the answer, so it always sends one
+     * @param breaker the circuit breaker every call to the service passes ("rag")
      */
     public record Rag(
             @NotBlank String target,
@@ -206,7 +207,8 @@ public record TianshuProperties(
             @NotNull Duration ingestDeadline,
             @NotNull Duration streamDeadline,
             @NotNull Duration healthDeadline,
-            @NotBlank String answerModel) {
+            @NotBlank String answerModel,
+            @Valid @NotNull Breaker breaker) {
     }
 
     /**

@@ -5,12 +5,11 @@ import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.tags.Tag;
+import io.tianshu.gateway.admission.AdmissionStep;
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.backend.InferenceClient;
 import io.tianshu.gateway.config.DynamicConfig;
 import io.tianshu.gateway.error.ApiException;
-import io.tianshu.gateway.models.ModelCatalog;
-import io.tianshu.gateway.ratelimit.Limiter;
 import io.tianshu.gateway.ratelimit.PromptCounter;
 import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.inference.v1.EmbedRequest;
@@ -22,20 +21,18 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Mono;
 
-/** {@code POST /v1/embeddings}: validate, check the model and the caller, admit, one Embed call. */
+/** {@code POST /v1/embeddings}: validate, the admission step, one Embed call metered by it. */
 @RestController
 @Tag(name = "Inference")
 class EmbeddingsController {
 
     private final InferenceClient inference;
-    private final ModelCatalog catalog;
-    private final Limiter limiter;
+    private final AdmissionStep admission;
     private final DynamicConfig dynamic;
 
-    EmbeddingsController(InferenceClient inference, ModelCatalog catalog, Limiter limiter, DynamicConfig dynamic) {
+    EmbeddingsController(InferenceClient inference, AdmissionStep admission, DynamicConfig dynamic) {
         this.inference = inference;
-        this.catalog = catalog;
-        this.limiter = limiter;
+        this.admission = admission;
         this.dynamic = dynamic;
     }
 
@@ -52,16 +49,18 @@ class EmbeddingsController {
         }
         String requestId = RequestId.of(exchange);
         EmbedRequest validated = EmbeddingsMapper.toEmbedRequest(request, requestId);
-        String served = dynamic.servedModel(request.model());
-        return Callers.current().flatMap(caller -> {
-            EmbedRequest embed = validated.toBuilder().setModel(served).setTenantId(caller.tenant()).build();
-            return catalog.requireEmbeddingModel(served)
-                    .doOnNext(model -> EmbeddingsMapper.checkModel(request, embed, model))
-                    .doOnNext(model -> Callers.checkModel(caller, request.model(), served))
-                    .flatMap(model -> limiter.admit(caller, "embeddings", served, requestId,
-                            PromptCounter.embedding(embed.getTextsList(), model), exchange.getResponse().getHeaders()))
-                    .flatMap(admission -> admission.meter(inference.embed(embed), EmbedResponse::getUsage))
-                    .map(response -> EmbeddingList.of(response, served, request.base64()));
-        });
+        return Callers.current()
+                .flatMap(caller -> admission.admit(new AdmissionStep.Call(caller, "embeddings", requestId,
+                                exchange.getResponse().getHeaders()), request.model(), AdmissionStep.ModelUse.EMBEDDING,
+                        model -> EmbeddingsMapper.checkModel(request, validated, model), (served, model) -> {
+                            // The backends log and meter per tenant; only the gateway knows who is calling.
+                            EmbedRequest embed = validated.toBuilder().setModel(served).setTenantId(caller.tenant())
+                                    .build();
+                            return Mono.just(new AdmissionStep.Priced<>(embed,
+                                    PromptCounter.embedding(embed.getTextsList(), model)));
+                        }))
+                .flatMap(admitted -> admitted.admission().meter(inference.embed(admitted.request()),
+                                EmbedResponse::getUsage)
+                        .map(response -> EmbeddingList.of(response, admitted.model(), request.base64())));
     }
 }

@@ -7,7 +7,7 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
-import io.tianshu.gateway.backend.NoInstanceAvailableException;
+import io.tianshu.gateway.backend.CallRefusedException;
 import java.util.List;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -53,7 +53,7 @@ public final class ErrorMapper {
         if (t instanceof ApiException api) {
             return api.toApiError();
         }
-        if (t instanceof NoInstanceAvailableException refused) {
+        if (t instanceof CallRefusedException refused) {
             return fromRefusal(refused, requestId);
         }
         Throwable grpc = grpcCause(t);
@@ -111,8 +111,8 @@ public final class ErrorMapper {
                 message, entry.type(), fieldOf(t), status.getCode().name().toLowerCase()));
     }
 
-    static ApiError fromRefusal(NoInstanceAvailableException refused, String requestId) {
-        GrpcStatusTable.Entry entry = GrpcStatusTable.lookupRefusal(refused.getCause());
+    static ApiError fromRefusal(CallRefusedException refused, String requestId) {
+        GrpcStatusTable.Entry entry = GrpcStatusTable.lookupRefusal(refused.getCause(), refused.service());
         HttpHeaders headers = new HttpHeaders();
         headers.set(HttpHeaders.RETRY_AFTER, Long.toString(refused.retryAfterSeconds()));
         return new ApiError(entry.status(), OpenAiError.of(entry.httpStatus() >= 500

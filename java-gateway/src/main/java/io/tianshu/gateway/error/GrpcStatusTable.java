@@ -3,6 +3,7 @@ package io.tianshu.gateway.error;
 import io.github.resilience4j.bulkhead.BulkheadFullException;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.grpc.Status;
+import io.tianshu.gateway.backend.CallRefusedException;
 import org.springframework.http.HttpStatusCode;
 
 /**
@@ -55,20 +56,23 @@ final class GrpcStatusTable {
     }
 
     /**
-     * The gateway's own refusals to call any inference instance, in the terms of the gRPC
-     * codes they stand in for: all breakers open is an outage (UNAVAILABLE, 503); all
-     * bulkheads full is overload (RESOURCE_EXHAUSTED, 429, like a backend's full queue).
-     * Both carry Retry-After, set by the caller of this table.
+     * The gateway's own refusals to call a backend, in the terms of the gRPC codes they stand
+     * in for: a backend's breaker open (for inference: every instance's) is an outage
+     * (UNAVAILABLE, 503); every inference bulkhead full is overload (RESOURCE_EXHAUSTED, 429,
+     * like a backend's full queue). Both carry Retry-After, set by the caller of this table.
+     *
+     * @param service the backend refused, as {@link CallRefusedException#service()}
      */
-    static Entry lookupRefusal(Throwable refusal) {
+    static Entry lookupRefusal(Throwable refusal, String service) {
         if (refusal instanceof BulkheadFullException) {
             return new Entry(429, "rate_limit_error",
                     "Every inference instance has as many calls in flight as the gateway allows; retry later",
                     "backend_busy", false);
         }
         if (refusal instanceof CallNotPermittedException) {
-            return new Entry(503, "service_unavailable_error",
-                    "Every inference instance is failing; the gateway stopped calling them for now, retry later",
+            return new Entry(503, "service_unavailable_error", CallRefusedException.INFERENCE.equals(service)
+                    ? "Every inference instance is failing; the gateway stopped calling them for now, retry later"
+                    : "The " + service + " service is failing; the gateway stopped calling it for now, retry later",
                     "circuit_open", false);
         }
         return lookup(Status.Code.UNKNOWN);

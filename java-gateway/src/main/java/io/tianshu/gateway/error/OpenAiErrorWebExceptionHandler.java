@@ -3,7 +3,6 @@ package io.tianshu.gateway.error;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tianshu.gateway.requestid.RequestId;
-import io.tianshu.gateway.web.UnreadBody;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;

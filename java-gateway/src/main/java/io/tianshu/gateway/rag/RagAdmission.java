@@ -1,15 +1,13 @@
 package io.tianshu.gateway.rag;
 
+import io.tianshu.gateway.admission.AdmissionStep;
 import io.tianshu.gateway.auth.Caller;
-import io.tianshu.gateway.auth.Callers;
-import io.tianshu.gateway.config.DynamicConfig;
 import io.tianshu.gateway.config.TianshuProperties;
-import io.tianshu.gateway.models.ModelCatalog;
 import io.tianshu.gateway.ratelimit.Admission;
 import io.tianshu.gateway.ratelimit.Estimate;
 import io.tianshu.gateway.ratelimit.IngestionQuota;
-import io.tianshu.gateway.ratelimit.Limiter;
 import io.tianshu.inference.v1.Usage;
+import io.tianshu.rag.v1.AnswerRequest;
 import io.tianshu.rag.v1.AnswerResponse;
 import io.tianshu.rag.v1.IngestJob;
 import org.slf4j.Logger;
@@ -20,9 +18,9 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * What search, answers and uploads go through before the RAG service is called, as chat does
- * before the inference service: the same rate-limit buckets; for answers the same model checks
- * and a token reservation settled to the usage the answer reports; for uploads the tenant's
+ * What search, answers and uploads add to the admission step every route passes
+ * ({@link AdmissionStep}): for answers the configured default model and a reservation of the
+ * model's context, settled to the usage the answer reports; for uploads the tenant's
  * ingestion quota, and a charge of the upload's embedding tokens once it is accepted.
  */
 @Component
@@ -31,27 +29,19 @@ class RagAdmission {
     private static final Logger log = LoggerFactory.getLogger(RagAdmission.class);
 
     static final String ANSWERS = "rag.answers";
+    static final String SEARCH = "rag.search";
     static final String DOCUMENTS = IngestionQuota.ENDPOINT;
-
-    /** The served model an answer will use, and its admission, which meters it. */
-    record Admitted(String model, Admission admission) {
-    }
 
     /** An admitted upload: its admission, which bills it, and what its tenant may still ingest. */
     record AdmittedUpload(Admission admission, IngestionQuota.Allowance allowance) {
     }
 
-    private final DynamicConfig dynamic;
-    private final ModelCatalog catalog;
-    private final Limiter limiter;
+    private final AdmissionStep step;
     private final IngestionQuota quota;
     private final String defaultModel;
 
-    RagAdmission(DynamicConfig dynamic, ModelCatalog catalog, Limiter limiter, IngestionQuota quota,
-            TianshuProperties properties) {
-        this.dynamic = dynamic;
-        this.catalog = catalog;
-        this.limiter = limiter;
+    RagAdmission(AdmissionStep step, IngestionQuota quota, TianshuProperties properties) {
+        this.step = step;
         this.quota = quota;
         this.defaultModel = properties.rag().answerModel();
     }
@@ -63,25 +53,24 @@ class RagAdmission {
      * retrieval has run.
      *
      * @param asked the model the caller wrote, or null for the configured default
+     * @param request the answer as mapped, without a model
+     * @return the answer to send, with the served model in it
      */
-    Mono<Admitted> answer(Caller caller, String asked, String requestId, HttpHeaders responseHeaders) {
+    Mono<AdmissionStep.Admitted<AnswerRequest>> answer(Caller caller, String asked, AnswerRequest request,
+            String requestId, HttpHeaders responseHeaders) {
         String named = asked != null ? asked : defaultModel;
-        String served = dynamic.servedModel(named);
-        return catalog.requireGenerationModel(served)
-                .doOnNext(model -> Callers.checkModel(caller, named, served))
-                .flatMap(model -> limiter.admit(caller, ANSWERS, served, requestId,
-                        new Estimate(0, model.getContextLength()), responseHeaders))
-                .map(admission -> new Admitted(served, admission));
+        return step.admit(new AdmissionStep.Call(caller, ANSWERS, requestId, responseHeaders), named,
+                AdmissionStep.ModelUse.GENERATION, model -> { },
+                (served, model) -> Mono.just(new AdmissionStep.Priced<>(request.toBuilder().setModel(served).build(),
+                        new Estimate(0, model.getContextLength()))));
     }
 
     /**
      * One request and no tokens: the query's embedding is a few hundred tokens at most and the
-     * RAG service does not report it, so there is nothing exact to reserve or settle. A
-     * caller whose token bucket is overdrawn is still refused (a take of zero needs a level of
-     * zero). No usage row is written: it would have neither a model nor tokens.
+     * RAG service does not report it, so there is nothing exact to reserve or settle.
      */
     Mono<Void> search(Caller caller, String requestId, HttpHeaders responseHeaders) {
-        return limiter.admit(caller, "rag.search", "", requestId, new Estimate(0, 0), responseHeaders).then();
+        return step.admit(new AdmissionStep.Call(caller, SEARCH, requestId, responseHeaders)).then();
     }
 
     /**
@@ -90,10 +79,10 @@ class RagAdmission {
      * counted by the RAG service, and charged once it accepted the upload ({@link #charge}).
      */
     Mono<AdmittedUpload> upload(Caller caller, String requestId, HttpHeaders responseHeaders) {
-        return quota.allowance(caller).flatMap(allowance -> limiter.admit(caller, DOCUMENTS, "", requestId,
-                new Estimate(0, 0), responseHeaders).map(admission -> new AdmittedUpload(admission, allowance)));
+        return quota.allowance(caller).flatMap(allowance -> step.admit(
+                        new AdmissionStep.Call(caller, DOCUMENTS, requestId, responseHeaders))
+                .map(admission -> new AdmittedUpload(admission, allowance)));
     }
-
     /**
      * The RAG service's refusal of an upload over its allowance, in the quota's terms (429
      * {@code ingestion_quota_exceeded}); any other failure as it came.

@@ -1,9 +1,8 @@
 package io.tianshu.gateway.rag;
 
 import io.grpc.ManagedChannel;
-import io.grpc.stub.StreamObserver;
-import io.tianshu.gateway.backend.CallStubs;
-import io.tianshu.gateway.backend.GrpcReactive;
+import io.tianshu.gateway.backend.Backend;
+import io.tianshu.gateway.backend.BackendCalls;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.rag.v1.AnswerRequest;
 import io.tianshu.rag.v1.AnswerResponse;
@@ -27,78 +26,68 @@ import io.tianshu.rag.v1.SearchRequest;
 import io.tianshu.rag.v1.SearchResponse;
 import io.tianshu.rag.v1.WatchIngestJobRequest;
 import io.tianshu.rag.v1.WatchIngestJobResponse;
-import java.time.Duration;
 import java.util.List;
-import java.util.function.BiConsumer;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * The gateway's only door to the RAG service. Every call gets its deadline and the request
- * id as metadata; the tenant is always the caller's, set by the controllers from the
- * authenticated key. The stub is built per call so the deadline counts from when it starts.
+ * The gateway's only door to the RAG service. Every call goes through {@link BackendCalls}:
+ * its deadline, the request id and the trace context, and the breaker named {@code rag}. The
+ * tenant is always the caller's, set by the controllers from the authenticated key.
  */
 @Component
 class RagClient {
 
-    private final RagServiceStub stub;
+    private final Backend<RagServiceStub> rag;
     private final TianshuProperties.Rag settings;
 
-    RagClient(ManagedChannel ragChannel, TianshuProperties properties) {
-        this.stub = RagServiceGrpc.newStub(ragChannel);
+    RagClient(ManagedChannel ragChannel, TianshuProperties properties, BackendCalls calls) {
         this.settings = properties.rag();
+        this.rag = calls.backend("RAG", RagServiceGrpc.newStub(ragChannel), settings.breaker());
     }
 
     Mono<Collection> createCollection(CreateCollectionRequest request, String requestId) {
-        return this.<CreateCollectionResponse>unary(requestId, settings.deadline(),
+        return rag.<CreateCollectionResponse>unary(requestId, settings.deadline(),
                 (s, o) -> s.createCollection(request, o)).map(CreateCollectionResponse::getCollection);
     }
 
     Mono<List<Collection>> listCollections(String tenant, String requestId) {
         ListCollectionsRequest request = ListCollectionsRequest.newBuilder().setTenantId(tenant).build();
-        return this.<ListCollectionsResponse>unary(requestId, settings.deadline(),
+        return rag.<ListCollectionsResponse>unary(requestId, settings.deadline(),
                 (s, o) -> s.listCollections(request, o)).map(ListCollectionsResponse::getCollectionsList);
     }
 
     Mono<Void> deleteCollection(DeleteCollectionRequest request, String requestId) {
-        return this.<DeleteCollectionResponse>unary(requestId, settings.deadline(), (s, o) -> s.deleteCollection(request, o))
+        return rag.<DeleteCollectionResponse>unary(requestId, settings.deadline(), (s, o) -> s.deleteCollection(request, o))
                 .then();
     }
 
     Mono<IngestJob> ingest(IngestDocumentsRequest request, String requestId) {
-        return this.<IngestDocumentsResponse>unary(requestId, settings.ingestDeadline(),
+        return rag.<IngestDocumentsResponse>unary(requestId, settings.ingestDeadline(),
                 (s, o) -> s.ingestDocuments(request, o)).map(IngestDocumentsResponse::getJob);
     }
 
     Mono<IngestJob> getJob(GetIngestJobRequest request, String requestId) {
-        return this.<GetIngestJobResponse>unary(requestId, settings.deadline(),
+        return rag.<GetIngestJobResponse>unary(requestId, settings.deadline(),
                 (s, o) -> s.getIngestJob(request, o)).map(GetIngestJobResponse::getJob);
     }
 
     Flux<IngestJob> watchJob(WatchIngestJobRequest request, String requestId) {
-        return GrpcReactive.<WatchIngestJobResponse>serverStream(o -> stub(requestId, settings.streamDeadline())
-                .watchIngestJob(request, o)).map(WatchIngestJobResponse::getJob);
+        return rag.<WatchIngestJobResponse>serverStream(requestId, settings.streamDeadline(),
+                (s, o) -> s.watchIngestJob(request, o)).map(WatchIngestJobResponse::getJob);
     }
 
     Mono<Void> deleteDocument(DeleteDocumentRequest request, String requestId) {
-        return this.<DeleteDocumentResponse>unary(requestId, settings.deadline(), (s, o) -> s.deleteDocument(request, o))
+        return rag.<DeleteDocumentResponse>unary(requestId, settings.deadline(), (s, o) -> s.deleteDocument(request, o))
                 .then();
     }
 
     Mono<SearchResponse> search(SearchRequest request, String requestId) {
-        return unary(requestId, settings.deadline(), (s, o) -> s.search(request, o));
+        return rag.unary(requestId, settings.deadline(), (s, o) -> s.search(request, o));
     }
 
     Flux<AnswerResponse> answer(AnswerRequest request, String requestId) {
-        return GrpcReactive.serverStream(o -> stub(requestId, settings.streamDeadline()).answer(request, o));
-    }
-
-    private <T> Mono<T> unary(String requestId, Duration deadline, BiConsumer<RagServiceStub, StreamObserver<T>> rpc) {
-        return GrpcReactive.<T>unary(observer -> rpc.accept(stub(requestId, deadline), observer));
-    }
-
-    private RagServiceStub stub(String requestId, Duration deadline) {
-        return CallStubs.forCall(stub, requestId, deadline);
+        return rag.serverStream(requestId, settings.streamDeadline(), (s, o) -> s.answer(request, o));
     }
 }

@@ -8,11 +8,9 @@ import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.requestid.RequestId;
-import io.tianshu.gateway.web.JsonWriter;
 import io.tianshu.gateway.web.ServerSentEvent;
-import io.tianshu.gateway.web.SseStream;
+import io.tianshu.gateway.web.Responder;
 import io.tianshu.rag.v1.AnswerOutcome;
-import io.tianshu.rag.v1.AnswerRequest;
 import io.tianshu.rag.v1.AnswerResponse;
 import io.tianshu.rag.v1.Citation;
 import io.tianshu.rag.v1.SearchRequest;
@@ -38,14 +36,12 @@ class RetrievalController {
 
     private final RagClient rag;
     private final RagAdmission admission;
-    private final SseStream sse;
-    private final JsonWriter json;
+    private final Responder responder;
 
-    RetrievalController(RagClient rag, RagAdmission admission, SseStream sse, JsonWriter json) {
+    RetrievalController(RagClient rag, RagAdmission admission, Responder responder) {
         this.rag = rag;
         this.admission = admission;
-        this.sse = sse;
-        this.json = json;
+        this.responder = responder;
     }
 
     @PostMapping("/v1/rag/collections/{name}/search")
@@ -65,9 +61,8 @@ class RetrievalController {
     }
 
     /**
-     * JSON or server-sent events depending on {@code stream}, so the response is written by
-     * hand as in the chat route. A stream relays each piece of text as it arrives, then one
-     * citations event, then {@code [DONE]}.
+     * JSON or server-sent events depending on {@code stream}, as the chat route answers. A
+     * stream relays each piece of text as it arrives, then one citations event, then {@code [DONE]}.
      */
     @PostMapping("/v1/rag/collections/{name}/answers")
     @Operation(summary = "Answer a question from the collection, with citations (scope rag:read)",
@@ -86,17 +81,16 @@ class RetrievalController {
             ServerWebExchange exchange) {
         String requestId = RequestId.of(exchange);
         ServerHttpResponse response = exchange.getResponse();
-        return Callers.current().flatMap(caller -> {
-            AnswerRequest request = RagMapper.answer(body, caller.tenant(), name);
-            return admission.answer(caller, body.model(), requestId, response.getHeaders()).flatMap(admitted -> {
-                Flux<AnswerResponse> answer = RagAdmission.meter(admitted.admission(),
-                        rag.answer(request.toBuilder().setModel(admitted.model()).build(), requestId));
-                return body.streaming()
-                        ? sse.write(response, answer.concatMap(RetrievalController::events), "answer")
-                        : answer.collectList().flatMap(messages -> json.write(response,
-                                MediaType.APPLICATION_JSON, whole(messages)));
-            });
-        });
+        return Callers.current()
+                .flatMap(caller -> admission.answer(caller, body.model(), RagMapper.answer(body, caller.tenant(), name),
+                        requestId, response.getHeaders()))
+                .flatMap(admitted -> {
+                    Flux<AnswerResponse> answer = RagAdmission.meter(admitted.admission(),
+                            rag.answer(admitted.request(), requestId));
+                    return responder.respond(response, body.streaming(), "answer",
+                            () -> answer.concatMap(RetrievalController::events), answer::collectList,
+                            RetrievalController::whole, messages -> { });
+                });
     }
 
     private static Flux<Object> events(AnswerResponse message) {

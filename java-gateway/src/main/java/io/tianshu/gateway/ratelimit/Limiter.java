@@ -2,7 +2,7 @@ package io.tianshu.gateway.ratelimit;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.tianshu.gateway.auth.Caller;
-import io.tianshu.gateway.backend.CallTrace;
+import io.tianshu.gateway.calltrace.CallTrace;
 import io.tianshu.gateway.config.DynamicConfig;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.error.ApiException;

@@ -1,7 +1,7 @@
 package io.tianshu.gateway.ratelimit;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.tianshu.gateway.backend.CallTrace;
+import io.tianshu.gateway.calltrace.CallTrace;
 import io.tianshu.gateway.backend.InferenceClient;
 import io.tianshu.gateway.tokens.LocalTokenizers;
 import io.tianshu.inference.v1.ChatMessage;

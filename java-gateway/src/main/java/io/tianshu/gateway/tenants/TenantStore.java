@@ -1,5 +1,7 @@
 package io.tianshu.gateway.tenants;
 
+import io.tianshu.gateway.auth.Caller;
+import io.tianshu.gateway.auth.TenantDirectory;
 import io.tianshu.gateway.db.SqlArrays;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -11,7 +13,7 @@ import org.springframework.stereotype.Component;
 
 /** The tenant table. Blocking: call through {@link io.tianshu.gateway.db.Blocking}. */
 @Component
-public class TenantStore {
+public class TenantStore implements TenantDirectory {
 
     private final JdbcTemplate jdbc;
 
@@ -36,6 +38,16 @@ public class TenantStore {
             SqlArrays.setText(ps, 5, allowedModels);
             ps.setObject(6, ingestTokensPerDay, Types.BIGINT);
         }) == 1;
+    }
+
+    @Override
+    public Caller.Limits limitsOf(String tenant) {
+        return find(tenant).map(Tenant::limits).orElse(Caller.Limits.NONE);
+    }
+
+    @Override
+    public void ensureDefaultTenant() {
+        create(DEFAULT_TENANT, "Default tenant", null, null, null, null);
     }
 
     public Optional<Tenant> find(String id) {

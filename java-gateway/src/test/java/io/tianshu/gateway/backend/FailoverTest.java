@@ -185,7 +185,7 @@ class FailoverTest {
 
         StepVerifier.create(client.tokenize(tokenize(), "r"))
                 .expectErrorSatisfies(e -> {
-                    assertThat(e).isInstanceOf(NoInstanceAvailableException.class)
+                    assertThat(e).isInstanceOf(CallRefusedException.class)
                             .hasCauseInstanceOf(CallNotPermittedException.class);
                     ApiError error = ErrorMapper.toApiError(e, null, "req-1");
                     assertThat(error.status().value()).isEqualTo(503);

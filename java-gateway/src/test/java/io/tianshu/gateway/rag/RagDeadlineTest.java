@@ -1,6 +1,8 @@
 package io.tianshu.gateway.rag;
 
+import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.tianshu.gateway.backend.BackendCalls;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.gateway.support.CutOff;
 import io.tianshu.gateway.support.Stall;
@@ -33,8 +35,11 @@ class RagDeadlineTest {
     private static final Duration INGEST = Duration.ofMillis(500);
     private static final Duration STREAM = Duration.ofMillis(700);
     private static final Duration HEALTH = Duration.ofMillis(200);
+    // A breaker that never opens in this test: each call must meet the hung service itself.
     private static final TianshuProperties PROPERTIES = new TianshuProperties(null, null, null, null,
-            new TianshuProperties.Rag("hung-rag", UNARY, INGEST, STREAM, HEALTH, "m"), null, null, null);
+            new TianshuProperties.Rag("hung-rag", UNARY, INGEST, STREAM, HEALTH, "m",
+                    new TianshuProperties.Breaker(50, 100, Duration.ofSeconds(60), 100, 100, Duration.ofSeconds(10), 1)),
+            null, null, null);
 
     private Stall.Backend hung;
     private RagClient client;
@@ -42,7 +47,7 @@ class RagDeadlineTest {
     @BeforeEach
     void hungService() throws IOException {
         hung = Stall.serve(new FakeRagService(), new HealthStatusManager().getHealthService());
-        client = new RagClient(hung.channel(), PROPERTIES);
+        client = new RagClient(hung.channel(), PROPERTIES, BackendCalls.untraced(CircuitBreakerRegistry.ofDefaults()));
     }
 
     @AfterEach

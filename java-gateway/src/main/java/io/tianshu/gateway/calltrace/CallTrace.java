@@ -1,4 +1,4 @@
-package io.tianshu.gateway.backend;
+package io.tianshu.gateway.calltrace;
 
 import java.util.Locale;
 import java.util.Map;
@@ -18,9 +18,9 @@ import reactor.core.publisher.Mono;
  */
 public final class CallTrace {
 
-    static final String INSTANCE_HEADER = "X-Tianshu-Instance";
-    static final String MODEL_HEADER = "X-Tianshu-Model";
-    static final String GATEWAY_MS_HEADER = "X-Tianshu-Gateway-Ms";
+    public static final String INSTANCE_HEADER = "X-Tianshu-Instance";
+    public static final String MODEL_HEADER = "X-Tianshu-Model";
+    public static final String GATEWAY_MS_HEADER = "X-Tianshu-Gateway-Ms";
     static final String SERVER_TIMING_HEADER = "Server-Timing";
 
     private final long receivedAt;
@@ -58,7 +58,7 @@ public final class CallTrace {
     }
 
     /** The serving call to {@code instance}, started at {@code startedAt}, answered first at {@code answeredAt}. */
-    void served(String instance, String model, long startedAt, long answeredAt) {
+    public void served(String instance, String model, long startedAt, long answeredAt) {
         this.instance = instance;
         this.model = model;
         this.backendStartedAt = startedAt;

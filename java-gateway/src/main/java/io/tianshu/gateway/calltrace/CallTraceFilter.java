@@ -1,4 +1,4 @@
-package io.tianshu.gateway.backend;
+package io.tianshu.gateway.calltrace;
 
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;

@@ -1,4 +1,4 @@
-package io.tianshu.gateway.web;
+package io.tianshu.gateway.error;
 
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
@@ -15,7 +15,7 @@ import reactor.core.publisher.Mono;
  * So, like Tomcat's {@code maxSwallowSize}, up to a bound the body is swallowed and the
  * connection kept; past the bound, or when the body cannot be read here, the caller closes.
  */
-public final class UnreadBody {
+final class UnreadBody {
 
     /** Tomcat's default: enough for any body a refused JSON or upload call plausibly sends. */
     static final long SWALLOW_LIMIT_BYTES = 2 * 1024 * 1024;
@@ -31,7 +31,7 @@ public final class UnreadBody {
      * the connection can serve the next request; false when the caller must close it (a body
      * too big, refused, stalled, or already taken by the handler that failed).
      */
-    public static Mono<Boolean> swallow(ServerHttpRequest request) {
+    static Mono<Boolean> swallow(ServerHttpRequest request) {
         HttpHeaders headers = request.getHeaders();
         long declared = headers.getContentLength();
         if (declared > SWALLOW_LIMIT_BYTES) {
