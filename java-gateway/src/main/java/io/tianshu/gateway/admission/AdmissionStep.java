@@ -92,7 +92,14 @@ public class AdmissionStep {
      * the kind (400), and allowed to the caller (403 model_not_allowed).
      */
     public Mono<Model> permitted(Caller caller, String asked, ModelUse use) {
-        String served = dynamic.servedModel(asked);
+        return permitted(caller, asked, dynamic.servedModel(asked), use);
+    }
+
+    /**
+     * The same, for a model name already resolved to {@code served} (a batch resolves each
+     * model once, so that all its lines see the same aliases).
+     */
+    public Mono<Model> permitted(Caller caller, String asked, String served, ModelUse use) {
         return ofKind(served, use).doOnNext(model -> Callers.checkModel(caller, asked, served));
     }
 

@@ -1,11 +1,10 @@
 package io.tianshu.gateway.batches;
 
+import io.tianshu.gateway.admission.AdmissionStep;
 import io.tianshu.gateway.auth.Caller;
-import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.config.DynamicConfig;
 import io.tianshu.gateway.error.ApiException;
 import io.tianshu.gateway.files.BatchLines;
-import io.tianshu.gateway.models.ModelCatalog;
 import io.tianshu.inference.v1.Model;
 import io.tianshu.jobs.v1.Endpoint;
 import java.util.ArrayList;
@@ -57,11 +56,11 @@ class BatchModels {
     }
 
     private final DynamicConfig dynamic;
-    private final ModelCatalog catalog;
+    private final AdmissionStep admission;
 
-    BatchModels(DynamicConfig dynamic, ModelCatalog catalog) {
+    BatchModels(DynamicConfig dynamic, AdmissionStep admission) {
         this.dynamic = dynamic;
-        this.catalog = catalog;
+        this.admission = admission;
     }
 
     Named collector() {
@@ -82,8 +81,8 @@ class BatchModels {
                 .concatMap(entry -> {
                     String asked = entry.getKey();
                     Served served = entry.getValue();
-                    return ofKind(endpoint, served.id())
-                            .doOnNext(model -> Callers.checkModel(caller, asked, served.id()))
+                    return admission.permitted(caller, asked, served.id(), endpoint == Endpoint.ENDPOINT_EMBEDDINGS
+                                    ? AdmissionStep.ModelUse.EMBEDDING : AdmissionStep.ModelUse.GENERATION)
                             .onErrorMap(ApiException.class, refused -> refused.reworded(
                                     refused.getMessage() + " " + lines(served.lines()), "input_file_id"))
                             .doOnNext(model -> overLimits.addAll(overLimits(served, model)));
@@ -105,11 +104,6 @@ class BatchModels {
             }
         }
         return problems;
-    }
-
-    private Mono<Model> ofKind(Endpoint endpoint, String served) {
-        return endpoint == Endpoint.ENDPOINT_EMBEDDINGS
-                ? catalog.requireEmbeddingModel(served) : catalog.requireGenerationModel(served);
     }
 
     private static String lines(List<Integer> lines) {
