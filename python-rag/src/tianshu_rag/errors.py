@@ -1,17 +1,15 @@
-"""The RAG service's errors. ErrorInterceptor (tianshu_grpc_server) turns them into gRPC
-statuses with details: BadRequest naming the field, PreconditionFailure naming what is
-violated, ResourceInfo naming what is missing or already there, QuotaFailure naming the
-limit a job would exceed."""
+"""The RAG service's errors: the shared ones of tianshu_grpc_server.errors (whose
+ErrorInterceptor turns them into gRPC statuses with details), the embedding-model mismatch,
+and Relayed, another service's refusal passed on as it came."""
 from __future__ import annotations
 
 import grpc
 from google.protobuf import any_pb2, descriptor_pool, message, message_factory
-from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from tianshu_grpc_server.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ServiceError,
-                                        Unavailable)
+from tianshu_grpc_server.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound,
+                                        ResourceExhausted, ServiceError, Unavailable)
 
-__all__ = ["AlreadyExists", "FailedPrecondition", "InvalidArgument", "NotFound", "OverBudget", "Relayed",
+__all__ = ["AlreadyExists", "FailedPrecondition", "InvalidArgument", "NotFound", "Relayed", "ResourceExhausted",
            "ServiceError", "Unavailable", "model_mismatch"]
 
 
@@ -20,20 +18,6 @@ def model_mismatch(collection: str, collection_model: str, requested_model: str)
         "EMBEDDING_MODEL", collection,
         f"collection {collection!r} holds embeddings of model {collection_model!r}; "
         f"refusing vectors of model {requested_model!r}")
-
-
-class OverBudget(ServiceError):
-    """What the caller asked for needs more than the limit the caller gave (an ingest job's
-    embedding tokens against max_embedding_tokens): refused before anything is stored."""
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
-
-    def __init__(self, subject: str, message_text: str):
-        super().__init__(message_text)
-        self.subject = subject
-
-    def detail(self):
-        return error_details_pb2.QuotaFailure(violations=[
-            error_details_pb2.QuotaFailure.Violation(subject=self.subject, description=self.message)])
 
 
 class Relayed(ServiceError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ..errors import InvalidArgument, OverBudget, model_mismatch
+from ..errors import InvalidArgument, ResourceExhausted, model_mismatch
 from ..storage.collections import CollectionStore
 from ..storage.jobs import IngestJob, JobStore
 from .prepare import DocumentInput
@@ -31,9 +31,10 @@ class Ingestor:
         prepared = await self._preparer.prepare(documents)
         needed = prepared.embedding_tokens
         if max_embedding_tokens and needed > max_embedding_tokens:
-            raise OverBudget(f"tenant:{tenant_id}",
-                             f"the documents need {needed} embedding tokens, more than max_embedding_tokens "
-                             f"({max_embedding_tokens})")
+            # Refused before anything is stored.
+            raise ResourceExhausted(f"tenant:{tenant_id}",
+                                    f"the documents need {needed} embedding tokens, more than max_embedding_tokens "
+                                    f"({max_embedding_tokens})")
         job = await self._jobs.create(tenant_id, collection.id, collection.name, prepared.inputs, prepared.chunks,
                                       needed, collection.embedding_model)
         self._on_queued()
