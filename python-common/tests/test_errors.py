@@ -1,6 +1,6 @@
 """ErrorInterceptor: each ServiceError becomes its gRPC status with its google.rpc detail,
-anything else INTERNAL with a fixed message, and a request that does not parse
-INVALID_ARGUMENT; in unary calls and in both shapes of server stream. A real grpc.aio
+NotImplementedError UNIMPLEMENTED, anything else INTERNAL with a fixed message, and a request
+that does not parse INVALID_ARGUMENT; in unary calls and in both shapes of server stream. A real grpc.aio
 server built by build_server, called over a real channel."""
 import logging
 
@@ -11,8 +11,8 @@ from google.protobuf.wrappers_pb2 import StringValue
 from grpc_status import rpc_status
 
 from probe_service import Probe, probe_server, stream, unary
-from tianshu_grpc_server.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ServiceError,
-                                        Unavailable)
+from tianshu_grpc_server.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound,
+                                        ResourceExhausted, ServiceError, Unavailable)
 
 INTERNAL_MESSAGE = "internal error; see the service log"
 
@@ -36,6 +36,9 @@ MAPPED = [
      error_details_pb2.BadRequest(field_violations=[_violation("documents[1].content", "document 'a' is empty")])),
     (NotFound("collection", "docs"), grpc.StatusCode.NOT_FOUND, "collection 'docs' not found",
      error_details_pb2.ResourceInfo(resource_type="collection", resource_name="docs", description="not found")),
+    (NotFound("model", "m2", "model 'm2' is not served here; served: ['m1']"), grpc.StatusCode.NOT_FOUND,
+     "model 'm2' is not served here; served: ['m1']",
+     error_details_pb2.ResourceInfo(resource_type="model", resource_name="m2", description="not found")),
     (AlreadyExists("collection", "docs"), grpc.StatusCode.ALREADY_EXISTS, "collection 'docs' already exists",
      error_details_pb2.ResourceInfo(resource_type="collection", resource_name="docs", description="already exists")),
     (FailedPrecondition("EMBEDDING_MODEL", "docs", "docs holds vectors of model a"),
@@ -43,6 +46,10 @@ MAPPED = [
      error_details_pb2.PreconditionFailure(violations=[error_details_pb2.PreconditionFailure.Violation(
          type="EMBEDDING_MODEL", subject="docs", description="docs holds vectors of model a")])),
     (Unavailable("database not ready yet"), grpc.StatusCode.UNAVAILABLE, "database not ready yet", None),
+    (ResourceExhausted("engine", "engine queue is full (16 waiting); retry later"),
+     grpc.StatusCode.RESOURCE_EXHAUSTED, "engine queue is full (16 waiting); retry later",
+     error_details_pb2.QuotaFailure(violations=[error_details_pb2.QuotaFailure.Violation(
+         subject="engine", description="engine queue is full (16 waiting); retry later")])),
     (QuotaExhausted("daily quota used up"), grpc.StatusCode.RESOURCE_EXHAUSTED, "daily quota used up",
      error_details_pb2.QuotaFailure(violations=[error_details_pb2.QuotaFailure.Violation(
          subject="tenant:acme", description="daily quota used up")])),
@@ -99,6 +106,35 @@ async def test_a_stream_that_fails_after_a_message_delivers_it_then_ends_with_th
     assert received == ["first"]
     assert (raised.value.code(), raised.value.details()) == (code, message)
     assert _detail(raised.value) == detail
+
+
+@pytest.mark.parametrize("method", ["Fail", "FailMidstream", "WriteThenFail"])
+@pytest.mark.parametrize("error, message", [
+    (NotImplementedError("structured output is not supported by this engine"),
+     "structured output is not supported by this engine"),
+    (NotImplementedError(), "not implemented"),
+], ids=["with a message", "without one"])
+async def test_not_implemented_error_is_unimplemented_with_its_message(probe, method, error, message):
+    probe.error = error
+    call = unary(probe.channel, method)(StringValue()) if method == "Fail" else _drain(
+        stream(probe.channel, method)(StringValue()))
+    refused = await _refusal(call)
+    assert (refused.code(), refused.details()) == (grpc.StatusCode.UNIMPLEMENTED, message)
+    assert _detail(refused) is None
+
+
+async def test_a_method_the_generated_base_servicer_leaves_unimplemented_is_unimplemented_not_internal():
+    async def generated_base(request, context):
+        # What grpc's generated *Servicer base class does for a method a service does not override.
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details("Method not implemented!")
+        raise NotImplementedError("Method not implemented!")
+
+    probe = Probe()
+    probe.fail = generated_base
+    async with probe_server(probe) as server, grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        refused = await _refusal(unary(channel, "Fail")(StringValue()))
+    assert (refused.code(), refused.details()) == (grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
 
 
 @pytest.mark.parametrize("method", ["Fail", "FailMidstream", "WriteThenFail"])

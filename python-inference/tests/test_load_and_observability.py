@@ -7,11 +7,12 @@ import logging
 import grpc
 import pytest
 from tianshu.inference.v1 import inference_pb2 as pb
+from tianshu_testing.service import metric_value, scrape
 
-from conftest import MAX_NUM_SEQS, MAX_WAITING, chat, metric_value, scrape
+from conftest import MAX_NUM_SEQS, MAX_WAITING, chat
 
 
-async def test_full_queue_refuses_at_once_with_resource_exhausted(server, stub):
+async def test_full_queue_refuses_at_once_with_resource_exhausted(inference_server, stub):
     capacity = MAX_NUM_SEQS + MAX_WAITING
     calls = [stub.GenerateStream(pb.GenerateStreamRequest(generation=chat(
         f"Story number {i}.", max_tokens=1500, ignore_eos=True))) for i in range(capacity)]
@@ -29,7 +30,7 @@ async def test_full_queue_refuses_at_once_with_resource_exhausted(server, stub):
         assert load.running_requests + load.waiting_requests == capacity
         # The gauges show the same queue; the KV cache figure comes with vLLM's next step stats.
         for _ in range(600):
-            full = scrape(server)
+            full = scrape(inference_server.settings.metrics_port)
             if metric_value(full, "tianshu_inference_kv_cache_usage_ratio") > 0:
                 break
             await asyncio.sleep(0.05)
@@ -46,22 +47,22 @@ async def test_full_queue_refuses_at_once_with_resource_exhausted(server, stub):
         if load.running_requests + load.waiting_requests == 0:
             break
         await asyncio.sleep(0.05)
-    drained = scrape(server)
+    drained = scrape(inference_server.settings.metrics_port)
     assert metric_value(drained, "tianshu_inference_running_requests") == 0
     assert metric_value(drained, "tianshu_inference_waiting_requests") == 0
     after = await stub.Generate(pb.GenerateRequest(generation=chat("Say hi.", max_tokens=4)))
     assert after.usage.completion_tokens > 0
 
 
-async def test_metrics_count_requests_tokens_and_latency(server, stub):
+async def test_metrics_count_requests_tokens_and_latency(inference_server, stub):
     calls = 3
-    before = scrape(server)
+    before = scrape(inference_server.settings.metrics_port)
     responses = [await stub.Generate(pb.GenerateRequest(generation=chat(f"Say hi {i}.", max_tokens=8)))
                  for i in range(calls)]
     batch = await stub.Generate(pb.GenerateRequest(generation=pb.Generation(
         model="smollm2-135m-instruct", messages=[pb.ChatMessage(role="user", content="Say bye.")],
         sampling=pb.SamplingParams(max_tokens=8), priority=pb.PRIORITY_BATCH)))
-    after = scrape(server)
+    after = scrape(inference_server.settings.metrics_port)
 
     def grew(name: str, **labels: str) -> float:
         return metric_value(after, name, **labels) - metric_value(before, name, **labels)
@@ -82,23 +83,24 @@ async def test_metrics_count_requests_tokens_and_latency(server, stub):
     assert grew("tianshu_inference_time_per_output_token_seconds_count", model=model) == multi_token
 
 
-async def test_running_gauge_counts_a_generation_while_it_runs_and_drops_after(server, stub):
+async def test_running_gauge_counts_a_generation_while_it_runs_and_drops_after(inference_server, stub):
     call = stub.GenerateStream(pb.GenerateStreamRequest(generation=chat(
         "Tell me a very long story.", max_tokens=1500, ignore_eos=True)))
     try:
         await call.read()
         # vLLM reports its running count per engine step: the first tokens can come before it.
         for _ in range(600):
-            running = metric_value(scrape(server), "tianshu_inference_running_requests")
+            running = metric_value(scrape(inference_server.settings.metrics_port), "tianshu_inference_running_requests")
             if running:
                 break
             await asyncio.sleep(0.05)
         assert running == 1
-        assert metric_value(scrape(server), "tianshu_inference_kv_cache_usage_ratio") > 0
+        assert metric_value(scrape(inference_server.settings.metrics_port),
+                            "tianshu_inference_kv_cache_usage_ratio") > 0
     finally:
         call.cancel()
     for _ in range(600):
-        idle = scrape(server)
+        idle = scrape(inference_server.settings.metrics_port)
         if metric_value(idle, "tianshu_inference_running_requests") == 0:
             break
         await asyncio.sleep(0.05)

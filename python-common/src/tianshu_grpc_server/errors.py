@@ -2,10 +2,13 @@
 
 Code below a servicer raises ServiceError subclasses; the interceptor turns them into a
 status with a google.rpc detail (BadRequest naming the field, ResourceInfo naming what is
-missing or already there, PreconditionFailure naming what is violated, and whatever a
-service's own subclasses attach). Anything else becomes INTERNAL without the traceback reaching the caller.
-A request that does not even parse is refused as INVALID_ARGUMENT, not INTERNAL; so is a value
-PostgreSQL refuses to store (psycopg's DataError), which can only have come from the request.
+missing or already there, PreconditionFailure naming what is violated, QuotaFailure naming the
+limit reached, and whatever a service's own subclasses attach). A few exceptions of Python and
+its libraries have a meaning of their own (_TRANSLATED): NotImplementedError is UNIMPLEMENTED
+(grpc's generated base servicer raises it for a method the service does not implement), and a
+value PostgreSQL refuses to store (psycopg's DataError) INVALID_ARGUMENT, as it can only have
+come from the request. Anything else becomes INTERNAL without the traceback reaching the caller.
+A request that does not even parse is refused as INVALID_ARGUMENT, not INTERNAL.
 """
 from __future__ import annotations
 
@@ -56,10 +59,12 @@ class Unavailable(ServiceError):
 
 
 class NotFound(ServiceError):
+    """`description`, when given, is the message instead of the plain "kind 'name' not found"
+    (e.g. to list what does exist)."""
     code = grpc.StatusCode.NOT_FOUND
 
-    def __init__(self, kind: str, name: str):
-        super().__init__(f"{kind} {name!r} not found")
+    def __init__(self, kind: str, name: str, description: str | None = None):
+        super().__init__(description or f"{kind} {name!r} not found")
         self.kind, self.name = kind, name
 
     def detail(self):
@@ -92,6 +97,24 @@ class FailedPrecondition(ServiceError):
                 type=self.kind, subject=self.subject, description=self.message)])
 
 
+class ResourceExhausted(ServiceError):
+    """A limit is reached (a queue full, a budget the caller set too small); `subject` names
+    whose limit it is ("engine", "tenant:acme")."""
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    def __init__(self, subject: str, description: str):
+        super().__init__(description)
+        self.subject = subject
+
+    def detail(self):
+        return error_details_pb2.QuotaFailure(violations=[
+            error_details_pb2.QuotaFailure.Violation(subject=self.subject, description=self.message)])
+
+
+class Unimplemented(ServiceError):
+    code = grpc.StatusCode.UNIMPLEMENTED
+
+
 def to_status(error: ServiceError) -> grpc.Status:
     status = status_pb2.Status(code=getattr(code_pb2, error.code.name), message=error.message)
     for detail in error.details():
@@ -112,9 +135,19 @@ def _refused_value(error: psycopg.DataError) -> InvalidArgument:
                            if nul else "a value cannot be stored")
 
 
+def _not_implemented(error: NotImplementedError) -> Unimplemented:
+    return Unimplemented(str(error) or "not implemented")
+
+
+# Exceptions that are not ServiceErrors yet say what went wrong, each with its ServiceError.
+_TRANSLATED = ((NotImplementedError, _not_implemented), (psycopg.DataError, _refused_value))
+
+
 async def _abort(context: grpc.aio.ServicerContext, error: Exception) -> None:
-    if isinstance(error, psycopg.DataError):
-        error = _refused_value(error)
+    for kind, translate in _TRANSLATED:
+        if isinstance(error, kind):
+            error = translate(error)
+            break
     if isinstance(error, ServiceError):
         await context.abort_with_status(to_status(error))
     log.exception("unexpected error", exc_info=error)

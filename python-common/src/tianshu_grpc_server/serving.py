@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,12 +64,13 @@ class GrpcServer:
 
 
 def build_server(service_name: str, add_servicer: Callable[[grpc.aio.Server], None], requests: Counter,
-                 address: str, max_message_bytes: int) -> GrpcServer:
-    """requests: the service's counter of finished RPCs, labelled (method, code)."""
+                 address: str, max_message_bytes: int, options: Sequence[tuple[str, int]] = ()) -> GrpcServer:
+    """requests: the service's counter of finished RPCs, labelled (method, code); options: grpc
+    channel arguments a service needs beyond the message size (keepalive for long streams)."""
     server = grpc.aio.server(
         interceptors=[TelemetryInterceptor(requests), ErrorInterceptor()],
         options=[("grpc.max_receive_message_length", max_message_bytes),
-                 ("grpc.max_send_message_length", max_message_bytes)])
+                 ("grpc.max_send_message_length", max_message_bytes), *options])
     add_servicer(server)
     servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)

@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from tianshu_grpc_server.errors import ResourceExhausted, Unavailable
+
 from . import batch_lane, host_dtype, parked_executor, quiet_worker
-from .errors import Overloaded, Unavailable
 from .generation import (ChatMessage, Delta, FinishReason, GenerationJob, Load, ModelCard, TokenizerDefinition,
                          TokenLogprob)
 from .settings import InferenceSettings
@@ -33,11 +34,6 @@ class Engine(Protocol):
     def tokenizer_definition(self) -> TokenizerDefinition: ...
 
     def generate(self, job: GenerationJob) -> AsyncIterator[list[Delta]]: ...
-
-    @property
-    def async_llm(self):
-        """The bare engine, for benchmarks that measure it without this service around it."""
-        return self._llm
 
     async def abort(self, request_id: str) -> None: ...
 
@@ -168,7 +164,7 @@ class VllmEngine:
         if self._llm.errored:
             raise Unavailable("the engine has stopped; the service is restarting")
         if self._admitted + job.sampling.n > self._capacity:
-            raise Overloaded(f"engine queue is full ({self._settings.max_waiting_requests} waiting); retry later")
+            raise ResourceExhausted("engine", f"engine queue is full ({self._settings.max_waiting_requests} waiting); retry later")
         self._admitted += job.sampling.n
         try:
             async with contextlib.aclosing(self._attempt(job)) as outputs:
@@ -193,7 +189,8 @@ class VllmEngine:
 
     @property
     def async_llm(self):
-        """The bare engine, for benchmarks that measure it without this service around it."""
+        """The bare engine, for benchmarks that measure it without this service around it.
+        Not part of Engine: the servicer has no use for it."""
         return self._llm
 
     async def abort(self, request_id: str) -> None:

@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
-import grpc
 import uvloop
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health_pb2
 from tianshu.inference.v1 import inference_pb2, inference_pb2_grpc
 from tianshu_grpc_server import json_logging
-from tianshu_grpc_server.errors import ErrorInterceptor
-from tianshu_grpc_server.serving import serve_until_signalled
-from tianshu_grpc_server.telemetry import TelemetryInterceptor
+from tianshu_grpc_server.serving import build_server, serve_until_signalled
 
 from . import metrics, model_store, validation
 from .embedder import Embedder
@@ -34,26 +31,20 @@ class InferenceServer:
             max_logprobs=settings.max_logprobs, max_waiting=settings.max_waiting_requests,
             max_embed_chars=settings.embed_max_text_chars)
         self.servicer = InferenceServicer(limits)
-        self.health = health.aio.HealthServicer()
-        self.server = grpc.aio.server(
-            interceptors=[TelemetryInterceptor(metrics.REQUESTS), ErrorInterceptor()],
-            options=[("grpc.max_receive_message_length", settings.max_message_bytes),
-                     ("grpc.max_send_message_length", settings.max_message_bytes),
-                     ("grpc.keepalive_time_ms", 30_000),
-                     ("grpc.http2.max_pings_without_data", 0)])
-        inference_pb2_grpc.add_InferenceServiceServicer_to_server(self.servicer, self.server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection([SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
-        self.port = self.server.add_insecure_port(f"{settings.host}:{settings.port}")
+        add_servicer = functools.partial(inference_pb2_grpc.add_InferenceServiceServicer_to_server, self.servicer)
+        # Pings every 30 s, even on a stream with nothing to send yet: long generations keep
+        # their connection, and a connection whose caller has gone is found.
+        self.grpc = build_server(SERVICE_NAME, add_servicer, metrics.REQUESTS, f"{settings.host}:{settings.port}",
+                                 settings.max_message_bytes,
+                                 options=[("grpc.keepalive_time_ms", 30_000), ("grpc.http2.max_pings_without_data", 0)])
+        self.server, self.port = self.grpc.server, self.grpc.port
         self.engine: VllmEngine | None = None
         self.embedder: Embedder | None = None
         self._stopped = False
 
     async def start(self) -> None:
         """Starts answering health checks at once (NOT_SERVING), then loads the models."""
-        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
-        await self.server.start()
-        log.info("gRPC listening", extra={"port": self.port})
+        await self.grpc.start_not_serving()
         model_path = await asyncio.to_thread(model_store.chat_model_path, self.settings)
         log.info("starting engine", extra={"model": str(model_path)})
         self.engine = await asyncio.to_thread(VllmEngine, self.settings, model_path)
@@ -65,7 +56,7 @@ class InferenceServer:
         self.servicer.attach(self.engine, self.embedder)
         if self.settings.metrics_port:
             metrics.serve_http(self.settings.metrics_port, self.engine.load)
-        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        await self.grpc.set_health(health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", extra={"port": self.port, "model": self.settings.model_id})
 
     async def stop(self) -> None:
@@ -74,17 +65,13 @@ class InferenceServer:
         if self._stopped:
             return
         self._stopped = True
-        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.grpc.set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(self.settings.shutdown_grace_seconds)
         if self.embedder:
             self.embedder.shutdown()
         if self.engine:
             self.engine.shutdown()
         log.info("stopped")
-
-    async def _set_health(self, status) -> None:
-        for name in ("", SERVICE_NAME):
-            await self.health.set(name, status)
 
 
 async def serve(settings: InferenceSettings) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from tianshu.inference.v1 import inference_pb2 as pb
 from tianshu.inference.v1 import inference_pb2_grpc as pb_grpc
+from tianshu_grpc_server.errors import InvalidArgument, NotFound, Unavailable
 
 from . import metrics, validation
 from .embedder import Embedder
 from .engine import Engine
-from .errors import InvalidArgument, NotFound, Unavailable
 from .generation import Delta, FinishReason, GenerationJob, ModelCard
 
 _FINISH = {FinishReason.STOP: pb.FINISH_REASON_STOP, FinishReason.LENGTH: pb.FINISH_REASON_LENGTH,
@@ -138,7 +138,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         if model and model != self._engine.card.id:
             if any(c.id == model for c in cards):
                 raise InvalidArgument("model", f"model {model!r} is an embedding model; it cannot generate")
-            raise NotFound(f"model {model!r} is not served here; served: {[c.id for c in cards]}")
+            raise NotFound("model", model, f"model {model!r} is not served here; served: {[c.id for c in cards]}")
         return self._engine
 
     def _embedder_for(self, model: str) -> Embedder:
@@ -146,7 +146,8 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         if self._embedder is None or (model and model != self._embedder.card.id):
             if any(c.id == model for c in cards):
                 raise InvalidArgument("model", f"model {model!r} is a generation model; it cannot embed")
-            raise NotFound(f"embedding model {model!r} is not served here; served: {[c.id for c in cards]}")
+            raise NotFound("model", model,
+                           f"embedding model {model!r} is not served here; served: {[c.id for c in cards]}")
         return self._embedder
 
 

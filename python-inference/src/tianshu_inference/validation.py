@@ -12,10 +12,10 @@ import uuid
 from dataclasses import dataclass
 
 from tianshu.inference.v1 import inference_pb2 as pb
+from tianshu_grpc_server.errors import InvalidArgument
 
 from .batch_lane import BATCH_PRIORITY, INTERACTIVE_PRIORITY
 from .embed_queue import EmbedPriority
-from .errors import InvalidArgument
 from .generation import ChatMessage, Constraint, Sampling
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})

@@ -1,18 +1,17 @@
-"""The RAG service's errors. ErrorInterceptor (tianshu_grpc_server) turns them into gRPC
-statuses with details: BadRequest naming the field, PreconditionFailure naming what is
-violated, ResourceInfo naming what is missing or already there, QuotaFailure naming the
-limit a job would exceed."""
+"""The RAG service's errors: the shared ones of tianshu_grpc_server.errors (whose
+ErrorInterceptor turns them into gRPC statuses with details), the embedding-model mismatch,
+OverBudget (an upload over the caller's max_embedding_tokens) and Relayed, another service's refusal passed on as it came."""
 from __future__ import annotations
 
 import grpc
 from google.protobuf import any_pb2, descriptor_pool, message, message_factory
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from tianshu_grpc_server.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ServiceError,
-                                        Unavailable)
+from tianshu_grpc_server.errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound,
+                                        ResourceExhausted, ServiceError, Unavailable)
 
 __all__ = ["AlreadyExists", "FailedPrecondition", "InvalidArgument", "NotFound", "OverBudget", "Relayed",
-           "ServiceError", "Unavailable", "model_mismatch"]
+           "ResourceExhausted", "ServiceError", "Unavailable", "model_mismatch"]
 
 
 def model_mismatch(collection: str, collection_model: str, requested_model: str) -> FailedPrecondition:
@@ -22,18 +21,17 @@ def model_mismatch(collection: str, collection_model: str, requested_model: str)
         f"refusing vectors of model {requested_model!r}")
 
 
-class OverBudget(ServiceError):
-    """What the caller asked for needs more than the limit the caller gave (an ingest job's
-    embedding tokens against max_embedding_tokens): refused before anything is stored. The
-    numbers travel in an ErrorInfo as well as in the message, so a caller (the gateway's
-    ingestion quota) reads them without parsing text."""
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+class OverBudget(ResourceExhausted):
+    """An ingest job whose embedding tokens exceed the max_embedding_tokens the caller gave,
+    refused before anything is stored. The numbers travel in an ErrorInfo as well as in the
+    message, so a caller (the gateway's ingestion quota) reads them without parsing text."""
     REASON = "EMBEDDING_TOKENS_OVER_LIMIT"
     DOMAIN = "rag.tianshu.io"
 
     def __init__(self, subject: str, needed: int, limit: int):
-        super().__init__(f"the documents need {needed} embedding tokens, more than max_embedding_tokens ({limit})")
-        self.subject, self.needed, self.limit = subject, needed, limit
+        super().__init__(subject, f"the documents need {needed} embedding tokens, more than max_embedding_tokens "
+                                  f"({limit})")
+        self.needed, self.limit = needed, limit
 
     def detail(self):
         return error_details_pb2.QuotaFailure(violations=[error_details_pb2.QuotaFailure.Violation(

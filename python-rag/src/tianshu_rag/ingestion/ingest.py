@@ -31,6 +31,7 @@ class Ingestor:
         prepared = await self._preparer.prepare(documents)
         needed = prepared.embedding_tokens
         if max_embedding_tokens and needed > max_embedding_tokens:
+            # Refused before anything is stored.
             raise OverBudget(f"tenant:{tenant_id}", needed, max_embedding_tokens)
         job = await self._jobs.create(tenant_id, collection.id, collection.name, prepared.inputs, prepared.chunks,
                                       needed, collection.embedding_model)
