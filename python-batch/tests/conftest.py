@@ -70,14 +70,6 @@ def service_under_test(batch_server) -> ServiceUnderTest:
     return ServiceUnderTest(batch_server.port, pb_grpc.JobsServiceStub)
 
 
-def chat_line(custom_id: str, question: str, max_tokens: int = 12) -> pb.InputLine:
-    import json
-
-    return pb.InputLine(custom_id=custom_id, method="POST", url="/v1/chat/completions", body=json.dumps({
-        "model": CHAT_MODEL, "max_tokens": max_tokens, "temperature": 0,
-        "messages": [{"role": "user", "content": question}]}))
-
-
 async def wait_final(stub, tenant_id: str, batch_id: str, timeout: float = 600) -> pb.Batch:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
