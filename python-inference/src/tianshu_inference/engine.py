@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -15,9 +16,9 @@ from typing import Protocol
 
 from tianshu_grpc_server.errors import ResourceExhausted, Unavailable
 
-from . import batch_lane, host_dtype, parked_executor, quiet_worker
-from .generation import (ChatMessage, Delta, FinishReason, GenerationJob, Load, ModelCard, TokenizerDefinition,
-                         TokenLogprob)
+from . import batch_lane, host_dtype, model_store, parked_executor, quiet_worker, tool_calls
+from .generation import (ChatMessage, Constraint, Delta, FinishReason, GenerationJob, Load, ModelCard,
+                         TokenizerDefinition, TokenLogprob)
 from .settings import InferenceSettings
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,14 @@ _INLINE_TOKENIZE_CHARS = 16_384
 class Engine(Protocol):
     card: ModelCard
 
-    async def tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None) -> list[int]: ...
+    async def tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None,
+                       tools: tool_calls.ToolUse | None = None) -> list[int]: ...
 
     def tokenizer_definition(self) -> TokenizerDefinition: ...
+
+    def tool_constraint(self, use: tool_calls.ToolUse) -> Constraint | None: ...
+
+    def tool_reader(self, use: tool_calls.ToolUse | None) -> tool_calls.Reader | None: ...
 
     def generate(self, job: GenerationJob) -> AsyncIterator[list[Delta]]: ...
 
@@ -84,6 +90,13 @@ class VllmEngine:
 
         self._settings = settings
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_path))
+        if (chat_template := model_store.chat_template(settings)) is not None:
+            # Tokenize, Generate and GetTokenizer all render with it.
+            self._tokenizer.chat_template = chat_template
+        tool_parser = model_store.tool_parser(settings)
+        if tool_parser and not tool_calls.parser_exists(tool_parser):
+            raise ValueError(f"TIANSHU_INFERENCE_TOOL_PARSER={tool_parser!r} is not one of vLLM's tool parsers")
+        self._tool_parser = tool_parser
         self._definition: TokenizerDefinition | None = None
         dtype = host_dtype.engine_dtype(settings.dtype)
         log.info("engine dtype", extra={"dtype": dtype, "dtype_setting": settings.dtype or "host"})
@@ -125,7 +138,8 @@ class VllmEngine:
         self.card = ModelCard(
             id=settings.model_id, kind="generate", context_length=settings.max_model_len,
             max_choices=settings.max_choices, max_logprobs=settings.max_logprobs,
-            vocab_size=len(self._tokenizer), dtype=str(config.model_config.dtype).removeprefix("torch."))
+            vocab_size=len(self._tokenizer), dtype=str(config.model_config.dtype).removeprefix("torch."),
+            tool_parser=tool_parser)
         # Bound on queued work: beyond max_num_seqs running, at most max_waiting_requests wait.
         self._capacity = settings.max_num_seqs + settings.max_waiting_requests
         # Sequences admitted and not yet finished. Counted here, before the first await,
@@ -133,10 +147,17 @@ class VllmEngine:
         # would let a burst of concurrent calls all pass the bound.
         self._admitted = 0
 
-    async def tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None) -> list[int]:
-        if len(prompt or "") + sum(len(m.content) for m in messages or ()) > _INLINE_TOKENIZE_CHARS:
-            return await asyncio.to_thread(self._tokenize, messages, prompt)
-        return self._tokenize(messages, prompt)
+    async def tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None,
+                       tools: tool_calls.ToolUse | None = None) -> list[int]:
+        if tools is not None or len(prompt or "") + sum(len(m.content) for m in messages or ()) > _INLINE_TOKENIZE_CHARS:
+            return await asyncio.to_thread(self._tokenize, messages, prompt, tools)
+        return self._tokenize(messages, prompt, tools)
+
+    def tool_constraint(self, use: tool_calls.ToolUse) -> Constraint | None:
+        return tool_calls.constraint(use, self._tool_parser, self._tokenizer)
+
+    def tool_reader(self, use: tool_calls.ToolUse | None) -> tool_calls.Reader | None:
+        return tool_calls.reader(use, self._tool_parser, self._tokenizer)
 
     def tokenizer_definition(self) -> TokenizerDefinition:
         # Built on first request and kept: serialising a tokenizer takes tens of milliseconds.
@@ -150,13 +171,14 @@ class VllmEngine:
                                     if isinstance(value, str)})
         return self._definition
 
-    def _tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None) -> list[int]:
+    def _tokenize(self, messages: Sequence[ChatMessage] | None, prompt: str | None,
+                  tools: tool_calls.ToolUse | None) -> list[int]:
         if messages is None:
             return self._tokenizer.encode(prompt, add_special_tokens=True)
         # Render to text, then encode without adding special tokens again: the template
         # already holds them (the same order of steps as vLLM's own chat endpoint).
         text = self._tokenizer.apply_chat_template(
-            [{"role": m.role, "content": m.content} for m in messages],
+            [_template_message(m) for m in messages], tools=tools.openai_tools() if tools else None,
             tokenize=False, add_generation_prompt=True)
         return self._tokenizer.encode(text, add_special_tokens=False)
 
@@ -220,7 +242,7 @@ class VllmEngine:
             c = job.constraint
             structured = StructuredOutputsParams(
                 json=c.json_schema, regex=c.regex, choice=list(c.choice) if c.choice else None,
-                json_object=True if c.json_object else None)
+                json_object=True if c.json_object else None, structural_tag=c.structural_tag)
         return SamplingParams(
             n=s.n, max_tokens=s.max_tokens, ignore_eos=s.ignore_eos, stop=list(s.stop) or None,
             stop_token_ids=list(s.stop_token_ids) or None,
@@ -245,3 +267,25 @@ class VllmEngine:
                     top=tuple((lp.decoded_token or "", tid, lp.logprob) for tid, lp in top)))
         return Delta(index=completion.index, text=completion.text, token_count=len(completion.token_ids),
                      logprobs=logprobs, finish_reason=finish)
+
+
+def _template_message(message: ChatMessage) -> dict:
+    """A message as chat templates read it (transformers' convention: a call's arguments as a
+    mapping where they parse, so the template can write them as JSON)."""
+    rendered = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        rendered["tool_calls"] = [{"id": c.id, "type": "function",
+                                   "function": {"name": c.name, "arguments": _arguments(c.arguments)}}
+                                  for c in message.tool_calls]
+    if message.tool_call_id:
+        rendered["tool_call_id"] = message.tool_call_id
+    if message.name:
+        rendered["name"] = message.name
+    return rendered
+
+
+def _arguments(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

@@ -9,12 +9,34 @@ class FinishReason(enum.Enum):
     STOP = "stop"
     LENGTH = "length"
     ABORT = "abort"
+    TOOL_CALLS = "tool_calls"
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function call the model made; arguments is JSON text."""
+
+    id: str
+    name: str
+    arguments: str
 
 
 @dataclass(frozen=True)
 class ChatMessage:
     role: str
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A function the model may call; parameters is its JSON Schema (an object)."""
+
+    name: str
+    description: str
+    parameters: dict | None
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,9 @@ class Constraint:
     regex: str | None = None
     choice: tuple[str, ...] | None = None
     json_object: bool = False
+    # An xgrammar structural tag (JSON): free text, with whatever follows a trigger (a tool
+    # call's opening tag) held to a grammar.
+    structural_tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,3 +128,4 @@ class ModelCard:
     max_logprobs: int = 0
     vocab_size: int = 0  # generation models: ids a prompt_token_ids may hold are below it
     dtype: str = ""  # generation models: what the engine computes in
+    tool_parser: str = ""  # generation models: vLLM's tool parser serving tool_choice auto

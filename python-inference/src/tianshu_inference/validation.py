@@ -16,12 +16,16 @@ from tianshu_grpc_server.errors import InvalidArgument
 
 from .batch_lane import BATCH_PRIORITY, INTERACTIVE_PRIORITY
 from .embed_queue import EmbedPriority
-from .generation import ChatMessage, Constraint, Sampling
+from .generation import ChatMessage, Constraint, Sampling, Tool, ToolCall
+from .tool_calls import Mode, ToolUse
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _MAX_STOP_STRINGS = 16
 _MAX_STOP_CHARS = 256
+# OpenAI's own bounds on tools.
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_MAX_TOOLS = 128
 
 
 @dataclass(frozen=True)
@@ -67,14 +71,94 @@ def generation_input(messages, prompt: str, limits: Limits, field_prefix: str = 
         raise InvalidArgument(field_prefix + "messages", "must not be empty (or set prompt instead)")
     size = 0
     chat = []
+    call_ids: set[str] = set()
     for i, message in enumerate(messages):
+        field = f"{field_prefix}messages[{i}]"
         if message.role not in ROLES:
-            raise InvalidArgument(f"{field_prefix}messages[{i}].role",
+            raise InvalidArgument(f"{field}.role",
                                   f"unknown role {message.role[:32]!r}; expected one of {sorted(ROLES)}")
-        size += len(message.content.encode())
-        chat.append(ChatMessage(role=message.role, content=message.content))
+        calls = _tool_calls(message, field)
+        call_ids.update(call.id for call in calls)
+        if message.role == "tool" and message.tool_call_id not in call_ids:
+            raise InvalidArgument(f"{field}.tool_call_id",
+                                  "a tool message must answer a tool call of an earlier assistant message"
+                                  if message.tool_call_id else "required in a tool message")
+        size += len(message.content.encode()) + sum(len(c.arguments.encode()) for c in calls)
+        chat.append(ChatMessage(role=message.role, content=message.content, tool_calls=calls,
+                                tool_call_id=message.tool_call_id, name=message.name))
     _check_size(field_prefix + "messages", size, limits)
     return Input(messages=tuple(chat), prompt=None)
+
+
+def _tool_calls(message: pb.ChatMessage, field: str) -> tuple[ToolCall, ...]:
+    if message.tool_calls and message.role != "assistant":
+        raise InvalidArgument(f"{field}.tool_calls", "only assistant messages carry tool calls")
+    calls = []
+    for j, call in enumerate(message.tool_calls):
+        if not call.id:
+            raise InvalidArgument(f"{field}.tool_calls[{j}].id", "required")
+        if not _TOOL_NAME.fullmatch(call.name):
+            raise InvalidArgument(f"{field}.tool_calls[{j}].name", "must be 1-64 letters, digits, _ or -")
+        calls.append(ToolCall(id=call.id, name=call.name, arguments=call.arguments))
+    return tuple(calls)
+
+
+def tool_use(generation: pb.Generation, tool_parser: str) -> ToolUse | None:
+    """The generation's tools and tool choice, or None when it has no tools."""
+    choice = generation.tool_choice.WhichOneof("choice")
+    if not generation.tools:
+        if choice == "function_name" or (choice == "mode" and generation.tool_choice.mode != pb.ToolChoice.MODE_NONE):
+            raise InvalidArgument("tool_choice", "needs tools")
+        return None
+    tools = tool_list(generation.tools)
+    parallel = generation.parallel_tool_calls if generation.HasField("parallel_tool_calls") else True
+    if choice == "function_name":
+        if not any(t.name == generation.tool_choice.function_name for t in tools):
+            raise InvalidArgument("tool_choice.function_name",
+                                  f"{generation.tool_choice.function_name!r} is not one of the tools")
+        use = ToolUse(tools, Mode.NAMED, generation.tool_choice.function_name, parallel)
+    else:
+        mode = generation.tool_choice.mode if choice == "mode" else pb.ToolChoice.MODE_UNSPECIFIED
+        modes = {pb.ToolChoice.MODE_UNSPECIFIED: Mode.AUTO, pb.ToolChoice.MODE_AUTO: Mode.AUTO,
+                 pb.ToolChoice.MODE_NONE: Mode.NONE, pb.ToolChoice.MODE_REQUIRED: Mode.REQUIRED}
+        if mode not in modes:
+            raise InvalidArgument("tool_choice.mode", f"unknown mode {mode}")
+        use = ToolUse(tools, modes[mode], parallel=parallel)
+    if use.mode is Mode.AUTO and not tool_parser:
+        raise InvalidArgument("tool_choice", f"model {generation.model or 'served'!r} cannot choose tools on its own "
+                                             "(auto): name a function or use required, or configure a tool parser "
+                                             "for the model")
+    if use.mode in (Mode.REQUIRED, Mode.NAMED) and generation.structured_output.WhichOneof("kind"):
+        raise InvalidArgument("structured_output", "cannot be combined with a required or named tool choice, "
+                                                   "which constrains the output itself")
+    return use
+
+
+def tool_list(given) -> tuple[Tool, ...]:
+    """Tools as sent (Generation.tools, TokenizeRequest.tools), checked."""
+    if len(given) > _MAX_TOOLS:
+        raise InvalidArgument("tools", f"{len(given)} tools; at most {_MAX_TOOLS}")
+    tools: list[Tool] = []
+    for i, tool in enumerate(given):
+        if not _TOOL_NAME.fullmatch(tool.name):
+            raise InvalidArgument(f"tools[{i}].name", "must be 1-64 letters, digits, _ or -")
+        if any(t.name == tool.name for t in tools):
+            raise InvalidArgument(f"tools[{i}].name", f"{tool.name!r} is the name of an earlier tool too")
+        tools.append(Tool(name=tool.name, description=tool.description,
+                          parameters=_parameters(tool.parameters_json, f"tools[{i}].parameters_json")))
+    return tuple(tools)
+
+
+def _parameters(text: str, field: str) -> dict | None:
+    if not text:
+        return None
+    try:
+        schema = json.loads(text)
+    except ValueError as error:
+        raise InvalidArgument(field, f"not valid JSON: {error}") from None
+    if not isinstance(schema, dict):
+        raise InvalidArgument(field, "must be a JSON Schema object")
+    return schema
 
 
 def prompt_token_ids(ids, messages, prompt: str, vocab_size: int, context_length: int) -> list[int] | None:
