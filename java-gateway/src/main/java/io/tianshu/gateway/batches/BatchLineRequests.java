@@ -64,7 +64,7 @@ final class BatchLineRequests {
         // The request id is the batch service's, one per attempt; it also sets the tenant.
         Generation mapped = ChatRequestMapper.toGeneration(request, "");
         String served = models.add(request.model(), line.number(), model -> ChatRequestMapper.checkModelLimits(
-                request, model));
+                request, mapped, model));
         // Whoever builds a batch line sets PRIORITY_BATCH (the batch service sets it again on
         // every call, for lines that producers put on Kafka themselves).
         return mapped.toBuilder().setModel(served).setPriority(Priority.PRIORITY_BATCH).build();

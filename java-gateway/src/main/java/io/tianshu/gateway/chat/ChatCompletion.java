@@ -3,6 +3,7 @@ package io.tianshu.gateway.chat;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.tianshu.gateway.tools.MessageToolCall;
 import io.tianshu.inference.v1.FinishReason;
 import io.tianshu.inference.v1.GenerateResponse;
 import java.util.List;
@@ -17,7 +18,19 @@ public record ChatCompletion(String id, String object, long created, String mode
     record Choice(int index, Message message, String finishReason, OpenAiLogprobs logprobs) {
     }
 
-    record Message(String role, String content) {
+    /**
+     * content is null when the model only called tools (as at OpenAI); tool_calls is left out
+     * when it called none.
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record Message(String role, @JsonInclude(JsonInclude.Include.ALWAYS) String content,
+            @JsonInclude(JsonInclude.Include.NON_NULL) List<MessageToolCall> toolCalls) {
+
+        static Message of(io.tianshu.inference.v1.Choice choice) {
+            List<MessageToolCall> calls = MessageToolCall.of(choice.getToolCallsList());
+            String content = calls != null && choice.getText().isEmpty() ? null : choice.getText();
+            return new Message("assistant", content, calls);
+        }
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -30,7 +43,7 @@ public record ChatCompletion(String id, String object, long created, String mode
     public static ChatCompletion of(GenerateResponse response, String id, long created, String requestedModel,
             boolean withLogprobs) {
         List<Choice> choices = response.getChoicesList().stream()
-                .map(c -> new Choice(c.getIndex(), new Message("assistant", c.getText()),
+                .map(c -> new Choice(c.getIndex(), Message.of(c),
                         finishReason(c.getFinishReason()),
                         withLogprobs ? OpenAiLogprobs.of(c.getLogprobsList()) : null))
                 .toList();
@@ -43,6 +56,7 @@ public record ChatCompletion(String id, String object, long created, String mode
         return switch (reason) {
             case FINISH_REASON_STOP -> "stop";
             case FINISH_REASON_LENGTH -> "length";
+            case FINISH_REASON_TOOL_CALLS -> "tool_calls";
             // Not in OpenAI's list; vLLM's OpenAI server uses the same word for it.
             case FINISH_REASON_ABORT -> "abort";
             default -> null;

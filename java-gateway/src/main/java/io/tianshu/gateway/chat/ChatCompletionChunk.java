@@ -3,6 +3,7 @@ package io.tianshu.gateway.chat;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.tianshu.gateway.tools.ChoiceDeltaToolCall;
 import java.util.List;
 
 /**
@@ -24,8 +25,16 @@ record ChatCompletionChunk(
     record Choice(int index, Delta delta, OpenAiLogprobs logprobs, String finishReason) {
     }
 
-    /** role only in a choice's first chunk; content absent in a bare finish chunk. */
+    /**
+     * role only in a choice's first chunk; content absent in a bare finish chunk and beside
+     * tool call pieces when the model said nothing else; tool_calls only with pieces of calls.
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Delta(String role, String content) {
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record Delta(String role, String content, List<ChoiceDeltaToolCall> toolCalls) {
+
+        Delta(String role, String content) {
+            this(role, content, null);
+        }
     }
 }

@@ -7,6 +7,9 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import io.swagger.v3.oas.annotations.media.ArraySchema;
 import io.swagger.v3.oas.annotations.media.Schema;
+import io.tianshu.gateway.tools.FunctionTool;
+import io.tianshu.gateway.tools.MessageToolCall;
+import io.tianshu.gateway.tools.ToolDefinitions;
 import java.util.List;
 
 /**
@@ -15,7 +18,9 @@ import java.util.List;
  * {@link ChatRequestMapper}, which can then name the field in its error. Unknown fields
  * are ignored, as SDKs send fields this gateway does not use yet. {@code top_k} and
  * {@code ignore_eos} are vLLM's extensions of the API (sent by SDKs as extra body fields),
- * accepted so that clients written for vLLM's own server work unchanged.
+ * accepted so that clients written for vLLM's own server work unchanged. Function calling
+ * ({@code tools}, {@code tool_choice}, {@code parallel_tool_calls}, tool turns in messages) is
+ * checked and mapped by the tools package.
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record ChatCompletionRequest(
@@ -42,16 +47,51 @@ public record ChatCompletionRequest(
         ResponseFormat responseFormat,
         @Schema(minimum = "1", description = "vLLM's extension: sample from the k most likely tokens") Integer topK,
         @Schema(description = "vLLM's extension: generate max_tokens even past the end of sequence")
-        Boolean ignoreEos) {
+        Boolean ignoreEos,
+        @ArraySchema(maxItems = ToolDefinitions.MAX_TOOLS, arraySchema = @Schema(description = "Functions the "
+                + "model may call; names unique"))
+        List<FunctionTool> tools,
+        @Schema(description = "'none', 'auto' (the default with tools; only for models whose tool_parser is set, "
+                + "see /v1/models), 'required', or {\"type\": \"function\", \"function\": {\"name\"}} naming "
+                + "one of the tools; only with tools. 'required' and a named function cannot be combined with "
+                + "response_format json_object or json_schema",
+                oneOf = {ChatCompletionRequest.ToolChoiceMode.class, ChatCompletionRequest.NamedToolChoice.class})
+        JsonNode toolChoice,
+        @Schema(description = "Whether the model may call several functions in one answer (default true)")
+        Boolean parallelToolCalls) {
 
     @Schema(name = "ChatCompletionRequestMessage")
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Message(
             @Schema(requiredMode = REQUIRED, allowableValues = {"system", "developer", "user", "assistant", "tool"})
             String role,
             @Schema(description = "Text, or text parts; null only for assistant turns that carried tool calls",
                     oneOf = {String.class, TextPart[].class})
             JsonNode content,
-            String name) {
+            @Schema(description = "The speaker's name; in a tool message, the function's (the called function's "
+                    + "name when absent)")
+            String name,
+            @Schema(description = "Assistant messages only: the calls the model made, as its answer returned them")
+            List<MessageToolCall> toolCalls,
+            @Schema(description = "Tool messages only, and required there: the id of a call in an earlier "
+                    + "assistant message's tool_calls")
+            String toolCallId) {
+    }
+
+    /** tool_choice as a word; documented, read as part of tool_choice. */
+    @Schema(name = "ChatCompletionToolChoiceMode", type = "string", allowableValues = {"none", "auto", "required"})
+    enum ToolChoiceMode {
+        none, auto, required
+    }
+
+    /** tool_choice naming the function to call; documented, read as part of tool_choice. */
+    @Schema(name = "ChatCompletionNamedToolChoice")
+    record NamedToolChoice(@Schema(requiredMode = REQUIRED, allowableValues = "function") String type,
+            @Schema(requiredMode = REQUIRED) NamedFunction function) {
+    }
+
+    @Schema(name = "ChatCompletionNamedToolChoiceFunction")
+    record NamedFunction(@Schema(requiredMode = REQUIRED) String name) {
     }
 
     /** The one kind of content part a text model reads; documented, read as part of content. */

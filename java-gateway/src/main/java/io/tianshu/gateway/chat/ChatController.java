@@ -54,7 +54,7 @@ class ChatController {
         String id = "chatcmpl-" + requestId;
         long created = Instant.now().getEpochSecond();
         return route.serve(exchange, "chat.completions", new GenerationRoute.Asked(requested, request.streaming(),
-                        request.includeUsage(), model -> ChatRequestMapper.checkModelLimits(request, model)),
+                        request.includeUsage(), model -> ChatRequestMapper.checkModelLimits(request, requested, model)),
                 new GenerationRoute.Shapes("chat completion",
                         (r, model) -> ChatCompletion.of(r, id, created, model, request.wantsLogprobs()),
                         model -> new ChunkAssembler(id, created, model, request.wantsLogprobs())));

@@ -3,6 +3,9 @@ package io.tianshu.gateway.chat;
 import static io.tianshu.gateway.error.ApiException.invalidRequest;
 
 import io.tianshu.gateway.generation.SamplingChecks;
+import io.tianshu.gateway.tools.AutoToolChoice;
+import io.tianshu.gateway.tools.ToolDefinitions;
+import io.tianshu.gateway.tools.ToolTurns;
 import io.tianshu.inference.v1.Generation;
 import io.tianshu.inference.v1.Model;
 import io.tianshu.inference.v1.Priority;
@@ -37,19 +40,29 @@ public final class ChatRequestMapper {
                 .setRequestId(requestId)
                 .setPriority(Priority.PRIORITY_INTERACTIVE)
                 .setSampling(sampling(request));
+        ToolTurns turns = new ToolTurns();
         for (int i = 0; i < request.messages().size(); i++) {
-            generation.addMessages(MessageMapper.message(request.messages().get(i), "messages[" + i + "]"));
+            generation.addMessages(MessageMapper.message(request.messages().get(i), "messages[" + i + "]", turns));
         }
         StructuredOutput structured = structuredOutput(request.responseFormat());
+        ToolDefinitions.Mapped tools = ToolDefinitions.map(request.tools(), request.toolChoice(),
+                request.parallelToolCalls());
         if (structured != null) {
+            ToolDefinitions.refuseWithStructuredOutput(tools, "response_format", request.responseFormat().type());
             generation.setStructuredOutput(structured);
         }
+        tools.applyTo(generation);
         return generation.build();
     }
 
-    /** Limits that depend on the model, checked once the model is known to exist. */
-    public static void checkModelLimits(ChatCompletionRequest request, Model model) {
+    /**
+     * Limits that depend on the model, checked once the model is known to exist.
+     *
+     * @param generation the request as {@link #toGeneration} mapped it
+     */
+    public static void checkModelLimits(ChatCompletionRequest request, Generation generation, Model model) {
         SamplingChecks.modelLimits(request.n(), request.topLogprobs(), "top_logprobs", model);
+        AutoToolChoice.check(generation, model);
     }
 
     private static SamplingParams sampling(ChatCompletionRequest r) {

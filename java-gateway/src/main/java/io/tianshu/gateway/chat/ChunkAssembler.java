@@ -1,6 +1,7 @@
 package io.tianshu.gateway.chat;
 
 import io.tianshu.gateway.generation.Chunks;
+import io.tianshu.gateway.tools.ChoiceDeltaToolCall;
 import io.tianshu.inference.v1.FinishReason;
 import io.tianshu.inference.v1.GenerateStreamResponse;
 import java.util.HashSet;
@@ -11,7 +12,8 @@ import java.util.Set;
 /**
  * Turns GenerateStream messages into OpenAI chunks, one stream at a time. Holds the little
  * state the translation needs: which choices have started (role goes in their first chunk)
- * and the usage, which OpenAI sends last in a chunk of its own.
+ * and the usage, which OpenAI sends last in a chunk of its own. Pieces of tool calls pass
+ * through one to one ({@link ChoiceDeltaToolCall}).
  */
 final class ChunkAssembler implements Chunks<ChatCompletionChunk> {
 
@@ -41,11 +43,14 @@ final class ChunkAssembler implements Chunks<ChatCompletionChunk> {
         boolean first = started.add(message.getIndex());
         boolean finished = message.getFinishReason() != FinishReason.FINISH_REASON_UNSPECIFIED;
         String text = message.getText();
-        if (!first && !finished && text.isEmpty() && message.getLogprobsCount() == 0) {
+        List<ChoiceDeltaToolCall> calls = ChoiceDeltaToolCall.of(message.getToolCallsList());
+        if (!first && !finished && text.isEmpty() && calls == null && message.getLogprobsCount() == 0) {
             return Optional.empty();
         }
+        // A choice's first chunk carries content ("" at least), unless it starts with a call.
+        boolean withContent = !text.isEmpty() || first && calls == null;
         ChatCompletionChunk.Delta delta = new ChatCompletionChunk.Delta(
-                first ? "assistant" : null, first || !text.isEmpty() ? text : null);
+                first ? "assistant" : null, withContent ? text : null, calls);
         ChatCompletionChunk.Choice choice = new ChatCompletionChunk.Choice(message.getIndex(), delta,
                 withLogprobs ? OpenAiLogprobs.of(message.getLogprobsList()) : null,
                 ChatCompletion.finishReason(message.getFinishReason()));

@@ -39,6 +39,16 @@ public final class ErrorMapper {
     // that callers come back soon after it.
     private static final long DATABASE_RETRY_AFTER_SECONDS = 5;
 
+    // Tool fields that sit flat in the protos and in a function object in OpenAI's JSON
+    // (tools[0].parameters_json is the caller's tools[0].function.parameters).
+    private static final String[][] TOOL_FIELDS = {
+        {"^(tools\\[\\d+])\\.parameters_json$", "$1.function.parameters"},
+        {"^(tools\\[\\d+])\\.(name|description)$", "$1.function.$2"},
+        {"^(messages\\[\\d+]\\.tool_calls\\[\\d+])\\.(name|arguments)$", "$1.function.$2"},
+        {"^tool_choice\\.function_name$", "tool_choice.function.name"},
+        {"^tool_choice\\.mode$", "tool_choice"},
+    };
+
     private ErrorMapper() {
     }
 
@@ -157,14 +167,22 @@ public final class ErrorMapper {
                 List<BadRequest.FieldViolation> violations = detail.unpack(BadRequest.class).getFieldViolationsList();
                 if (!violations.isEmpty()) {
                     // The protos nest sampling and retrieval fields; the REST bodies have them at the top level.
-                    return violations.get(0).getField().replaceFirst("^generation\\.", "")
+                    String field = violations.get(0).getField().replaceFirst("^generation\\.", "")
                             .replaceFirst("^(sampling|options)\\.", "");
+                    return inOpenAiShape(field);
                 }
             } catch (InvalidProtocolBufferException e) {
                 return null;
             }
         }
         return null;
+    }
+
+    private static String inOpenAiShape(String field) {
+        for (String[] rename : TOOL_FIELDS) {
+            field = field.replaceFirst(rename[0], rename[1]);
+        }
+        return field;
     }
 
     /**

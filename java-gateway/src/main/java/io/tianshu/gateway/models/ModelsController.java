@@ -23,7 +23,8 @@ class ModelsController {
     }
 
     @GetMapping("/v1/models")
-    @Operation(summary = "The served models, in OpenAI's shape plus kind and context_length")
+    @Operation(summary = "The served models, in OpenAI's shape plus kind, context_length, tool_parser and "
+            + "supports_auto_tool_choice")
     Mono<ModelList> list() {
         return catalog.models().map(models -> ModelList.of(models, created));
     }

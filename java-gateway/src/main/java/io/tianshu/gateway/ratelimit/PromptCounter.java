@@ -48,15 +48,17 @@ public class PromptCounter {
 
     /**
      * Exact either way. Counted in the gateway when the model's tokenizer is checked
-     * ({@link LocalTokenizers}): the generation goes on as it came and the backend renders it
-     * as the count did. Otherwise by the backend's Tokenize, which renders the same chat
-     * template Generate would; its token ids then replace the messages (or prompt) in the
-     * generation sent on, so the backend does not render and tokenize the prompt twice.
+     * ({@link LocalTokenizers}) and the chat is a plain one ({@link #renderedByServiceOnly}): the
+     * generation goes on as it came and the backend renders it as the count did. Otherwise by
+     * the backend's Tokenize, which renders the same chat template Generate would; its token ids
+     * then replace the messages (or prompt) in the generation sent on, so the backend does not
+     * render and tokenize the prompt twice.
      */
     public Mono<CountedGeneration> generation(Generation generation, Model model) {
         Integer maxTokens = generation.getSampling().hasMaxTokens() ? generation.getSampling().getMaxTokens() : null;
         int choices = generation.getSampling().hasN() ? generation.getSampling().getN() : 1;
-        Mono<OptionalInt> count = Mono.fromSupplier(() -> local.count(generation));
+        Mono<OptionalInt> count = renderedByServiceOnly(generation) ? Mono.just(OptionalInt.empty())
+                : Mono.fromSupplier(() -> local.count(generation));
         if (promptChars(generation) > INLINE_COUNT_CHARS) {
             count = count.subscribeOn(Schedulers.parallel());
         }
@@ -68,6 +70,24 @@ public class PromptCounter {
                             Estimate.generation(counted.getAsInt(), model.getContextLength(), maxTokens, choices), true))
                     : tokenized(generation, maxTokens, choices);
         });
+    }
+
+    /**
+     * Tools, tool turns and speaker names are rendered by the inference service's template
+     * (tool definitions into the system turn, calls in the model's own syntax), which the
+     * gateway's rendering does not reproduce: such prompts are counted by Tokenize, tools and
+     * all, so that tool definitions are reserved and limited like any prompt.
+     */
+    private static boolean renderedByServiceOnly(Generation generation) {
+        if (generation.getToolsCount() > 0) {
+            return true;
+        }
+        for (ChatMessage message : generation.getMessagesList()) {
+            if (message.getToolCallsCount() > 0 || !message.getToolCallId().isEmpty() || !message.getName().isEmpty()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static long promptChars(Generation generation) {
@@ -82,7 +102,8 @@ public class PromptCounter {
         TokenizeRequest.Builder request = TokenizeRequest.newBuilder().setModel(generation.getModel())
                 .setReturnTokenIds(true);
         if (generation.getMessagesCount() > 0) {
-            request.addAllMessages(generation.getMessagesList());
+            // The tools stay on the generation sent on: the ids returned were rendered with them.
+            request.addAllMessages(generation.getMessagesList()).addAllTools(generation.getToolsList());
         } else {
             request.setPrompt(generation.getPrompt());
         }

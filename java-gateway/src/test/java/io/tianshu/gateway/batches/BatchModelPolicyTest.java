@@ -188,6 +188,39 @@ class BatchModelPolicyTest extends BatchGatewayTest {
         assertThat(sent.getMessages(0).getContent()).isEqualTo("Hi");
     }
 
+    @Test
+    void toolsAndToolTurnsInALineAreCarriedAsOnTheChatRoute() {
+        WebTestClient caller = as(newTenant(), "batch");
+        String file = uploadedLines(caller, chatLineWithBody("tools", """
+                {"model": "%s", "tool_choice": "required", "parallel_tool_calls": false,
+                 "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
+                 "messages": [{"role": "user", "content": "Hi"},
+                   {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+                    "function": {"name": "get_weather", "arguments": "{}"}}]},
+                   {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]}""".formatted(CHAT)));
+        createBatch(caller, chatBatch(file), null).expectStatus().isOk();
+        io.tianshu.inference.v1.Generation sent = jobs.lastCreate.get().getLines(0).getGeneration();
+        assertThat(sent.getToolsList()).containsExactly(io.tianshu.inference.v1.Tool.newBuilder()
+                .setName("get_weather").setParametersJson("{\"type\":\"object\"}").build());
+        assertThat(sent.getToolChoice().getMode()).isEqualTo(io.tianshu.inference.v1.ToolChoice.Mode.MODE_REQUIRED);
+        assertThat(sent.getParallelToolCalls()).isFalse();
+        assertThat(sent.getMessages(1).getToolCalls(0).getId()).isEqualTo("call_1");
+        assertThat(sent.getMessages(2).getToolCallId()).isEqualTo("call_1");
+        assertThat(sent.getMessages(2).getName()).isEqualTo("get_weather");
+    }
+
+    @Test
+    void aLineLeavingTheChoiceOfToolsToAModelWithoutToolParserIsRefused() {
+        WebTestClient caller = as(newTenant(), "batch");
+        String file = uploadedLines(caller, chatLine("a", CHAT), chatLineWithBody("auto", """
+                {"model": "%s", "tools": [{"type": "function", "function": {"name": "get_weather"}}],
+                 "messages": [{"role": "user", "content": "Hi"}]}""".formatted(CHAT)));
+        JsonNode error = refusal(createBatch(caller, chatBatch(file), null).expectStatus().isBadRequest());
+        assertThat(error.get("message").asText()).startsWith("The file has 1 invalid line: line 2: Model '" + CHAT
+                + "' cannot choose tools on its own (tool_choice 'auto', implied when tools are given without "
+                + "tool_choice)");
+    }
+
     /** A client whose key (scope batch) allows only this model; its tenant allows any. */
     private WebTestClient keyAllowing(String tenant, String model) {
         String key = TestKeys.key(keys, tenant, List.of("batch"), null, null, List.of(model), null).plaintext();
@@ -198,6 +231,11 @@ class BatchModelPolicyTest extends BatchGatewayTest {
         return "{\"custom_id\": \"" + customId + "\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", "
                 + "\"body\": {\"model\": \"" + model + "\", \"max_tokens\": 8, \"messages\": [{\"role\": \"user\", "
                 + "\"content\": \"Hi\"}]}}";
+    }
+
+    private static String chatLineWithBody(String customId, String body) {
+        return "{\"custom_id\": \"" + customId + "\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", "
+                + "\"body\": " + body.replace('\n', ' ') + "}";
     }
 
     private static String embeddingLine(String customId, String model) {

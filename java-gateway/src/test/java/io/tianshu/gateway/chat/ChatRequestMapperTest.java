@@ -140,12 +140,14 @@ class ChatRequestMapperTest {
     @Test
     void modelLimitsOnChoicesAndLogprobsAreEnforced() throws Exception {
         Model model = Model.newBuilder().setId("m").setMaxChoices(2).setMaxLogprobs(1).build();
+        Generation plain = Generation.getDefaultInstance();
 
-        assertThatThrownBy(() -> ChatRequestMapper.checkModelLimits(parse("{\"n\": 3}"), model))
+        assertThatThrownBy(() -> ChatRequestMapper.checkModelLimits(parse("{\"n\": 3}"), plain, model))
                 .extracting("param").isEqualTo("n");
         assertThatThrownBy(() -> ChatRequestMapper.checkModelLimits(
-                parse("{\"logprobs\": true, \"top_logprobs\": 2}"), model))
+                parse("{\"logprobs\": true, \"top_logprobs\": 2}"), plain, model))
                 .extracting("param").isEqualTo("top_logprobs");
-        ChatRequestMapper.checkModelLimits(parse("{\"n\": 2, \"logprobs\": true, \"top_logprobs\": 1}"), model);
+        ChatRequestMapper.checkModelLimits(parse("{\"n\": 2, \"logprobs\": true, \"top_logprobs\": 1}"), plain,
+                model);
     }
 }

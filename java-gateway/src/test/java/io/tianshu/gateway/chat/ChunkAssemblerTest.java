@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tianshu.inference.v1.FinishReason;
 import io.tianshu.inference.v1.GenerateStreamResponse;
+import io.tianshu.gateway.tools.ChoiceDeltaToolCall;
 import io.tianshu.inference.v1.TokenLogprob;
+import io.tianshu.inference.v1.ToolCallDelta;
 import io.tianshu.inference.v1.Usage;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ChunkAssemblerTest {
@@ -57,6 +60,32 @@ class ChunkAssemblerTest {
         var usage = assembler.usageChunk().orElseThrow();
         assertThat(usage.choices()).isEmpty();
         assertThat(usage.usage()).isEqualTo(new ChatCompletion.Usage(4, 1, 5));
+    }
+
+    @Test
+    void toolCallPiecesBecomeOpenAisDeltaToolCallsFirstWithIdAndNameThenArgumentsOnly() {
+        var first = assembler.onMessage(msg(0, "").addToolCalls(
+                ToolCallDelta.newBuilder().setIndex(0).setId("call_1").setName("f")).build()).orElseThrow();
+        var next = assembler.onMessage(msg(0, "").addToolCalls(
+                ToolCallDelta.newBuilder().setIndex(0).setArguments("{\"a\":")).build()).orElseThrow();
+        var last = assembler.onMessage(msg(0, "").setFinishReason(FinishReason.FINISH_REASON_TOOL_CALLS).build())
+                .orElseThrow();
+
+        assertThat(first.choices().get(0).delta()).isEqualTo(new ChatCompletionChunk.Delta("assistant", null,
+                List.of(new ChoiceDeltaToolCall(0, "call_1", "function", new ChoiceDeltaToolCall.Function("f", "")))));
+        assertThat(next.choices().get(0).delta()).isEqualTo(new ChatCompletionChunk.Delta(null, null,
+                List.of(new ChoiceDeltaToolCall(0, null, null, new ChoiceDeltaToolCall.Function(null, "{\"a\":")))));
+        assertThat(last.choices().get(0).finishReason()).isEqualTo("tool_calls");
+        assertThat(last.choices().get(0).delta()).isEqualTo(new ChatCompletionChunk.Delta(null, null, null));
+    }
+
+    @Test
+    void textSaidBesidesACallKeepsItsContent() {
+        var chunk = assembler.onMessage(msg(0, "Checking.").addToolCalls(
+                ToolCallDelta.newBuilder().setIndex(0).setId("call_1").setName("f")).build()).orElseThrow();
+
+        assertThat(chunk.choices().get(0).delta().content()).isEqualTo("Checking.");
+        assertThat(chunk.choices().get(0).delta().toolCalls()).hasSize(1);
     }
 
     @Test

@@ -72,6 +72,28 @@ class GrpcStatusTableTest {
         assertThat(error.body().error().message()).isEqualTo("top_p: must be in (0, 1]");
     }
 
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource({
+        "generation.tools[3].parameters_json, tools[3].function.parameters",
+        "generation.tools[0].name, tools[0].function.name",
+        "generation.tools[12].description, tools[12].function.description",
+        "generation.tool_choice.function_name, tool_choice.function.name",
+        "generation.tool_choice.mode, tool_choice",
+        "generation.messages[2].tool_calls[1].arguments, messages[2].tool_calls[1].function.arguments",
+        "generation.messages[2].tool_call_id, messages[2].tool_call_id",
+        "generation.parallel_tool_calls, parallel_tool_calls",
+    })
+    void toolFieldsABackendNamesAreNamedAsInOpenAisJson(String field, String param) {
+        var rich = com.google.rpc.Status.newBuilder().setCode(Code.INVALID_ARGUMENT_VALUE).setMessage("bad tool")
+                .addDetails(Any.pack(BadRequest.newBuilder().addFieldViolations(
+                        BadRequest.FieldViolation.newBuilder().setField(field)).build()))
+                .build();
+
+        ApiError error = ErrorMapper.toApiError(StatusProto.toStatusRuntimeException(rich), null, "req-7");
+
+        assertThat(error.body().error().param()).isEqualTo(param);
+    }
+
     @Test
     void unexpectedExceptionIs500WithoutItsMessageButWithTheRequestId() {
         ApiError error = ErrorMapper.toApiError(new IllegalStateException("secret internals"), null, "req-7");

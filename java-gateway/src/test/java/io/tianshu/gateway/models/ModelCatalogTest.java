@@ -2,13 +2,10 @@ package io.tianshu.gateway.models;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import io.tianshu.gateway.backend.TestInferenceClients;
 import io.tianshu.gateway.error.ApiException;
 import io.tianshu.gateway.support.FakeInferenceService;
+import io.tianshu.gateway.support.InProcessGrpc;
 import io.tianshu.gateway.support.MutableClock;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
@@ -21,22 +18,18 @@ class ModelCatalogTest {
 
     private final FakeInferenceService fake = new FakeInferenceService();
     private final MutableClock clock = new MutableClock();
-    private Server server;
-    private ManagedChannel channel;
+    private InProcessGrpc grpc;
     private ModelCatalog catalog;
 
     @BeforeEach
     void start() throws Exception {
-        String name = InProcessServerBuilder.generateName();
-        server = InProcessServerBuilder.forName(name).directExecutor().addService(fake).build().start();
-        channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-        catalog = new ModelCatalog(TestInferenceClients.over(channel), Duration.ofSeconds(30), clock);
+        grpc = InProcessGrpc.serving(fake);
+        catalog = new ModelCatalog(TestInferenceClients.over(grpc.channel()), Duration.ofSeconds(30), clock);
     }
 
     @AfterEach
     void stop() {
-        channel.shutdownNow();
-        server.shutdownNow();
+        grpc.close();
     }
 
     @Test

@@ -23,6 +23,21 @@ class ModelsEndpointTest extends GatewayTest {
     }
 
     @Test
+    void eachModelSaysWhetherItCanChooseToolsItself() {
+        web.get().uri("/v1/models")
+                .exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.data[0].id").isEqualTo(FakeInferenceService.CHAT_MODEL)
+                .jsonPath("$.data[0].tool_parser").hasJsonPath()
+                .jsonPath("$.data[0].tool_parser").isEmpty()
+                .jsonPath("$.data[0].supports_auto_tool_choice").isEqualTo(false)
+                .jsonPath("$.data[2].id").isEqualTo(FakeInferenceService.TOOLS_MODEL)
+                .jsonPath("$.data[2].tool_parser").isEqualTo(FakeInferenceService.TOOL_PARSER)
+                .jsonPath("$.data[2].supports_auto_tool_choice").isEqualTo(true);
+    }
+
+    @Test
     void retrievesOneModel() {
         web.get().uri("/v1/models/{id}", FakeInferenceService.CHAT_MODEL)
                 .exchange()

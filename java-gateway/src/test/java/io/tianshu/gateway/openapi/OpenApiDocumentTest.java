@@ -83,6 +83,33 @@ class OpenApiDocumentTest extends BatchGatewayTest {
         assertThat(schema("BatchObject").at("/properties/output_file_id").toString()).contains("null");
     }
 
+    @Test
+    void functionCallingFieldsStateWhatTheChatRouteChecks() {
+        JsonNode chat = schema("ChatCompletionRequest");
+        assertThat(chat.at("/properties/tools/maxItems").asInt()).isEqualTo(128);
+        assertThat(chat.at("/properties/tools/items/$ref").asText())
+                .isEqualTo("#/components/schemas/ChatCompletionFunctionTool");
+        assertThat(chat.at("/properties/tool_choice").toString()).contains(
+                "{\"type\":\"string\",\"enum\":[\"none\",\"auto\",\"required\"]}",
+                "\"$ref\":\"#/components/schemas/ChatCompletionNamedToolChoice\"");
+        assertThat(chat.at("/properties/parallel_tool_calls/type").toString()).contains("boolean");
+        JsonNode tool = schema("ChatCompletionFunctionTool");
+        assertThat(tool.at("/properties/type/enum").toString()).isEqualTo("[\"function\"]");
+        assertThat(tool.at("/required").toString()).contains("\"type\"", "\"function\"");
+        assertThat(schema("FunctionDefinition").at("/properties/name/pattern").asText())
+                .isEqualTo("^[a-zA-Z0-9_-]{1,64}$");
+        assertThat(schema("ChatCompletionNamedToolChoice").at("/properties/function/$ref").asText())
+                .isEqualTo("#/components/schemas/ChatCompletionNamedToolChoiceFunction");
+        JsonNode message = schema("ChatCompletionRequestMessage");
+        assertThat(message.at("/properties/tool_calls/items/$ref").asText())
+                .isEqualTo("#/components/schemas/ChatCompletionMessageToolCall");
+        assertThat(message.has("properties") && message.get("properties").has("tool_call_id")).isTrue();
+        // The answer: calls in message.tool_calls, and content may be null beside them.
+        assertThat(schema("ChatCompletionMessageToolCall").at("/required").toString())
+                .contains("\"id\"", "\"type\"", "\"function\"");
+        assertThat(schema("Entry").at("/properties/supports_auto_tool_choice/type").toString()).contains("boolean");
+    }
+
     private JsonNode schema(String name) {
         JsonNode schema = document.at("/components/schemas/" + name);
         assertThat(schema.isMissingNode()).as(name).isFalse();

@@ -26,6 +26,8 @@ import io.tianshu.inference.v1.Model;
 import io.tianshu.inference.v1.ModelKind;
 import io.tianshu.inference.v1.TokenizeRequest;
 import io.tianshu.inference.v1.TokenizeResponse;
+import io.tianshu.inference.v1.ToolCall;
+import io.tianshu.inference.v1.ToolCallDelta;
 import io.tianshu.inference.v1.Usage;
 import java.time.Duration;
 import java.util.List;
@@ -40,7 +42,11 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceImplBase {
 
+    /** A generation model without a tool parser: it serves tool_choice none, required and named functions only. */
     public static final String CHAT_MODEL = "tiny-chat";
+    /** A generation model with a tool parser, which also serves tool_choice auto. */
+    public static final String TOOLS_MODEL = "tiny-tools";
+    public static final String TOOL_PARSER = "hermes";
     public static final String EMBED_MODEL = "tiny-embed";
     /** Stream one delta, then never finish: only a cancellation ends the call. */
     public static final String HANG = "hang";
@@ -60,6 +66,21 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public static final String OVERLOAD = "overload";
     /** Fail at once with INVALID_ARGUMENT naming sampling.max_tokens in a BadRequest detail. */
     public static final String BAD_FIELD = "bad-field";
+    /**
+     * Answer with two tool calls and no text, finish reason tool_calls: whole from Generate,
+     * from GenerateStream in pieces ({@link #TOOL_CALL_PIECES}).
+     */
+    public static final String CALL_TOOLS = "call-tools";
+    public static final List<ToolCall> TOOL_CALLS = List.of(
+            ToolCall.newBuilder().setId("call_1").setName("get_weather").setArguments("{\"city\": \"Paris\"}").build(),
+            ToolCall.newBuilder().setId("call_2").setName("get_time").setArguments("{}").build());
+    /** The stream's pieces of TOOL_CALLS, one per message: each call's first piece, then its argument fragments. */
+    public static final List<ToolCallDelta> TOOL_CALL_PIECES = List.of(
+            ToolCallDelta.newBuilder().setIndex(0).setId("call_1").setName("get_weather").build(),
+            ToolCallDelta.newBuilder().setIndex(0).setArguments("{\"city\": ").build(),
+            ToolCallDelta.newBuilder().setIndex(0).setArguments("\"Paris\"}").build(),
+            ToolCallDelta.newBuilder().setIndex(1).setId("call_2").setName("get_time").build(),
+            ToolCallDelta.newBuilder().setIndex(1).setArguments("{}").build());
     /** Prompt tokens of every call, as Tokenize counts them and Generate reports them. */
     public static final int PROMPT_TOKENS = 5;
 
@@ -104,6 +125,8 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
                 .setContextLength(2048).setMaxChoices(4).setMaxLogprobs(5).build());
         models.add(Model.newBuilder().setId(EMBED_MODEL).setKind(ModelKind.MODEL_KIND_EMBED)
                 .setContextLength(512).setDimension(384).setMaxBatchSize(64).build());
+        models.add(Model.newBuilder().setId(TOOLS_MODEL).setKind(ModelKind.MODEL_KIND_GENERATE)
+                .setContextLength(2048).setMaxChoices(4).setToolParser(TOOL_PARSER).build());
     }
 
     public void addModel(String id) {
@@ -182,6 +205,11 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
                 .setModel(generation.getModel()).setRequestId(generation.getRequestId())
                 .setUsage(Usage.newBuilder().setPromptTokens(5).setCompletionTokens(3).setTotalTokens(8));
         int n = generation.getSampling().hasN() ? generation.getSampling().getN() : 1;
+        if (lastContent(generation).equals(CALL_TOOLS)) {
+            response.addChoices(Choice.newBuilder().setIndex(0).addAllToolCalls(TOOL_CALLS)
+                    .setFinishReason(FinishReason.FINISH_REASON_TOOL_CALLS));
+            n = 0;
+        }
         for (int i = 0; i < n; i++) {
             response.addChoices(Choice.newBuilder().setIndex(i).setText("Hello there")
                     .setFinishReason(i == 0 ? FinishReason.FINISH_REASON_STOP : FinishReason.FINISH_REASON_LENGTH));
@@ -201,6 +229,13 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         call.setOnCancelHandler(latch::countDown);
         String prompt = lastContent(generation);
         lingerIfSlow(generation);
+        if (prompt.equals(CALL_TOOLS)) {
+            TOOL_CALL_PIECES.forEach(piece -> responses.onNext(delta(generation, "").addToolCalls(piece).build()));
+            responses.onNext(delta(generation, "").setFinishReason(FinishReason.FINISH_REASON_TOOL_CALLS)
+                    .setUsage(Usage.newBuilder().setPromptTokens(5).setCompletionTokens(9).setTotalTokens(14)).build());
+            responses.onCompleted();
+            return;
+        }
         responses.onNext(delta(generation, "Hel").build());
         if (prompt.equals(HANG)) {
             return;

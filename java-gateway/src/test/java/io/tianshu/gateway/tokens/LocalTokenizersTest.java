@@ -3,14 +3,11 @@ package io.tianshu.gateway.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
 import io.grpc.Status;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tianshu.gateway.backend.TestInferenceClients;
+import io.tianshu.gateway.support.InProcessGrpc;
 import io.tianshu.gateway.support.MutableClock;
 import io.tianshu.inference.v1.ChatMessage;
 import io.tianshu.inference.v1.Generation;
@@ -45,22 +42,18 @@ class LocalTokenizersTest {
     private final TokenizingInference service = new TokenizingInference();
     private final MutableClock clock = new MutableClock();
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
-    private Server server;
-    private ManagedChannel channel;
+    private InProcessGrpc grpc;
     private LocalTokenizers tokenizers;
 
     @BeforeEach
     void start() throws Exception {
-        String name = InProcessServerBuilder.generateName();
-        server = InProcessServerBuilder.forName(name).directExecutor().addService(service).build().start();
-        channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-        tokenizers = new LocalTokenizers(TestInferenceClients.over(channel), true, meters, clock);
+        grpc = InProcessGrpc.serving(service);
+        tokenizers = new LocalTokenizers(TestInferenceClients.over(grpc.channel()), true, meters, clock);
     }
 
     @AfterEach
     void stop() {
-        channel.shutdownNow();
-        server.shutdownNow();
+        grpc.close();
     }
 
     @Test
@@ -125,7 +118,7 @@ class LocalTokenizersTest {
 
     @Test
     void switchedOffItNeverAsksForATokenizer() {
-        LocalTokenizers off = new LocalTokenizers(TestInferenceClients.over(channel), false, meters, clock);
+        LocalTokenizers off = new LocalTokenizers(TestInferenceClients.over(grpc.channel()), false, meters, clock);
 
         assertThat(off.count(chat("user", "hello"))).isEmpty();
         assertThat(service.getTokenizerCalls).hasValue(0);
