@@ -2,6 +2,7 @@ package io.tianshu.gateway.tools;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.tianshu.inference.v1.ToolCallDelta;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -17,9 +18,29 @@ public record ChoiceDeltaToolCall(int index, String id, String type, Function fu
     public record Function(String name, String arguments) {
     }
 
-    /** The pieces, or null when the message has none. */
+    /**
+     * The pieces, or null when the message has none. Pieces of one call in one message (its
+     * first piece and the first fragment of its arguments, often) become one entry: clients
+     * such as LangChain merge entries across chunks by index, not within one chunk.
+     */
     public static List<ChoiceDeltaToolCall> of(List<ToolCallDelta> pieces) {
-        return pieces.isEmpty() ? null : pieces.stream().map(ChoiceDeltaToolCall::of).toList();
+        if (pieces.isEmpty()) {
+            return null;
+        }
+        List<ChoiceDeltaToolCall> entries = new ArrayList<>();
+        for (ToolCallDelta piece : pieces) {
+            ChoiceDeltaToolCall entry = of(piece);
+            int last = entries.size() - 1;
+            if (last >= 0 && entries.get(last).index() == entry.index() && entry.id() == null) {
+                ChoiceDeltaToolCall previous = entries.get(last);
+                entries.set(last, new ChoiceDeltaToolCall(previous.index(), previous.id(), previous.type(),
+                        new Function(previous.function().name(),
+                                previous.function().arguments() + entry.function().arguments())));
+            } else {
+                entries.add(entry);
+            }
+        }
+        return entries;
     }
 
     private static ChoiceDeltaToolCall of(ToolCallDelta piece) {

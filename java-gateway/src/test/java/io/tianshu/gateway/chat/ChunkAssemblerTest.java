@@ -80,6 +80,20 @@ class ChunkAssemblerTest {
     }
 
     @Test
+    void piecesOfOneCallInOneMessageBecomeOneEntryAsClientsMergeEntriesOnlyAcrossChunks() {
+        var chunk = assembler.onMessage(msg(0, "")
+                .addToolCalls(ToolCallDelta.newBuilder().setIndex(0).setId("call_1").setName("f"))
+                .addToolCalls(ToolCallDelta.newBuilder().setIndex(0).setArguments("{"))
+                .addToolCalls(ToolCallDelta.newBuilder().setIndex(0).setArguments("\"a\""))
+                .addToolCalls(ToolCallDelta.newBuilder().setIndex(1).setId("call_2").setName("g"))
+                .build()).orElseThrow();
+
+        assertThat(chunk.choices().get(0).delta().toolCalls()).containsExactly(
+                new ChoiceDeltaToolCall(0, "call_1", "function", new ChoiceDeltaToolCall.Function("f", "{\"a\"")),
+                new ChoiceDeltaToolCall(1, "call_2", "function", new ChoiceDeltaToolCall.Function("g", "")));
+    }
+
+    @Test
     void textSaidBesidesACallKeepsItsContent() {
         var chunk = assembler.onMessage(msg(0, "Checking.").addToolCalls(
                 ToolCallDelta.newBuilder().setIndex(0).setId("call_1").setName("f")).build()).orElseThrow();
