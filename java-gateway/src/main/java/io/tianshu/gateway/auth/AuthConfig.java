@@ -63,6 +63,8 @@ class AuthConfig {
                         .pathMatchers(PUBLIC).permitAll()
                         .pathMatchers(HttpMethod.POST, "/v1/chat/completions", "/v1/completions")
                                 .hasAuthority(Scope.CHAT.authority())
+                        // Creating, reading and deleting the caller's own stored responses.
+                        .pathMatchers("/v1/responses", "/v1/responses/**").hasAuthority(Scope.CHAT.authority())
                         .pathMatchers(HttpMethod.POST, "/v1/embeddings").hasAuthority(Scope.EMBEDDINGS.authority())
                         .pathMatchers("/v1/admin/**").hasAuthority(Scope.ADMIN.authority())
                         // Search and answers are POSTs that only read; every other POST or

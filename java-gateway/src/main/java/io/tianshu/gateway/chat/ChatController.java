@@ -56,7 +56,7 @@ class ChatController {
         return route.serve(exchange, "chat.completions", new GenerationRoute.Asked(requested, request.streaming(),
                         request.includeUsage(), model -> ChatRequestMapper.checkModelLimits(request, requested, model)),
                 new GenerationRoute.Shapes("chat completion",
-                        (r, model) -> ChatCompletion.of(r, id, created, model, request.wantsLogprobs()),
+                        (r, model) -> Mono.just(ChatCompletion.of(r, id, created, model, request.wantsLogprobs())),
                         model -> new ChunkAssembler(id, created, model, request.wantsLogprobs())));
     }
 }

@@ -50,7 +50,7 @@ class CompletionsController {
         return route.serve(exchange, "completions", new GenerationRoute.Asked(requested, request.streaming(),
                         request.includeUsage(), model -> CompletionRequestMapper.checkModelLimits(request, model)),
                 new GenerationRoute.Shapes("completion",
-                        (r, model) -> Completion.of(r, id, created, model, request.wantsLogprobs()),
+                        (r, model) -> Mono.just(Completion.of(r, id, created, model, request.wantsLogprobs())),
                         model -> new CompletionChunks(id, created, model, request.wantsLogprobs())));
     }
 }

@@ -57,6 +57,16 @@ public class ApiException extends RuntimeException {
                 "not_found");
     }
 
+    /**
+     * 404 for a stored response; another tenant's answers exactly like one that does not exist.
+     *
+     * @param param the request field that named it ("previous_response_id"), or null for the path
+     */
+    public static ApiException responseNotFound(String id, String param) {
+        return new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error",
+                "Response with id '" + id + "' not found.", param, "not_found");
+    }
+
     /** 413: the body is larger than the gateway accepts. */
     public static ApiException bodyTooLarge(long limit) {
         return new ApiException(HttpStatus.PAYLOAD_TOO_LARGE, "invalid_request_error",

@@ -49,11 +49,15 @@ public class GenerationRoute {
      * A route's answers.
      *
      * @param what names the answer in log lines ("chat completion")
-     * @param whole the JSON body of a Generate answer, given the served model
+     * @param whole the JSON body of a Generate answer, given the served model; a Mono, so a
+     *     route can finish work of its own (storing the answer) before the body goes out
      * @param chunks a fresh assembler of a stream's chunks, given the served model
      */
-    public record Shapes(String what, BiFunction<GenerateResponse, String, ?> whole,
+    public record Shapes(String what, BiFunction<GenerateResponse, String, Mono<?>> whole,
             Function<String, Chunks<?>> chunks) {
+    }
+
+    private record Answered(GenerateResponse response, Object body) {
     }
 
     private final AdmissionStep admission;
@@ -96,10 +100,12 @@ public class GenerationRoute {
                                     asked.includeUsage()),
                             () -> admitted.admission().meter(inference.generate(generation)
                                             .doOnNext(r -> reportedPromptTokens.accept(r.getUsage().getPromptTokens())),
-                                    GenerateResponse::getUsage),
-                            r -> shapes.whole().apply(r, admitted.model()),
-                            r -> log.info("{} done: model={} usage={}", shapes.what(), r.getModel(),
-                                    r.getUsage().getTotalTokens()));
+                                    GenerateResponse::getUsage)
+                                    .flatMap(r -> shapes.whole().apply(r, admitted.model())
+                                            .map(body -> new Answered(r, body))),
+                            Answered::body,
+                            a -> log.info("{} done: model={} usage={}", shapes.what(), a.response().getModel(),
+                                    a.response().getUsage().getTotalTokens()));
                 });
     }
 
@@ -111,8 +117,9 @@ public class GenerationRoute {
                         reportedPromptTokens.accept(message.getUsage().getPromptTokens());
                     }
                 }))
-                .concatMap(message -> Mono.justOrEmpty(assembler.onMessage(message)))
-                .concatWith(Mono.defer(() -> includeUsage ? Mono.justOrEmpty(assembler.usageChunk()) : Mono.empty()));
+                .concatMap(assembler::forMessage)
+                .startWith(Flux.defer(assembler::opening))
+                .concatWith(Flux.defer(() -> assembler.closing(includeUsage)));
     }
 
     /** When the gateway counted the prompt, the count is checked against the usage the call reports. */
