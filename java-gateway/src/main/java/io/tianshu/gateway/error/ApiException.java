@@ -112,6 +112,11 @@ public class ApiException extends RuntimeException {
         return new ApiException(status, type, message, param, code, headers);
     }
 
+    /** The request field the refusal names, or null. */
+    public String param() {
+        return param;
+    }
+
     ApiError toApiError() {
         return new ApiError(status, OpenAiError.of(getMessage(), type, param, code), headers);
     }

@@ -4,6 +4,7 @@ import static io.tianshu.gateway.error.ApiException.invalidRequest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tianshu.gateway.generation.SamplingChecks;
+import io.tianshu.gateway.tools.ToolDefinitions;
 import io.tianshu.inference.v1.ChatMessage;
 import io.tianshu.inference.v1.Generation;
 import io.tianshu.inference.v1.Priority;
@@ -43,10 +44,12 @@ final class ResponseGenerations {
                 .setSampling(sampling(request))
                 .addAllMessages(chat);
         StructuredOutput structured = structuredOutput(request.text());
+        ToolDefinitions.Mapped tools = ResponseTools.apply(request, generation);
         if (structured != null) {
+            ToolDefinitions.refuseWithStructuredOutput(tools, "text.format", request.text().path("format")
+                    .path("type").asText());
             generation.setStructuredOutput(structured);
         }
-        ResponseTools.apply(request, generation);
         return generation.build();
     }
 

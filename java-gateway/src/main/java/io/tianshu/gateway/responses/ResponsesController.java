@@ -16,6 +16,7 @@ import io.tianshu.gateway.error.ApiException;
 import io.tianshu.gateway.generation.GenerationRoute;
 import io.tianshu.gateway.generation.SamplingChecks;
 import io.tianshu.gateway.requestid.RequestId;
+import io.tianshu.gateway.tools.AutoToolChoice;
 import io.tianshu.gateway.web.ServerSentEvent;
 import io.tianshu.inference.v1.Generation;
 import java.time.Instant;
@@ -79,7 +80,7 @@ class ResponsesController {
                     Turn turn = new Turn(ItemIds.next("resp"), Instant.now().getEpochSecond(), request, items,
                             caller.tenant());
                     return route.serve(exchange, "responses", new GenerationRoute.Asked(generation,
-                                    request.streaming(), false, model -> { }),
+                                    request.streaming(), false, model -> AutoToolChoice.check(generation, model)),
                             new GenerationRoute.Shapes("response",
                                     (r, model) -> kept(turn, ResponseBodies.of(turn, r, model)),
                                     model -> new ResponseEvents(turn, model, body -> kept(turn, body))));
