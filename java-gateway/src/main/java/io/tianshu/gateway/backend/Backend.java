@@ -3,8 +3,10 @@ package io.tianshu.gateway.backend;
 import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
 import io.grpc.stub.AbstractStub;
 import io.grpc.stub.StreamObserver;
+import io.tianshu.gateway.calltrace.CallTrace;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -50,7 +52,20 @@ public final class Backend<S extends AbstractStub<S>> {
     }
 
     private <T> Flux<T> guarded(Flux<T> call) {
-        return breaker.guard(() -> call).onErrorMap(CallNotPermittedException.class,
-                open -> new CallRefusedException(service, open, breaker.reopensIn(Instant.now())));
+        return Flux.deferContextual(context -> {
+            CallTrace trace = context.getOrDefault(CallTrace.class, null);
+            long start = System.nanoTime();
+            AtomicBoolean answered = new AtomicBoolean();
+            // The request's Server-Timing then shows this backend's time to its first message
+            // beside the gateway's own, as it does for the inference service.
+            return breaker.guard(() -> call)
+                    .doOnNext(message -> {
+                        if (trace != null && answered.compareAndSet(false, true)) {
+                            trace.served(service, "", start, System.nanoTime());
+                        }
+                    })
+                    .onErrorMap(CallNotPermittedException.class,
+                            open -> new CallRefusedException(service, open, breaker.reopensIn(Instant.now())));
+        });
     }
 }

@@ -57,7 +57,10 @@ public final class CallTrace {
         });
     }
 
-    /** The serving call to {@code instance}, started at {@code startedAt}, answered first at {@code answeredAt}. */
+    /**
+     * The serving call to {@code instance}, started at {@code startedAt}, answered first at
+     * {@code answeredAt}; {@code model} is empty for a backend that serves no model (RAG).
+     */
     public void served(String instance, String model, long startedAt, long answeredAt) {
         this.instance = instance;
         this.model = model;
@@ -81,7 +84,9 @@ public final class CallTrace {
             return;
         }
         headers.set(INSTANCE_HEADER, instance);
-        headers.set(MODEL_HEADER, model);
+        if (!model.isEmpty()) {
+            headers.set(MODEL_HEADER, model);
+        }
         long gatewayNanos = Math.max(0, committedAt - receivedAt - backendNanos);
         headers.set(GATEWAY_MS_HEADER, Long.toString(TimeUnit.NANOSECONDS.toMillis(gatewayNanos)));
         long requestNanos = Math.max(0, backendStartedAt - receivedAt);

@@ -41,6 +41,16 @@ class RagRetrievalTest extends RagGatewayTest {
     }
 
     @Test
+    void serverTimingShowsTheRagServicesTimeBesideTheGatewaysOwn() {
+        String timing = search("{\"query\": \"q\"}").expectStatus().isOk().returnResult(String.class)
+                .getResponseHeaders().getFirst("Server-Timing");
+
+        assertThat(timing).isNotNull();
+        List<String> steps = Arrays.stream(timing.split(",\\s*")).map(step -> step.split(";dur=")[0]).toList();
+        assertThat(steps).contains("backend", "gateway", "request", "response");
+    }
+
+    @Test
     void searchWithoutAModeIsHybrid() {
         search("{\"query\": \"q\"}").expectStatus().isOk();
         assertThat(rag.lastSearch.get().getOptions().getMode()).isEqualTo(RetrievalMode.RETRIEVAL_MODE_HYBRID);
