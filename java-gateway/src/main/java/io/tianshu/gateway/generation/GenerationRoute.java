@@ -77,21 +77,33 @@ public class GenerationRoute {
         this.responder = responder;
     }
 
+    /** A step's whole answer and the model that served it. */
+    public record Step(GenerateResponse response, String model) {
+    }
+
+    /**
+     * One generation a route runs as a step of its own work (a tool step of a Responses turn):
+     * admitted and metered like any call, its whole answer handed back instead of written.
+     *
+     * @param endpoint the route as usage rows and limits name it ("responses")
+     */
+    public Mono<Step> step(ServerWebExchange exchange, String endpoint, Generation requested,
+            Consumer<Model> modelLimits) {
+        return admitted(exchange, endpoint, requested, modelLimits).flatMap(admitted -> {
+            IntConsumer reportedPromptTokens = reportedPromptTokens(admitted.request(), admitted.model());
+            return admitted.admission().meter(inference.generate(admitted.request().generation())
+                            .doOnNext(r -> reportedPromptTokens.accept(r.getUsage().getPromptTokens())),
+                    GenerateResponse::getUsage).map(r -> new Step(r, admitted.model()));
+        });
+    }
+
     /** @param endpoint the route as usage rows and limits name it ("chat.completions") */
     public Mono<Void> serve(ServerWebExchange exchange, String endpoint, Asked asked, Shapes shapes) {
         if (asked.streaming() && !dynamic.current().features().streaming()) {
             return Mono.error(ApiException.featureDisabled("Streaming", "stream"));
         }
         ServerHttpResponse response = exchange.getResponse();
-        Generation requested = asked.generation();
-        return Callers.current()
-                .flatMap(caller -> admission.admit(
-                        new AdmissionStep.Call(caller, endpoint, RequestId.of(exchange), response.getHeaders()),
-                        requested.getModel(), AdmissionStep.ModelUse.GENERATION, asked.modelLimits(),
-                        // The backends log and meter per tenant; only the gateway knows who is calling.
-                        (served, model) -> counter.generation(requested.toBuilder().setModel(served)
-                                        .setTenantId(caller.tenant()).build(), model)
-                                .map(counted -> new AdmissionStep.Priced<>(counted, counted.estimate()))))
+        return admitted(exchange, endpoint, asked.generation(), asked.modelLimits())
                 .flatMap(admitted -> {
                     Generation generation = admitted.request().generation();
                     IntConsumer reportedPromptTokens = reportedPromptTokens(admitted.request(), admitted.model());
@@ -107,6 +119,20 @@ public class GenerationRoute {
                             a -> log.info("{} done: model={} usage={}", shapes.what(), a.response().getModel(),
                                     a.response().getUsage().getTotalTokens()));
                 });
+    }
+
+    /** The admission step, with the prompt counted. */
+    private Mono<AdmissionStep.Admitted<PromptCounter.CountedGeneration>> admitted(ServerWebExchange exchange,
+            String endpoint, Generation requested, Consumer<Model> modelLimits) {
+        return Callers.current()
+                .flatMap(caller -> admission.admit(
+                        new AdmissionStep.Call(caller, endpoint, RequestId.of(exchange),
+                                exchange.getResponse().getHeaders()),
+                        requested.getModel(), AdmissionStep.ModelUse.GENERATION, modelLimits,
+                        // The backends log and meter per tenant; only the gateway knows who is calling.
+                        (served, model) -> counter.generation(requested.toBuilder().setModel(served)
+                                        .setTenantId(caller.tenant()).build(), model)
+                                .map(counted -> new AdmissionStep.Priced<>(counted, counted.estimate()))));
     }
 
     private <C> Flux<C> chunks(AdmissionStep.Admitted<PromptCounter.CountedGeneration> admitted,
