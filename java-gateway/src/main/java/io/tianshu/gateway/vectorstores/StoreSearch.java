@@ -90,8 +90,8 @@ class StoreSearch {
         SearchRequest request = SearchRequest.newBuilder().setTenantId(caller.tenant()).setCollectionId(storeId)
                 .setQuery(String.join("\n", search.queries())).setOptions(search.options()).build();
         return Blocking.call(() -> repository.owned(caller.tenant(), storeId))
-                .then(admission.search(caller, requestId, responseHeaders))
-                .then(rag.search(request, requestId).onErrorMap(StoreSearch::filterRefusal))
+                .then(Mono.defer(() -> admission.search(caller, requestId, responseHeaders)))
+                .then(Mono.defer(() -> rag.search(request, requestId)).onErrorMap(StoreSearch::filterRefusal))
                 .flatMap(found -> Blocking.call(() -> {
                     List<Hit> hits = found.getHitsList();
                     Map<String, VectorStoreRepository.FileRow> files = repository.filesById(storeId,
