@@ -2,7 +2,8 @@
 import pytest
 
 from tianshu_rag.errors import InvalidArgument
-from tianshu_rag.retrieval.filters import equality_filter
+from tianshu_rag.retrieval.filters import (AND, EQ, GTE, NIN, OR, Comparison, Compound, checked_condition,
+                                            condition_sql, equality_filter)
 from tianshu_rag.retrieval.fusion import reciprocal_rank_fusion
 
 
@@ -44,3 +45,22 @@ def test_equality_filter_refuses_what_is_not_a_scalar_equality(conditions, field
 def test_a_filter_value_that_looks_like_sql_is_only_data():
     evil = "x'); DROP TABLE chunks; --"
     assert equality_filter({"team": evil}) == {"team": evil}
+
+
+def test_a_condition_becomes_sql_whose_keys_and_values_are_all_parameters():
+    evil_key, evil_value = "k') OR true --", "v'); DROP TABLE chunks; --"
+    condition = checked_condition(Compound(OR, (Comparison(EQ, evil_key, evil_value),
+                                                Compound(AND, (Comparison(GTE, evil_key, 2020.0),
+                                                               Comparison(NIN, evil_key, [evil_value, 1.0]))))))
+    where = condition_sql(condition)
+    text = where.clause.as_string(None)
+    assert evil_key not in text and evil_value not in text and "DROP" not in text
+    assert text.startswith("(metadata @> %(w0)s OR (") and " AND NOT " in text
+    assert list(where.params) == ["w0", "w1", "w2", "w3", "w4"]
+    assert where.params["w1"] == evil_key
+    assert where.params["w2"].obj == {"v": 2020}  # an integral double is an int again
+    assert where.params["w4"].obj == {"v": [evil_value, 1]}
+
+
+def test_no_condition_matches_everything():
+    assert condition_sql(None).clause.as_string(None) == "TRUE"

@@ -59,7 +59,8 @@ class RagServer:
         self.db = await Database.open(url, s.pool_min_size, s.pool_max_size)
         self.inference = InferenceClient(s.inference_target, s.inference_timeout_seconds, s.max_message_bytes)
         self.preparer = Preparer(s.tokenizer_path, ChunkingLimits(
-            s.chunk_tokens, s.chunk_overlap_tokens, s.max_document_bytes, s.max_documents_per_ingest),
+            s.chunk_tokens, s.chunk_overlap_tokens, s.max_document_bytes, s.max_documents_per_ingest,
+            s.max_chunk_tokens),
             s.ingest_prepare_workers, s.ingest_prepare_nice)
         await self.preparer.warm_up()
         collections, jobs = CollectionStore(self.db), JobStore(self.db)

@@ -14,6 +14,7 @@ from .errors import InvalidArgument, Unavailable
 from .ingestion.ingest import Ingestor
 from .ingestion.prepare import DocumentInput
 from .inference import InferenceClient
+from .retrieval import filters
 from .retrieval.search import FULL_TEXT, HYBRID, VECTOR, Hit, Retriever, SearchOptions
 from .storage import documents as document_store
 from .storage.collections import Collection, CollectionStore
@@ -28,6 +29,11 @@ _RETRIEVERS = {VECTOR: pb.RETRIEVER_VECTOR, FULL_TEXT: pb.RETRIEVER_FULL_TEXT}
 _JOB_STATES = {QUEUED: pb.INGEST_JOB_STATE_QUEUED, RUNNING: pb.INGEST_JOB_STATE_RUNNING,
                SUCCEEDED: pb.INGEST_JOB_STATE_SUCCEEDED, FAILED: pb.INGEST_JOB_STATE_FAILED}
 _OUTCOMES = {ANSWERED: pb.ANSWER_OUTCOME_ANSWERED, NO_RELEVANT_CONTEXT: pb.ANSWER_OUTCOME_NO_RELEVANT_CONTEXT}
+_COMPARISONS = {pb.COMPARISON_OPERATOR_EQ: filters.EQ, pb.COMPARISON_OPERATOR_NE: filters.NE,
+                pb.COMPARISON_OPERATOR_GT: filters.GT, pb.COMPARISON_OPERATOR_GTE: filters.GTE,
+                pb.COMPARISON_OPERATOR_LT: filters.LT, pb.COMPARISON_OPERATOR_LTE: filters.LTE,
+                pb.COMPARISON_OPERATOR_IN: filters.IN, pb.COMPARISON_OPERATOR_NIN: filters.NIN}
+_COMPOUNDS = {pb.COMPOUND_OPERATOR_AND: filters.AND, pb.COMPOUND_OPERATOR_OR: filters.OR}
 
 
 def _tenant(tenant_id: str) -> str:
@@ -88,7 +94,8 @@ def _hit(h: Hit) -> pb.Hit:
     return pb.Hit(document_id=c.document_id, chunk_id=c.chunk_id, text=c.text, heading_path=list(c.heading_path),
                   metadata=_struct(c.metadata), score=h.score, rank=h.rank,
                   retriever_scores=[pb.RetrieverScore(retriever=_RETRIEVERS[s.retriever], score=s.score, rank=s.rank)
-                                    for s in h.retriever_scores])
+                                    for s in h.retriever_scores],
+                  similarity=h.similarity)
 
 
 def _options(options: pb.RetrievalOptions, default_top_k: int) -> SearchOptions:
@@ -96,9 +103,26 @@ def _options(options: pb.RetrievalOptions, default_top_k: int) -> SearchOptions:
         raise InvalidArgument("options.mode", f"unknown retrieval mode {options.mode}")
     if options.top_k < 0:
         raise InvalidArgument("options.top_k", "must not be negative")
+    condition = _condition(options.metadata_condition, "options.metadata_condition") \
+        if options.HasField("metadata_condition") else None
     return SearchOptions(mode=_MODES[options.mode], top_k=options.top_k or default_top_k,
                          min_similarity=options.min_similarity, metadata_filter=_plain(options.metadata_filter),
-                         embedding_model=options.embedding_model)
+                         embedding_model=options.embedding_model, metadata_condition=condition,
+                         score_threshold=options.score_threshold)
+
+
+def _condition(condition: pb.MetadataCondition, field: str) -> filters.Condition:
+    """The proto's condition as filters' (which checks it): operators by name, values plain."""
+    kind = condition.WhichOneof("condition")
+    if kind == "compound":
+        compound = condition.compound
+        return filters.Compound(_COMPOUNDS.get(compound.operator, ""), tuple(
+            _condition(c, f"{field}.compound.conditions[{i}]") for i, c in enumerate(compound.conditions)))
+    if kind == "comparison":
+        comparison = condition.comparison
+        value = json_format.MessageToDict(comparison.value) if comparison.HasField("value") else None
+        return filters.Comparison(_COMPARISONS.get(comparison.operator, ""), comparison.key, value)
+    raise InvalidArgument(field, "needs a comparison or a compound")
 
 
 @dataclass(frozen=True)
@@ -144,8 +168,10 @@ class RagServicer(pb_grpc.RagServiceServicer):
 
     async def IngestDocuments(self, request, context):
         docs = [DocumentInput(d.document_id, d.content, d.content_type, _plain(d.metadata)) for d in request.documents]
+        chunking = (request.chunking.max_chunk_tokens, request.chunking.overlap_tokens) \
+            if request.HasField("chunking") else None
         job = await self._c.ingestor.start(_tenant(request.tenant_id), request.collection_id, docs,
-                                           request.embedding_model, request.max_embedding_tokens)
+                                           request.embedding_model, request.max_embedding_tokens, chunking)
         return pb.IngestDocumentsResponse(job=_job(job))
 
     async def GetIngestJob(self, request, context):

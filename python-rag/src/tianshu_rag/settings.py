@@ -45,6 +45,10 @@ class RagSettings(BaseSettings):
     # that are embedded with each chunk.
     chunk_tokens: int = Field(200, gt=16)
     chunk_overlap_tokens: int = Field(32, ge=0)
+    # The largest chunk an ingest call may ask for (IngestDocumentsRequest.chunking): what the
+    # embedding model reads. A larger chunk would be embedded cut short, its end unsearchable
+    # by meaning.
+    max_chunk_tokens: int = Field(256, gt=16)
 
     # Limits on what callers may send.
     max_document_bytes: int = Field(10 * 1024 * 1024, gt=0)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from ..errors import InvalidArgument, OverBudget, model_mismatch
 from ..storage.collections import CollectionStore
 from ..storage.jobs import IngestJob, JobStore
-from .prepare import DocumentInput
+from .prepare import Chunking, DocumentInput
 from .preparer import Preparer
 
 
@@ -20,15 +20,17 @@ class Ingestor:
         self._on_queued = on_queued
 
     async def start(self, tenant_id: str, collection_name: str, documents: Sequence[DocumentInput],
-                    embedding_model: str = "", max_embedding_tokens: int = 0) -> IngestJob:
-        """Queues a job for the documents; max_embedding_tokens (0 = no limit) refuses, before
-        anything is stored, a job whose chunks would need more embedding tokens."""
+                    embedding_model: str = "", max_embedding_tokens: int = 0,
+                    chunking: Chunking | None = None) -> IngestJob:
+        """Queues a job for the documents, chunked with the caller's sizes (None = the
+        configured ones); max_embedding_tokens (0 = no limit) refuses, before anything is
+        stored, a job whose chunks would need more embedding tokens."""
         if max_embedding_tokens < 0:
             raise InvalidArgument("max_embedding_tokens", "must not be negative (0 = no limit)")
         collection = await self._collections.get(tenant_id, collection_name)
         if embedding_model and embedding_model != collection.embedding_model:
             raise model_mismatch(collection.name, collection.embedding_model, embedding_model)
-        prepared = await self._preparer.prepare(documents)
+        prepared = await self._preparer.prepare(documents, chunking)
         needed = prepared.embedding_tokens
         if max_embedding_tokens and needed > max_embedding_tokens:
             # Refused before anything is stored.

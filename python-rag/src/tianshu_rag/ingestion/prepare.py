@@ -50,10 +50,34 @@ class ChunkingLimits:
     overlap_tokens: int
     max_document_bytes: int
     max_documents: int
+    # The largest chunk a caller may ask for (IngestDocumentsRequest.chunking).
+    max_chunk_tokens: int = 256
 
 
-def prepare(documents: Sequence[DocumentInput], tokens: TokenCounter, limits: ChunkingLimits) -> list[PreparedDocument]:
-    """Parses and chunks every document, or refuses the request naming the first bad one."""
+# A caller's chunk sizes: (max_chunk_tokens, overlap_tokens).
+Chunking = tuple[int, int]
+MIN_CHUNK_TOKENS = 17
+
+
+def chunk_sizes(chunking: Chunking | None, limits: ChunkingLimits) -> Chunking:
+    """The sizes to chunk with: the caller's, once checked, or the configured ones."""
+    if chunking is None:
+        return limits.chunk_tokens, limits.overlap_tokens
+    size, overlap = chunking
+    if not MIN_CHUNK_TOKENS <= size <= limits.max_chunk_tokens:
+        raise InvalidArgument("chunking.max_chunk_tokens", f"must be in {MIN_CHUNK_TOKENS}..{limits.max_chunk_tokens} "
+                                                            f"(the most the embedding model reads), got {size}")
+    if not 0 <= overlap <= size // 2:
+        raise InvalidArgument("chunking.overlap_tokens", f"must be in 0..{size // 2} (half of max_chunk_tokens), "
+                                                          f"got {overlap}")
+    return size, overlap
+
+
+def prepare(documents: Sequence[DocumentInput], tokens: TokenCounter, limits: ChunkingLimits,
+            chunking: Chunking | None = None) -> list[PreparedDocument]:
+    """Parses and chunks every document (with the caller's chunk sizes, else the configured
+    ones), or refuses the request naming the first bad document or size."""
+    size, overlap = chunk_sizes(chunking, limits)
     if not documents:
         raise InvalidArgument("documents", "no documents given")
     if len(documents) > limits.max_documents:
@@ -76,7 +100,7 @@ def prepare(documents: Sequence[DocumentInput], tokens: TokenCounter, limits: Ch
             blocks = parse(doc.content, doc.content_type)
         except UnreadableDocument as error:
             raise InvalidArgument(f"{field}", f"document {doc.document_id!r}: {error}") from None
-        chunks = chunk_blocks(blocks, tokens, limits.chunk_tokens, limits.overlap_tokens)
+        chunks = chunk_blocks(blocks, tokens, size, overlap)
         version = DocumentVersion(doc.document_id, normalize_content_type(doc.content_type),
                                   hashlib.sha256(doc.content).hexdigest(), doc.metadata)
         terms = [(index_terms(" ".join(c.heading_path)), index_terms(c.text)) for c in chunks]

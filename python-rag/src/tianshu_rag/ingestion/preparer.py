@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ..errors import InvalidArgument
 from . import job_inputs
-from .prepare import ChunkingLimits, DocumentInput, PreparedDocument, prepare
+from .prepare import Chunking, ChunkingLimits, DocumentInput, PreparedDocument, prepare
 from .tokens import TokenCounter
 
 
@@ -40,9 +40,10 @@ class Preparer:
         """Starts a worker now (imports and the tokenizer take a few seconds), not on the first upload."""
         await asyncio.get_running_loop().run_in_executor(self._pool, _ready)
 
-    async def prepare(self, documents: Sequence[DocumentInput]) -> Prepared:
-        """Checks, parses, chunks and counts the documents; INVALID_ARGUMENT naming the first bad one."""
-        result = await asyncio.get_running_loop().run_in_executor(self._pool, _prepare, list(documents))
+    async def prepare(self, documents: Sequence[DocumentInput], chunking: Chunking | None = None) -> Prepared:
+        """Checks, parses, chunks (with the caller's sizes, else the configured ones) and counts
+        the documents; INVALID_ARGUMENT naming the first bad one."""
+        result = await asyncio.get_running_loop().run_in_executor(self._pool, _prepare, list(documents), chunking)
         if isinstance(result, _Refusal):
             raise InvalidArgument(result.field, result.reason)
         return result
@@ -78,9 +79,9 @@ def _ready() -> bool:
     return _tokens is not None
 
 
-def _prepare(documents: list[DocumentInput]) -> Prepared | _Refusal:
+def _prepare(documents: list[DocumentInput], chunking: Chunking | None) -> Prepared | _Refusal:
     try:
-        prepared = prepare(documents, _tokens, _limits)
+        prepared = prepare(documents, _tokens, _limits, chunking)
     except InvalidArgument as refusal:
         return _Refusal(refusal.field, refusal.reason)
     return Prepared([job_inputs.encode(p) for p in prepared], sum(len(p.chunks) for p in prepared),

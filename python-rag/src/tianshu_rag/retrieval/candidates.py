@@ -1,5 +1,6 @@
 """The two retrievers' database queries. Both read only one collection's chunks (the
-collection was found by tenant first) and take the metadata filter as a bound parameter."""
+collection was found by tenant first) and take the metadata filters as bound parameters
+(filters.py); a score threshold is a bound number too."""
 from __future__ import annotations
 
 import time
@@ -12,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from .. import metrics
 from ..storage.collections import Collection
+from .filters import MATCH_ALL, Where
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class Candidate:
     heading_path: tuple[str, ...]
     metadata: dict
     score: float
+    # Cosine similarity of the chunk to the query; None when the query was not embedded.
+    similarity: float | None = None
 
     @property
     def chunk_id(self) -> str:
@@ -33,26 +37,35 @@ _FIELDS = "id, document_id, chunk_index, text, heading_path, metadata"
 
 
 def _candidate(row) -> Candidate:
-    pk, document_id, index, text, headings, metadata, score = row
-    return Candidate(pk, document_id, index, text, tuple(headings), metadata, float(score))
+    pk, document_id, index, text, headings, metadata, score, *similarity = row
+    return Candidate(pk, document_id, index, text, tuple(headings), metadata, float(score),
+                     float(similarity[0]) if similarity else None)
 
 
-def nearest_sql(dimension: int) -> sql.Composed:
-    """The vector query (parameters q, c, f, n); also what the benchmark EXPLAINs.
-    The dimension comes from the collection row (an int), not from a caller."""
+def nearest_sql(dimension: int, where: sql.Composable = MATCH_ALL.clause, thresholded: bool = False) -> sql.Composed:
+    """The vector query (parameters q, c, f, n, with t when thresholded, and where's own);
+    also what the benchmark EXPLAINs. The dimension comes from the collection row (an int),
+    not from a caller.
+
+    The threshold is applied outside the index scan: inside, pgvector's iterative scan would
+    go on through the whole index looking for enough rows within it (pgvector's README:
+    filter by distance in an outer query over a materialized one)."""
     dim = sql.Literal(int(dimension))
     return sql.SQL(
         "WITH nearest AS MATERIALIZED ("
         " SELECT {fields}, embedding::vector({dim}) <=> %(q)s::vector({dim}) AS distance FROM chunks"
-        " WHERE collection_id = %(c)s AND dimension = {dim} AND metadata @> %(f)s"
+        " WHERE collection_id = %(c)s AND dimension = {dim} AND metadata @> %(f)s AND {where}"
         " ORDER BY embedding::vector({dim}) <=> %(q)s::vector({dim}) LIMIT %(n)s)"
-        " SELECT {fields}, 1 - distance FROM nearest ORDER BY distance, id").format(
-            fields=sql.SQL(_FIELDS), dim=dim)
+        " SELECT {fields}, 1 - distance, 1 - distance FROM nearest{cut} ORDER BY distance, id").format(
+            fields=sql.SQL(_FIELDS), dim=dim, where=where,
+            cut=sql.SQL(" WHERE 1 - distance >= %(t)s") if thresholded else sql.SQL(""))
 
 
 async def nearest(conn: psycopg.AsyncConnection, collection: Collection, query: np.ndarray, limit: int,
-                  metadata_filter: dict, ef_search: int) -> list[Candidate]:
-    """Chunks by cosine similarity through the collection dimension's HNSW index.
+                  metadata_filter: dict, ef_search: int, where: Where = MATCH_ALL,
+                  score_threshold: float = 0.0) -> list[Candidate]:
+    """Chunks by cosine similarity through the collection dimension's HNSW index, those
+    below score_threshold (when above 0) left out.
 
     With a filter, an HNSW scan alone would return only those of its ef_search nearest
     neighbours that pass, often fewer than asked; pgvector 0.8's iterative scan keeps
@@ -66,26 +79,48 @@ async def nearest(conn: psycopg.AsyncConnection, collection: Collection, query: 
         # number asked for, at most pgvector's limit of 1000.
         await conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(
             sql.Literal(min(max(ef_search, limit), 1000))))
-        cur = await conn.execute(nearest_sql(collection.dimension),
-                                 {"q": query, "c": collection.id, "f": Jsonb(metadata_filter), "n": limit})
+        cur = await conn.execute(nearest_sql(collection.dimension, where.clause, score_threshold > 0),
+                                 {"q": query, "c": collection.id, "f": Jsonb(metadata_filter), "n": limit,
+                                  "t": score_threshold, **where.params})
         rows = await cur.fetchall()
     metrics.RETRIEVER_LATENCY.labels("vector").observe(time.perf_counter() - started)
     return [_candidate(row) for row in rows]
 
 
+def full_text_sql(dimension: int, where: sql.Composable = MATCH_ALL.clause, embedded: bool = False,
+                  thresholded: bool = False) -> sql.Composed:
+    """The full-text query (parameters en, zh, c, f, n; q when embedded, t when thresholded,
+    and where's own). Embedded: each hit's cosine similarity to the query vector q is
+    selected too, for the hits only (after the limit); thresholded: matches below t are left
+    out, which needs the similarity of every match."""
+    dim = sql.Literal(int(dimension))
+    similarity = sql.SQL("1 - (embedding::vector({dim}) <=> %(q)s::vector({dim}))").format(dim=dim)
+    return sql.SQL(
+        "SELECT {fields}, score{similar} FROM ("
+        " SELECT {fields}{embedding}, ts_rank(tsv, q, 1) AS score FROM chunks,"
+        " (SELECT websearch_to_tsquery('english', %(en)s) || websearch_to_tsquery('simple', %(zh)s) AS q) query"
+        " WHERE collection_id = %(c)s AND metadata @> %(f)s AND {where} AND tsv @@ q{cut}"
+        " ORDER BY score DESC, id LIMIT %(n)s) hits ORDER BY score DESC, id").format(
+            fields=sql.SQL(_FIELDS), where=where,
+            embedding=sql.SQL(", embedding") if embedded else sql.SQL(""),
+            similar=sql.SQL(", {}").format(similarity) if embedded else sql.SQL(""),
+            cut=sql.SQL(" AND {} >= %(t)s").format(similarity) if thresholded else sql.SQL(""))
+
+
 async def full_text(conn: psycopg.AsyncConnection, collection: Collection, english: str, chinese: str, limit: int,
-                    metadata_filter: dict) -> list[Candidate]:
+                    metadata_filter: dict, where: Where = MATCH_ALL, query: np.ndarray | None = None,
+                    score_threshold: float = 0.0) -> list[Candidate]:
     """Chunks matching any query word, by ts_rank (normalization 1: divided by 1 + log of
-    the chunk's length, so long chunks do not win by size alone)."""
+    the chunk's length, so long chunks do not win by size alone). With the query's vector,
+    each carries its similarity and those below score_threshold (when above 0) are left out."""
     if not english and not chinese:
         return []
     started = time.perf_counter()
+    thresholded = query is not None and score_threshold > 0
     cur = await conn.execute(
-        f"SELECT {_FIELDS}, ts_rank(tsv, q, 1) AS score FROM chunks,"
-        " (SELECT websearch_to_tsquery('english', %(en)s) || websearch_to_tsquery('simple', %(zh)s) AS q) query"
-        " WHERE collection_id = %(c)s AND metadata @> %(f)s AND tsv @@ q"
-        " ORDER BY score DESC, id LIMIT %(n)s",
-        {"en": english, "zh": chinese, "c": collection.id, "f": Jsonb(metadata_filter), "n": limit})
+        full_text_sql(collection.dimension, where.clause, query is not None, thresholded),
+        {"en": english, "zh": chinese, "c": collection.id, "f": Jsonb(metadata_filter), "n": limit,
+         "q": query, "t": score_threshold, **where.params})
     rows = await cur.fetchall()
     metrics.RETRIEVER_LATENCY.labels("full_text").observe(time.perf_counter() - started)
     return [_candidate(row) for row in rows]

@@ -12,7 +12,7 @@ from ..storage.collections import Collection, CollectionStore
 from ..storage.database import Database
 from . import candidates
 from .candidates import Candidate
-from .filters import equality_filter
+from .filters import Condition, Where, checked_condition, condition_sql, equality_filter
 from .fusion import reciprocal_rank_fusion
 from .terms import query_terms
 
@@ -28,6 +28,11 @@ class SearchOptions:
     min_similarity: float = 0.0
     metadata_filter: dict = field(default_factory=dict)
     embedding_model: str = ""
+    # Comparisons of metadata values combined by and/or (filters.py); None = no condition.
+    metadata_condition: Condition | None = None
+    # Hits whose cosine similarity to the query is below this are dropped, whichever
+    # retriever found them; 0 keeps all.
+    score_threshold: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,11 @@ class Hit:
     @property
     def vector_similarity(self) -> float | None:
         return next((s.score for s in self.retriever_scores if s.retriever == VECTOR), None)
+
+    @property
+    def similarity(self) -> float | None:
+        """The chunk's cosine similarity to the query, whichever retriever found it."""
+        return self.candidate.similarity
 
 
 @dataclass(frozen=True)
@@ -71,40 +81,52 @@ class Retriever:
             raise InvalidArgument("options.mode", f"unknown mode {options.mode!r}")
         if not 0 < options.top_k <= self._limits.max_top_k:
             raise InvalidArgument("options.top_k", f"must be in 1..{self._limits.max_top_k}")
+        if not 0 <= options.score_threshold <= 1:
+            raise InvalidArgument("options.score_threshold", "must be between 0 and 1")
         metadata_filter = equality_filter(options.metadata_filter)
+        where = condition_sql(checked_condition(options.metadata_condition)
+                              if options.metadata_condition is not None else None)
         collection = await self._collections.get(tenant_id, collection_name)
         if options.embedding_model and options.embedding_model != collection.embedding_model:
             raise model_mismatch(collection.name, collection.embedding_model, options.embedding_model)
 
         started = time.perf_counter()
         pool_size = options.top_k if options.mode != HYBRID else options.top_k * self._limits.candidates_per_hit
+        # The query is embedded first whenever a retriever needs its vector: the vector
+        # retriever, and the full-text one in hybrid mode (so that every hit carries its
+        # similarity) or under a score threshold (which is a similarity).
+        vector = None
+        if options.mode != FULL_TEXT or options.score_threshold > 0:
+            [vector] = await self._inference.embed(collection.embedding_model, [query],
+                                                   tenant_id=collection.tenant_id)
         retrievers = {}
         if options.mode in (VECTOR, HYBRID):
-            retrievers[VECTOR] = self._vector(collection, query, pool_size, metadata_filter, options.min_similarity)
+            retrievers[VECTOR] = self._vector(collection, vector, pool_size, metadata_filter, where, options)
         if options.mode in (FULL_TEXT, HYBRID):
-            retrievers[FULL_TEXT] = self._full_text(collection, query, pool_size, metadata_filter)
-        # Hybrid runs both at once, on two pooled connections: its latency is the slower
-        # retriever's, not the sum (the query's embedding alone is a round trip to the
-        # inference service).
+            retrievers[FULL_TEXT] = self._full_text(collection, query, vector, pool_size, metadata_filter, where,
+                                                    options.score_threshold)
+        # Hybrid runs both at once, on two pooled connections: its retrieval takes the slower
+        # query's time, not the sum.
         found = await asyncio.gather(*retrievers.values())
         lists: dict[str, list[Candidate]] = dict(zip(retrievers, found))
         hits = self._rank(options.mode, lists, options.top_k)
         metrics.SEARCH_LATENCY.labels(options.mode).observe(time.perf_counter() - started)
         return hits
 
-    async def _vector(self, collection: Collection, query: str, limit: int, metadata_filter: dict,
-                      min_similarity: float) -> list[Candidate]:
-        [vector] = await self._inference.embed(collection.embedding_model, [query], tenant_id=collection.tenant_id)
+    async def _vector(self, collection: Collection, vector, limit: int, metadata_filter: dict, where: Where,
+                      options: SearchOptions) -> list[Candidate]:
         async with self._db.pool.connection() as conn:
             found = await candidates.nearest(conn, collection, vector, limit, metadata_filter,
-                                             self._limits.hnsw_ef_search)
+                                             self._limits.hnsw_ef_search, where, options.score_threshold)
+        min_similarity = options.min_similarity
         return [c for c in found if c.score >= min_similarity] if min_similarity else found
 
-    async def _full_text(self, collection: Collection, query: str, limit: int, metadata_filter: dict
-                         ) -> list[Candidate]:
+    async def _full_text(self, collection: Collection, query: str, vector, limit: int, metadata_filter: dict,
+                         where: Where, score_threshold: float) -> list[Candidate]:
         english, chinese = query_terms(query)
         async with self._db.pool.connection() as conn:
-            return await candidates.full_text(conn, collection, english, chinese, limit, metadata_filter)
+            return await candidates.full_text(conn, collection, english, chinese, limit, metadata_filter, where,
+                                              vector, score_threshold)
 
     def _rank(self, mode: str, lists: dict[str, list[Candidate]], top_k: int) -> list[Hit]:
         by_pk = {c.chunk_pk: c for found in lists.values() for c in found}

@@ -73,8 +73,20 @@ class AuthConfig {
                                 .hasAuthority(Scope.RAG_READ.authority())
                         .pathMatchers(HttpMethod.GET, "/v1/rag/**").hasAuthority(Scope.RAG_READ.authority())
                         .pathMatchers("/v1/rag/**").hasAuthority(Scope.RAG_WRITE.authority())
-                        .pathMatchers("/v1/files", "/v1/files/**", "/v1/batches", "/v1/batches/**")
-                                .hasAuthority(Scope.BATCH.authority())
+                        // Vector stores hold RAG collections: reading them (a search too) is
+                        // rag:read, changing them rag:write.
+                        .pathMatchers(HttpMethod.POST, "/v1/vector_stores/*/search")
+                                .hasAuthority(Scope.RAG_READ.authority())
+                        .pathMatchers(HttpMethod.GET, "/v1/vector_stores", "/v1/vector_stores/**")
+                                .hasAuthority(Scope.RAG_READ.authority())
+                        .pathMatchers("/v1/vector_stores", "/v1/vector_stores/**")
+                                .hasAuthority(Scope.RAG_WRITE.authority())
+                        // Files are batch input (scope batch) or vector store documents (purpose
+                        // assistants: rag:write to upload or delete, rag:read to read); the route
+                        // checks the scope of the file's purpose once it knows it.
+                        .pathMatchers("/v1/files", "/v1/files/**").hasAnyAuthority(Scope.BATCH.authority(),
+                                Scope.RAG_READ.authority(), Scope.RAG_WRITE.authority())
+                        .pathMatchers("/v1/batches", "/v1/batches/**").hasAuthority(Scope.BATCH.authority())
                         .anyExchange().authenticated())
                 .build();
     }
@@ -90,9 +102,8 @@ class AuthConfig {
     }
 
     private static ServerAccessDeniedHandler forbidden() {
-        return (exchange, denied) -> Mono.error(ApiException.forbidden(
-                "This API key lacks the scope that " + exchange.getRequest().getMethod() + " "
-                        + exchange.getRequest().getPath().value() + " requires.", null, "insufficient_scope"));
+        return (exchange, denied) -> Mono.error(ApiException.insufficientScope(
+                exchange.getRequest().getMethod().name(), exchange.getRequest().getPath().value()));
     }
 
     /** The JWT decoder the settings describe, or null when JWTs are not accepted. */

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import io.swagger.v3.oas.annotations.media.Schema;
+import io.tianshu.gateway.web.OpenAiMetadata;
 import io.tianshu.jobs.v1.Endpoint;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -16,10 +17,6 @@ import java.util.regex.Pattern;
 /** The body of {@code POST /v1/batches} and the checks on it and on its Idempotency-Key header. */
 final class BatchRequests {
 
-    // OpenAI's limits on metadata.
-    private static final int MAX_METADATA_PAIRS = 16;
-    private static final int MAX_METADATA_KEY = 64;
-    private static final int MAX_METADATA_VALUE = 512;
     static final String WINDOW_PATTERN = "^[1-9][0-9]{0,3}h$";
     private static final Pattern WINDOW = Pattern.compile(WINDOW_PATTERN);
     // Wide enough for UUIDs and the SDKs' own retry keys ("stainless-python-retry-<uuid>");
@@ -45,8 +42,7 @@ final class BatchRequests {
             @Schema(pattern = WINDOW_PATTERN, description = "Hours, \"<n>h\"; absent = the batch service's default "
                     + "(24h)", example = "24h")
             String completionWindow,
-            @Schema(maxProperties = MAX_METADATA_PAIRS, description = "At most 16 pairs; keys of at most 64 "
-                    + "characters, values strings of at most 512")
+            @Schema(maxProperties = OpenAiMetadata.MAX_PAIRS, description = OpenAiMetadata.RULES)
             Map<String, String> metadata,
             @Schema(format = "uri", maxLength = MAX_URL, pattern = "^https?://", description = "Tianshu's extension: "
                     + "an absolute http or https URL called once the batch is final")
@@ -84,23 +80,7 @@ final class BatchRequests {
         }
 
         Map<String, String> checkedMetadata() {
-            if (metadata == null) {
-                return Map.of();
-            }
-            if (metadata.size() > MAX_METADATA_PAIRS) {
-                throw invalidRequest("metadata holds at most " + MAX_METADATA_PAIRS + " pairs.", "metadata");
-            }
-            metadata.forEach((key, value) -> {
-                if (key.length() > MAX_METADATA_KEY) {
-                    throw invalidRequest("metadata keys are at most " + MAX_METADATA_KEY + " characters.",
-                            "metadata");
-                }
-                if (value == null || value.length() > MAX_METADATA_VALUE) {
-                    throw invalidRequest("metadata values are strings of at most " + MAX_METADATA_VALUE
-                            + " characters ('" + key + "').", "metadata");
-                }
-            });
-            return metadata;
+            return OpenAiMetadata.checked(metadata, "metadata");
         }
 
         /** "" for none, else an absolute http(s) URL. */

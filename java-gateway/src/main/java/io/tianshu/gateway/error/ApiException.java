@@ -41,6 +41,12 @@ public class ApiException extends RuntimeException {
         return new ApiException(HttpStatus.FORBIDDEN, "permission_error", message, param, code);
     }
 
+    /** 403: the caller's key lacks the scope this method and path need. */
+    public static ApiException insufficientScope(String method, String path) {
+        return forbidden("This API key lacks the scope that " + method + " " + path + " requires.", null,
+                "insufficient_scope");
+    }
+
     /** 404 for an admin resource. */
     public static ApiException notFound(String message) {
         return new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", message, null, "not_found");

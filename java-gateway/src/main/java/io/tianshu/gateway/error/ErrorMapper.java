@@ -1,12 +1,9 @@
 package io.tianshu.gateway.error;
 
-import com.google.protobuf.Any;
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.BadRequest;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
-import io.grpc.protobuf.StatusProto;
 import io.tianshu.gateway.backend.CallRefusedException;
 import java.util.List;
 import java.util.stream.Stream;
@@ -155,27 +152,13 @@ public final class ErrorMapper {
 
     /** The field a backend named in google.rpc.BadRequest, in the caller's vocabulary. */
     private static String fieldOf(Throwable t) {
-        com.google.rpc.Status rich = StatusProto.fromThrowable(t);
-        if (rich == null) {
+        List<BadRequest.FieldViolation> violations = FieldViolations.of(t);
+        if (violations.isEmpty()) {
             return null;
         }
-        for (Any detail : rich.getDetailsList()) {
-            if (!detail.is(BadRequest.class)) {
-                continue;
-            }
-            try {
-                List<BadRequest.FieldViolation> violations = detail.unpack(BadRequest.class).getFieldViolationsList();
-                if (!violations.isEmpty()) {
-                    // The protos nest sampling and retrieval fields; the REST bodies have them at the top level.
-                    String field = violations.get(0).getField().replaceFirst("^generation\\.", "")
-                            .replaceFirst("^(sampling|options)\\.", "");
-                    return inOpenAiShape(field);
-                }
-            } catch (InvalidProtocolBufferException e) {
-                return null;
-            }
-        }
-        return null;
+        // The protos nest sampling and retrieval fields; the REST bodies have them at the top level.
+        return inOpenAiShape(violations.get(0).getField().replaceFirst("^generation\\.", "")
+                .replaceFirst("^(sampling|options)\\.", ""));
     }
 
     private static String inOpenAiShape(String field) {

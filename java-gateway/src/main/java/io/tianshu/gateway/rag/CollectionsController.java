@@ -109,7 +109,7 @@ class CollectionsController {
     }
 
     /**
-     * Admitted (RagAdmission.upload) once the documents are read, so that bad input costs no
+     * Admitted (RagAdmission.ingest) once the documents are read, so that bad input costs no
      * request; the RAG service gets what is left of the tenant's ingestion quota as the most
      * the upload may need, and an accepted upload is charged what it needs.
      */
@@ -118,16 +118,14 @@ class CollectionsController {
         String requestId = RequestId.of(exchange);
         return Callers.current()
                 .zipWith(documents)
-                .flatMap(pair -> admission.upload(pair.getT1(), requestId, exchange.getResponse().getHeaders())
-                        .flatMap(upload -> rag.ingest(IngestDocumentsRequest.newBuilder()
-                                        .setTenantId(pair.getT1().tenant())
-                                        .setCollectionId(collection)
-                                        .addAllDocuments(pair.getT2())
-                                        .setEmbeddingModel(embeddingModel == null ? "" : embeddingModel)
-                                        .setMaxEmbeddingTokens(upload.allowance().maxEmbeddingTokens())
-                                        .build(), requestId)
-                                .onErrorMap(failure -> admission.refusal(upload, failure))
-                                .flatMap(job -> admission.charge(upload, job).thenReturn(job))))
+                .flatMap(pair -> admission.ingest(pair.getT1(), requestId, exchange.getResponse().getHeaders(),
+                        maxTokens -> rag.ingest(IngestDocumentsRequest.newBuilder()
+                                .setTenantId(pair.getT1().tenant())
+                                .setCollectionId(collection)
+                                .addAllDocuments(pair.getT2())
+                                .setEmbeddingModel(embeddingModel == null ? "" : embeddingModel)
+                                .setMaxEmbeddingTokens(maxTokens)
+                                .build(), requestId)))
                 .map(job -> ResponseEntity.accepted().location(URI.create("/v1/rag/jobs/" + job.getJobId()))
                         .body(RagViews.JobView.of(job)));
     }

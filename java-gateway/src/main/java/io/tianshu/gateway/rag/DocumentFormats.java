@@ -2,6 +2,7 @@ package io.tianshu.gateway.rag;
 
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The content type the RAG service is told for a document: the declared one without its
@@ -9,9 +10,11 @@ import java.util.Map;
  * application/octet-stream for unknown files), the one the file name's extension implies.
  * Types the service does not take are passed on as they are, for it to refuse by name.
  */
-final class DocumentFormats {
+public final class DocumentFormats {
 
     static final String TEXT = "text/plain";
+    /** What the RAG service reads (python-rag, ingestion/parsing.py). */
+    public static final Set<String> SUPPORTED = Set.of(TEXT, "text/markdown", "text/html", "application/pdf");
 
     private static final Map<String, String> ALIASES = Map.of(
             "text/x-markdown", "text/markdown",
@@ -26,7 +29,7 @@ final class DocumentFormats {
     }
 
     /** @return the content type, or null when neither the declaration nor the name says */
-    static String of(String declared, String filename) {
+    public static String of(String declared, String filename) {
         String type = declared == null ? "" : declared.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
         if (!type.isEmpty() && !type.equals("application/octet-stream")) {
             return ALIASES.getOrDefault(type, type);

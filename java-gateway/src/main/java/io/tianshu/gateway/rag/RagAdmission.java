@@ -10,6 +10,7 @@ import io.tianshu.inference.v1.Usage;
 import io.tianshu.rag.v1.AnswerRequest;
 import io.tianshu.rag.v1.AnswerResponse;
 import io.tianshu.rag.v1.IngestJob;
+import java.util.function.LongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -24,7 +25,7 @@ import reactor.core.publisher.Mono;
  * ingestion quota, and a charge of the upload's embedding tokens once it is accepted.
  */
 @Component
-class RagAdmission {
+public class RagAdmission {
 
     private static final Logger log = LoggerFactory.getLogger(RagAdmission.class);
 
@@ -69,8 +70,23 @@ class RagAdmission {
      * One request and no tokens: the query's embedding is a few hundred tokens at most and the
      * RAG service does not report it, so there is nothing exact to reserve or settle.
      */
-    Mono<Void> search(Caller caller, String requestId, HttpHeaders responseHeaders) {
+    public Mono<Void> search(Caller caller, String requestId, HttpHeaders responseHeaders) {
         return step.admit(new AdmissionStep.Call(caller, SEARCH, requestId, responseHeaders)).then();
+    }
+
+    /**
+     * An upload from start to end: admitted ({@link #upload}), sent, refused over quota in the
+     * quota's terms ({@link #refusal}), and charged once accepted ({@link #charge}).
+     *
+     * @param send sends the upload given the most embedding tokens it may use (0 = no limit);
+     *     it may answer no job, when nothing was left to send, and then nothing is charged
+     */
+    public Mono<IngestJob> ingest(Caller caller, String requestId, HttpHeaders responseHeaders,
+            LongFunction<Mono<IngestJob>> send) {
+        return upload(caller, requestId, responseHeaders)
+                .flatMap(upload -> send.apply(upload.allowance().maxEmbeddingTokens())
+                        .onErrorMap(failure -> refusal(upload, failure))
+                        .flatMap(job -> charge(upload, job).thenReturn(job)));
     }
 
     /**

@@ -37,7 +37,7 @@ import reactor.core.publisher.Mono;
  * tenant is always the caller's, set by the controllers from the authenticated key.
  */
 @Component
-class RagClient {
+public class RagClient {
 
     private final Backend<RagServiceStub> rag;
     private final TianshuProperties.Rag settings;
@@ -47,7 +47,7 @@ class RagClient {
         this.rag = calls.backend("RAG", RagServiceGrpc.newStub(ragChannel), settings.breaker());
     }
 
-    Mono<Collection> createCollection(CreateCollectionRequest request, String requestId) {
+    public Mono<Collection> createCollection(CreateCollectionRequest request, String requestId) {
         return rag.<CreateCollectionResponse>unary(requestId, settings.deadline(),
                 (s, o) -> s.createCollection(request, o)).map(CreateCollectionResponse::getCollection);
     }
@@ -58,17 +58,17 @@ class RagClient {
                 (s, o) -> s.listCollections(request, o)).map(ListCollectionsResponse::getCollectionsList);
     }
 
-    Mono<Void> deleteCollection(DeleteCollectionRequest request, String requestId) {
+    public Mono<Void> deleteCollection(DeleteCollectionRequest request, String requestId) {
         return rag.<DeleteCollectionResponse>unary(requestId, settings.deadline(), (s, o) -> s.deleteCollection(request, o))
                 .then();
     }
 
-    Mono<IngestJob> ingest(IngestDocumentsRequest request, String requestId) {
+    public Mono<IngestJob> ingest(IngestDocumentsRequest request, String requestId) {
         return rag.<IngestDocumentsResponse>unary(requestId, settings.ingestDeadline(),
                 (s, o) -> s.ingestDocuments(request, o)).map(IngestDocumentsResponse::getJob);
     }
 
-    Mono<IngestJob> getJob(GetIngestJobRequest request, String requestId) {
+    public Mono<IngestJob> getJob(GetIngestJobRequest request, String requestId) {
         return rag.<GetIngestJobResponse>unary(requestId, settings.deadline(),
                 (s, o) -> s.getIngestJob(request, o)).map(GetIngestJobResponse::getJob);
     }
@@ -78,12 +78,12 @@ class RagClient {
                 (s, o) -> s.watchIngestJob(request, o)).map(WatchIngestJobResponse::getJob);
     }
 
-    Mono<Void> deleteDocument(DeleteDocumentRequest request, String requestId) {
+    public Mono<Void> deleteDocument(DeleteDocumentRequest request, String requestId) {
         return rag.<DeleteDocumentResponse>unary(requestId, settings.deadline(), (s, o) -> s.deleteDocument(request, o))
                 .then();
     }
 
-    Mono<SearchResponse> search(SearchRequest request, String requestId) {
+    public Mono<SearchResponse> search(SearchRequest request, String requestId) {
         return rag.unary(requestId, settings.deadline(), (s, o) -> s.search(request, o));
     }
 

@@ -13,13 +13,13 @@ import java.util.List;
 import java.util.Map;
 
 /** JSON objects to and from google.protobuf.Struct, for document metadata and filters. */
-final class Structs {
+public final class Structs {
 
     private Structs() {
     }
 
     /** An absent or null node is an empty Struct; anything but an object is a 400 naming param. */
-    static Struct fromJson(JsonNode node, String param) {
+    public static Struct fromJson(JsonNode node, String param) {
         if (node == null || node.isNull()) {
             return Struct.getDefaultInstance();
         }
@@ -31,13 +31,14 @@ final class Structs {
         return struct.build();
     }
 
-    static Map<String, Object> toMap(Struct struct) {
+    public static Map<String, Object> toMap(Struct struct) {
         Map<String, Object> map = new LinkedHashMap<>();
         struct.getFieldsMap().forEach((key, value) -> map.put(key, plain(value)));
         return map;
     }
 
-    private static Value value(JsonNode node) {
+    /** One JSON value as a protobuf Value (numbers as doubles). */
+    public static Value value(JsonNode node) {
         if (node.isObject()) {
             return Value.newBuilder().setStructValue(fromJson(node, "")).build();
         }

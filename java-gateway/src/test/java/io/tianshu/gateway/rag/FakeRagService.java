@@ -21,6 +21,7 @@ import io.tianshu.rag.v1.DeleteCollectionRequest;
 import io.tianshu.rag.v1.DeleteCollectionResponse;
 import io.tianshu.rag.v1.DeleteDocumentRequest;
 import io.tianshu.rag.v1.DeleteDocumentResponse;
+import io.tianshu.rag.v1.Document;
 import io.tianshu.rag.v1.GetIngestJobRequest;
 import io.tianshu.rag.v1.GetIngestJobResponse;
 import io.tianshu.rag.v1.Hit;
@@ -37,18 +38,30 @@ import io.tianshu.rag.v1.SearchRequest;
 import io.tianshu.rag.v1.SearchResponse;
 import io.tianshu.rag.v1.WatchIngestJobRequest;
 import io.tianshu.rag.v1.WatchIngestJobResponse;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * RagService keeping collections and jobs in memory per tenant, as the real one scopes them:
  * another tenant's collection or job is NOT_FOUND. Search and Answer give canned results;
- * a query or question names the failure to simulate.
+ * a query or question names the failure to simulate. Collections named like vector stores
+ * ("vs_...") keep their documents and answer searches with them, one hit per document in the
+ * order ingested, similarities 0.9, 0.8, ...
  */
-class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
+public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
+
+    /** Content of a document the service refuses as unreadable (INVALID_ARGUMENT naming documents[i]). */
+    public static final String UNREADABLE = "%unreadable";
+    /** A filter key the fake refuses as the real service refuses a key over its length limit. */
+    public static final String REFUSED_KEY = "refused-key";
+    /** The largest chunk the fake takes, as the real service's max_chunk_tokens. */
+    public static final int MAX_CHUNK_TOKENS = 256;
 
     /** A query or question answered with FAILED_PRECONDITION (another embedding model). */
     static final String MISMATCH = "model-mismatch";
@@ -68,16 +81,23 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
     static final int COMPLETION_TOKENS = 3;
 
     final AtomicReference<CreateCollectionRequest> lastCreate = new AtomicReference<>();
-    final AtomicReference<IngestDocumentsRequest> lastIngest = new AtomicReference<>();
+    public final AtomicReference<IngestDocumentsRequest> lastIngest = new AtomicReference<>();
     /** Every IngestDocuments call, to tell which tenant's uploads reached the service. */
-    final List<IngestDocumentsRequest> ingests = new CopyOnWriteArrayList<>();
-    final AtomicReference<SearchRequest> lastSearch = new AtomicReference<>();
+    public final List<IngestDocumentsRequest> ingests = new CopyOnWriteArrayList<>();
+    public final AtomicReference<SearchRequest> lastSearch = new AtomicReference<>();
+    /** Every DeleteDocument and DeleteCollection call, as "tenant/collection[/document]". */
+    public final List<String> deletions = new CopyOnWriteArrayList<>();
     final AtomicReference<AnswerRequest> lastAnswer = new AtomicReference<>();
     /** Every Search and Answer call, to tell which tenant's calls reached the service. */
-    final List<SearchRequest> searches = new CopyOnWriteArrayList<>();
+    public final List<SearchRequest> searches = new CopyOnWriteArrayList<>();
     final List<AnswerRequest> answers = new CopyOnWriteArrayList<>();
     private final Map<String, Collection> collections = new ConcurrentHashMap<>();
     private final Map<String, IngestJob> jobs = new ConcurrentHashMap<>();
+    private final AtomicInteger jobNumbers = new AtomicInteger();
+    /** The job of the last accepted ingest call of each collection (by collection id). */
+    private final Map<String, String> lastJobs = new ConcurrentHashMap<>();
+    /** Documents of "vs_" collections, by tenant/collection, in the order ingested. */
+    private final Map<String, Map<String, Document>> documents = new ConcurrentHashMap<>();
 
     @Override
     public void createCollection(CreateCollectionRequest request, StreamObserver<CreateCollectionResponse> out) {
@@ -102,6 +122,8 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
 
     @Override
     public void deleteCollection(DeleteCollectionRequest request, StreamObserver<DeleteCollectionResponse> out) {
+        deletions.add(key(request.getTenantId(), request.getCollectionId()));
+        documents.remove(key(request.getTenantId(), request.getCollectionId()));
         if (collections.remove(key(request.getTenantId(), request.getCollectionId())) == null) {
             out.onError(notFound("collection '" + request.getCollectionId() + "'"));
             return;
@@ -121,6 +143,18 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         if (missing(request.getTenantId(), request.getCollectionId(), out)) {
             return;
         }
+        if (request.hasChunking() && request.getChunking().getMaxChunkTokens() > MAX_CHUNK_TOKENS) {
+            invalid(out, "chunking.max_chunk_tokens", "must be in 17.." + MAX_CHUNK_TOKENS
+                    + " (the most the embedding model reads), got " + request.getChunking().getMaxChunkTokens());
+            return;
+        }
+        for (int i = 0; i < request.getDocumentsCount(); i++) {
+            Document document = request.getDocuments(i);
+            if (document.getContent().toStringUtf8().startsWith(UNREADABLE)) {
+                invalid(out, "documents[" + i + "]", "document '" + document.getDocumentId() + "': cannot read it");
+                return;
+            }
+        }
         long needed = embeddingTokens(request);
         long max = request.getMaxEmbeddingTokens();
         if (max > 0 && needed > max) {
@@ -138,12 +172,43 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
             return;
         }
         Collection collection = collections.get(key(request.getTenantId(), request.getCollectionId()));
-        IngestJob job = IngestJob.newBuilder().setJobId("job-" + jobs.size()).setTenantId(request.getTenantId())
+        IngestJob job = IngestJob.newBuilder().setJobId("job-" + jobNumbers.getAndIncrement())
+                .setTenantId(request.getTenantId())
                 .setCollectionId(request.getCollectionId()).setState(IngestJobState.INGEST_JOB_STATE_QUEUED)
                 .setQueuePosition(1).setDocumentsTotal(request.getDocumentsCount()).setEmbeddingTokens(needed)
                 .setEmbeddingModel(collection.getEmbeddingModel()).build();
         jobs.put(job.getJobId(), job);
+        lastJobs.put(request.getCollectionId(), job.getJobId());
+        if (request.getCollectionId().startsWith("vs_")) {
+            Map<String, Document> stored = documents.computeIfAbsent(key(request.getTenantId(),
+                    request.getCollectionId()), k -> Collections.synchronizedMap(new LinkedHashMap<>()));
+            request.getDocumentsList().forEach(d -> stored.put(d.getDocumentId(), d));
+        }
         reply(out, IngestDocumentsResponse.newBuilder().setJob(job).build());
+    }
+
+    /** The job of the last accepted ingest call into the collection. */
+    public String lastJob(String collectionId) {
+        return lastJobs.get(collectionId);
+    }
+
+    /** Ends a job as the real service would: SUCCEEDED, or FAILED with the error. */
+    public void finish(String jobId, IngestJobState state, String error) {
+        jobs.computeIfPresent(jobId, (id, job) -> job.toBuilder().setState(state).setQueuePosition(0)
+                .setError(error).build());
+    }
+
+    /** Forgets a job, as a RAG database that was reset would. */
+    public void forget(String jobId) {
+        jobs.remove(jobId);
+    }
+
+    private static void invalid(StreamObserver<?> out, String field, String reason) {
+        out.onError(StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
+                .setCode(Code.INVALID_ARGUMENT_VALUE).setMessage(field + ": " + reason)
+                .addDetails(Any.pack(BadRequest.newBuilder().addFieldViolations(BadRequest.FieldViolation
+                        .newBuilder().setField(field).setDescription(reason)).build()))
+                .build()));
     }
 
     /** The fake's count: one embedding token per byte of every document's content. */
@@ -182,6 +247,11 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         if (missing(request.getTenantId(), request.getCollectionId(), out)) {
             return;
         }
+        deletions.add(key(request.getTenantId(), request.getCollectionId()) + "/" + request.getDocumentId());
+        Map<String, Document> stored = documents.get(key(request.getTenantId(), request.getCollectionId()));
+        if (stored != null) {
+            stored.remove(request.getDocumentId());
+        }
         reply(out, DeleteDocumentResponse.getDefaultInstance());
     }
 
@@ -192,6 +262,17 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         if (failed(request.getQuery(), out)) {
             return;
         }
+        if (request.getCollectionId().startsWith("vs_")) {
+            if (missing(request.getTenantId(), request.getCollectionId(), out)) {
+                return;
+            }
+            if (request.getOptions().getMetadataCondition().getComparison().getKey().equals(REFUSED_KEY)) {
+                invalid(out, "options.metadata_condition.comparison.key", "must have 1 to 128 characters");
+                return;
+            }
+            reply(out, storedHits(request));
+            return;
+        }
         reply(out, SearchResponse.newBuilder().addHits(Hit.newBuilder().setDocumentId("runbook")
                 .setChunkId("runbook#1").setText("Drain traffic first.").addHeadingPath("Ops").addHeadingPath("Restart")
                 .setScore(0.03f).setRank(1)
@@ -200,6 +281,27 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
                 .addRetrieverScores(RetrieverScore.newBuilder().setRetriever(Retriever.RETRIEVER_FULL_TEXT)
                         .setScore(0.1f).setRank(2)))
                 .build());
+    }
+
+    private SearchResponse storedHits(SearchRequest request) {
+        SearchResponse.Builder hits = SearchResponse.newBuilder();
+        Map<String, Document> stored = documents.getOrDefault(key(request.getTenantId(), request.getCollectionId()),
+                Map.of());
+        int rank = 1;
+        synchronized (stored) {
+            for (Document document : stored.values()) {
+                if (rank > request.getOptions().getTopK()) {
+                    break;
+                }
+                float similarity = 1f - rank / 10f;
+                hits.addHits(Hit.newBuilder().setDocumentId(document.getDocumentId())
+                        .setChunkId(document.getDocumentId() + "#0").setText(document.getContent().toStringUtf8())
+                        .setMetadata(document.getMetadata()).setScore(1f / (60 + rank)).setRank(rank)
+                        .setSimilarity(similarity));
+                rank++;
+            }
+        }
+        return hits.build();
     }
 
     /** "Drain first [1]." in two pieces, then the citation of [1] with the model asked for and the usage. */
@@ -285,7 +387,7 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         return answers.stream().filter(a -> a.getTenantId().equals(tenant)).toList();
     }
 
-    List<IngestDocumentsRequest> ingestsOf(String tenant) {
+    public List<IngestDocumentsRequest> ingestsOf(String tenant) {
         return ingests.stream().filter(i -> i.getTenantId().equals(tenant)).toList();
     }
 
@@ -293,7 +395,7 @@ class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         return searches.stream().filter(a -> a.getTenantId().equals(tenant)).toList();
     }
 
-    List<Collection> collectionsOf(String tenant) {
+    public List<Collection> collectionsOf(String tenant) {
         return collections.values().stream().filter(c -> c.getTenantId().equals(tenant)).toList();
     }
 }

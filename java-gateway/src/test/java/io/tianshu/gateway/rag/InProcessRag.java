@@ -12,7 +12,7 @@ import org.springframework.context.annotation.Primary;
 
 /** The RAG channel goes to an in-process {@link FakeRagService} that also answers health checks. */
 @TestConfiguration(proxyBeanMethods = false)
-class InProcessRag {
+public class InProcessRag {
 
     private final String name = InProcessServerBuilder.generateName();
 

@@ -21,16 +21,16 @@ import org.springframework.test.web.reactive.server.WebTestClient;
  */
 @Import(InProcessRag.class)
 @TestPropertySource(properties = "tianshu.rag.answer-model=" + FakeInferenceService.CHAT_MODEL)
-abstract class RagGatewayTest extends GatewayTest {
+public abstract class RagGatewayTest extends GatewayTest {
 
     @Autowired
-    FakeRagService rag;
+    protected FakeRagService rag;
     @Autowired
-    KeyStore keys;
+    protected KeyStore keys;
     @Autowired
-    TenantStore tenants;
+    protected TenantStore tenants;
 
-    String newTenant() {
+    protected String newTenant() {
         return TestKeys.tenant(tenants, null, null, null);
     }
 
@@ -49,7 +49,7 @@ abstract class RagGatewayTest extends GatewayTest {
     }
 
     /** A client whose key belongs to tenant and has exactly these scopes. */
-    WebTestClient as(String tenant, String... scopes) {
+    protected WebTestClient as(String tenant, String... scopes) {
         String key = TestKeys.key(keys, tenant, List.of(scopes), null, null, null, null).plaintext();
         return web.mutate().defaultHeaders(h -> h.set(HttpHeaders.AUTHORIZATION, "Bearer " + key)).build();
     }
