@@ -148,3 +148,20 @@ async def test_an_embedding_model_is_invalid_argument_naming_the_model_field(stu
     assert detail.Unpack(bad_request)
     assert bad_request.field_violations[0].field == "model"
     assert (_inference_calls("GenerateStream"), _inference_calls("Embed")) == before
+
+
+async def test_a_retrieval_query_picks_the_sources_the_question_is_answered_from(stub, tenant, facts):
+    """The question is what the model answers; the retrieval query (a search a model wrote
+    for it, as with the Responses API's file_search) is what the sources are found with."""
+    def answer(**fields):
+        return stub.Answer(pb.AnswerRequest(tenant_id=tenant, collection_id=facts, question="Which one is it?",
+                                            max_tokens=MAX_TOKENS, **fields,
+                                            options=pb.RetrievalOptions(mode=pb.RETRIEVAL_MODE_FULL_TEXT, top_k=1)))
+
+    # The question's own words match no chunk.
+    alone = [m async for m in answer()]
+    found = [m async for m in answer(retrieval_query="Tokyo")]
+
+    assert alone[-1].outcome == pb.ANSWER_OUTCOME_NO_RELEVANT_CONTEXT
+    assert found[-1].outcome == pb.ANSWER_OUTCOME_ANSWERED
+    assert {c.document_id for c in found[-1].citations} <= {"japan"}, "only the retrieved chunk can be cited"

@@ -196,7 +196,8 @@ class RagServicer(pb_grpc.RagServiceServicer):
             raise InvalidArgument("question", "must not be empty")
         events = self._c.answerer.answer(_tenant(request.tenant_id), request.collection_id, request.question,
                                          _options(request.options, self._answer_top_k), request.max_tokens,
-                                         model=request.model, request_id=json_logging.request_id.get())
+                                         model=request.model, request_id=json_logging.request_id.get(),
+                                         retrieval_query=request.retrieval_query.strip())
         async for event in events:
             response = pb.AnswerResponse(
                 text=event.text, outcome=_OUTCOMES.get(event.outcome, pb.ANSWER_OUTCOME_UNSPECIFIED),

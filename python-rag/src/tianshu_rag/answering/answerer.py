@@ -52,7 +52,8 @@ class Answerer:
         self._retriever, self._inference, self._settings = retriever, inference, settings
 
     async def answer(self, tenant_id: str, collection: str, question: str, options: SearchOptions,
-                     max_tokens: int = 0, model: str = "", request_id: str = "") -> AsyncIterator[AnswerEvent]:
+                     max_tokens: int = 0, model: str = "", request_id: str = "",
+                     retrieval_query: str = "") -> AsyncIterator[AnswerEvent]:
         max_tokens = max_tokens or self._settings.max_tokens
         if max_tokens < 0:
             raise InvalidArgument("max_tokens", "must not be negative")
@@ -61,7 +62,7 @@ class Answerer:
         # refuses an unknown model (NOT_FOUND) or an embedding model (INVALID_ARGUMENT) itself.
         await self._inference.count_tokens(model, build_messages(question, []))
         options = dataclasses.replace(options, min_similarity=options.min_similarity or self._settings.min_similarity)
-        hits = await self._retriever.search(tenant_id, collection, question, options)
+        hits = await self._retriever.search(tenant_id, collection, retrieval_query or question, options)
         if not _relevant(hits, options.mode):
             metrics.ANSWERS.labels(NO_RELEVANT_CONTEXT).inc()
             yield AnswerEvent(text=DO_NOT_KNOW)

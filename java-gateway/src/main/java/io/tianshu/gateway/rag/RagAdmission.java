@@ -57,7 +57,7 @@ public class RagAdmission {
      * @param request the answer as mapped, without a model
      * @return the answer to send, with the served model in it
      */
-    Mono<AdmissionStep.Admitted<AnswerRequest>> answer(Caller caller, String asked, AnswerRequest request,
+    public Mono<AdmissionStep.Admitted<AnswerRequest>> answer(Caller caller, String asked, AnswerRequest request,
             String requestId, HttpHeaders responseHeaders) {
         String named = asked != null ? asked : defaultModel;
         return step.admit(new AdmissionStep.Call(caller, ANSWERS, requestId, responseHeaders), named,
@@ -130,7 +130,7 @@ public class RagAdmission {
      * delivered and no prompt tokens: the prompt's size is known only inside the RAG service,
      * and keeping the whole reservation would bill a dropped connection for a full context.
      */
-    static Flux<AnswerResponse> meter(Admission admission, Flux<AnswerResponse> answer) {
+    public static Flux<AnswerResponse> meter(Admission admission, Flux<AnswerResponse> answer) {
         return admission.meter(answer, RagAdmission::reported, message -> message.getText().isEmpty() ? 0 : 1);
     }
 

@@ -87,7 +87,7 @@ public class RagClient {
         return rag.unary(requestId, settings.deadline(), (s, o) -> s.search(request, o));
     }
 
-    Flux<AnswerResponse> answer(AnswerRequest request, String requestId) {
+    public Flux<AnswerResponse> answer(AnswerRequest request, String requestId) {
         return rag.serverStream(requestId, settings.streamDeadline(), (s, o) -> s.answer(request, o));
     }
 }

@@ -36,7 +36,11 @@ final class ResponseGenerations {
         }
     }
 
-    static Generation generation(ResponseRequest request, String requestId, List<ChatMessage> chat) {
+    /** The generation to run, and the file_search tool it may call (null when none). */
+    record Planned(Generation generation, ResponseTools.FileSearch fileSearch) {
+    }
+
+    static Planned generation(ResponseRequest request, String requestId, List<ChatMessage> chat) {
         Generation.Builder generation = Generation.newBuilder()
                 .setModel(request.model())
                 .setRequestId(requestId)
@@ -44,13 +48,13 @@ final class ResponseGenerations {
                 .setSampling(sampling(request))
                 .addAllMessages(chat);
         StructuredOutput structured = structuredOutput(request.text());
-        ToolDefinitions.Mapped tools = ResponseTools.apply(request, generation);
+        ResponseTools.Applied tools = ResponseTools.apply(request, generation);
         if (structured != null) {
-            ToolDefinitions.refuseWithStructuredOutput(tools, "text.format", request.text().path("format")
+            ToolDefinitions.refuseWithStructuredOutput(tools.functions(), "text.format", request.text().path("format")
                     .path("type").asText());
             generation.setStructuredOutput(structured);
         }
-        return generation.build();
+        return new Planned(generation.build(), tools.fileSearch());
     }
 
     private static SamplingParams sampling(ResponseRequest r) {

@@ -49,10 +49,12 @@ class ResponsesController {
 
     private final GenerationRoute route;
     private final ResponseStore store;
+    private final FileSearchTurn fileSearch;
 
-    ResponsesController(GenerationRoute route, ResponseStore store) {
+    ResponsesController(GenerationRoute route, ResponseStore store, FileSearchTurn fileSearch) {
         this.route = route;
         this.store = store;
+        this.fileSearch = fileSearch;
     }
 
     @PostMapping("/v1/responses")
@@ -75,10 +77,15 @@ class ResponsesController {
         ArrayNode items = ResponseInputs.items(request.input());
         return Callers.current().flatMap(caller -> conversation(caller.tenant(), request.previousResponseId())
                 .flatMap(history -> {
-                    Generation generation = ResponseGenerations.generation(request, requestId,
+                    ResponseGenerations.Planned planned = ResponseGenerations.generation(request, requestId,
                             ResponseInputs.chat(request.instructions(), history, items));
+                    Generation generation = planned.generation();
                     Turn turn = new Turn(ItemIds.next("resp"), Instant.now().getEpochSecond(), request, items,
                             caller.tenant());
+                    if (planned.fileSearch() != null) {
+                        return fileSearch.serve(exchange, caller, turn, generation, planned.fileSearch(),
+                                body -> kept(turn, body));
+                    }
                     return route.serve(exchange, "responses", new GenerationRoute.Asked(generation,
                                     request.streaming(), false, model -> AutoToolChoice.check(generation, model)),
                             new GenerationRoute.Shapes("response",

@@ -1,0 +1,36 @@
+package io.tianshu.gateway.responses;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tianshu.rag.v1.Citation;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class FileSearchTurnTest {
+
+    @Test
+    void eachMarkerOfACitedFileIsAnAnnotationAtItsPositionAndOtherDocumentsAreDropped() {
+        String text = "Drain traffic first [1]. Then restart pods [2][1].";
+        List<Citation> citations = List.of(
+                Citation.newBuilder().setMarker(1).setDocumentId("file-a").build(),
+                Citation.newBuilder().setMarker(2).setDocumentId("put-in-through-rag").build());
+
+        var annotations = FileSearchTurn.annotations(text, citations, Map.of("file-a", "runbook.md"));
+
+        assertThat(annotations).extracting(a -> a.get("index").asInt())
+                .containsExactly(text.indexOf("[1]"), text.lastIndexOf("[1]"));
+        assertThat(annotations).allSatisfy(a -> {
+            assertThat(a.get("type").asText()).isEqualTo("file_citation");
+            assertThat(a.get("file_id").asText()).isEqualTo("file-a");
+            assertThat(a.get("filename").asText()).isEqualTo("runbook.md");
+        });
+    }
+
+    @Test
+    void theQueryIsTheCallsQueryOrWhatTheModelWroteWhenItIsNotJson() {
+        assertThat(FileSearchTurn.query("{\"query\": \"restart the gateway\"}")).isEqualTo("restart the gateway");
+        assertThat(FileSearchTurn.query("restart it")).isEqualTo("restart it");
+        assertThat(FileSearchTurn.query("{\"query\": \" \"}")).isEqualTo("{\"query\": \" \"}");
+    }
+}
