@@ -12,7 +12,8 @@ is one streamed generation, measured both ways:
   direct  - InferenceService.GenerateStream with the Generation the gateway would send: the same
             messages, tools, tool_choice and sampling (greedy, fixed max tokens)
 Scenarios:
-  chat-tool-round-trip - step 1: a chat with tools and tool_choice "required" makes a call;
+  chat-tool-round-trip - step 1: a chat with tools, tool_choice "required" and
+                         parallel_tool_calls false makes one call;
                          step 2: the call and its result in the history, tool_choice "auto": the
                          answer
   responses-function   - turn 1: POST /v1/responses with a function tool named in tool_choice
@@ -26,7 +27,9 @@ and completion tokens per second of the whole call (from the usage each path rep
 paths take turns round trip by round trip, their order rotating, so a burst of CPU on this
 shared machine falls on both alike; the measurement is repeated in --runs runs, side by side in
 the report with each path's spread between runs, since a difference of a few milliseconds is
-within what this machine varies from one run to the next.
+within what this machine varies from one run to the next. Also reported: the gateway's own
+account of each step (its Server-Timing header), and whether both paths read the same prompt and
+produced the same output (so that the direct calls are the gateway's calls).
 
 A scenario is one class below: its name, its step labels, and one method per path that plays the
 whole conversation and returns one Step per label. A file_search scenario (a Responses turn in
@@ -35,15 +38,15 @@ through the gateway one POST /v1/responses with a file_search tool; directly Gen
 RAG service's Search and GenerateStream again, timed as one step; its stack needs the RAG
 service (Stack(with_rag=True)) and a collection loaded before the runs.
 
-Run: make bench-tools   (about 10 minutes on 2 CPU cores); ARGS='--concurrency 1,8' adds
-     eight conversations at once (a few minutes more)
+Run: make bench-tools   (about 10 minutes on 2 CPU cores, half of them the gateway's warm-up);
+     ARGS='--concurrency 1,8' adds eight conversations at once (about 2 minutes more)
 """
 from __future__ import annotations
 
 import argparse
-import os
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -542,12 +545,14 @@ def cpu_seconds_used() -> tuple[float, float]:
 # --- the run ------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--concurrency", default="1,8", help="conversations at once on each path, e.g. 1 or 1,8")
+    parser.add_argument("--concurrency", default="1", help="conversations at once on each path, e.g. 1,8")
     parser.add_argument("--runs", type=int, default=3, help="runs, reported side by side with their spread")
     parser.add_argument("--rounds", type=int, default=12,
                         help="rounds per run at concurrency 1, each one conversation of every scenario on each "
                              "path; at concurrency c, ceil(2 x rounds / c) rounds of c conversations")
-    parser.add_argument("--warmup", type=int, default=6000,
+    # The gateway JVM's CPU per call keeps falling for tens of thousands of calls (about 3.7 ms
+    # after 6,000, 1.9 after 30,000 here), and a gateway in production is warm: as bench-gateway.
+    parser.add_argument("--warmup", type=int, default=30000,
                         help="plain one-token chat calls through the gateway first (its JIT), 64 at a time")
     parser.add_argument("--warmup-conversations", type=int, default=48,
                         help=f"then short conversations of every scenario on each path, {WARMUP_CONCURRENCY} at a time")
