@@ -47,3 +47,7 @@ bench-rag: bootstrap
 .PHONY: bench-gateway
 bench-gateway: bootstrap
 	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/gateway_bench.py $(ARGS)
+
+.PHONY: bench-tools
+bench-tools: bootstrap
+	@source build/env && PYTHONPATH=$$PYTHONPATH $$VENV/bin/python benchmarks/tools_bench.py $(ARGS)
