@@ -89,6 +89,8 @@ def _python_default(value: ast.expr | None) -> str | None:
         constant = _constant(value)
     except ValueError:
         return COMPUTED
+    if constant is None:
+        return COMPUTED  # unset: the code decides (e.g. by the model it serves), as the docs say
     if isinstance(constant, bool):
         return "true" if constant else "false"
     if isinstance(constant, float) and constant.is_integer():
