@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.grpc.Status;
 import io.tianshu.gateway.auth.Caller;
 import io.tianshu.gateway.generation.GenerationRoute;
 import io.tianshu.gateway.rag.RagAdmission;
@@ -23,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -70,8 +72,14 @@ class FileSearchTurn {
     /** @param keep stores the final Response object (when the request stores it) and hands it back */
     Mono<Void> serve(ServerWebExchange exchange, Caller caller, Turn turn, Generation decide,
             ResponseTools.FileSearch search, Function<ObjectNode, Mono<ObjectNode>> keep) {
-        Flux<ObjectNode> events = Flux.defer(() -> new Run(exchange, caller, turn, decide, search, keep).events())
-                .timeout(DEADLINE);
+        Flux<ObjectNode> events = Flux.defer(() -> {
+            // One deadline for the whole turn: each event may take what is left of it.
+            long deadlineAt = System.nanoTime() + DEADLINE.toNanos();
+            return new Run(exchange, caller, turn, decide, search, keep).events().timeout(Mono.delay(DEADLINE),
+                    event -> Mono.delay(Duration.ofNanos(Math.max(0, deadlineAt - System.nanoTime()))));
+        }).onErrorMap(TimeoutException.class, late -> Status.DEADLINE_EXCEEDED
+                .withDescription("the file_search turn passed its deadline of " + DEADLINE.toSeconds() + " s")
+                .asRuntimeException());
         return responder.respond(exchange.getResponse(), turn.request().streaming(), "response",
                 () -> events, () -> events.last().map(last -> (ObjectNode) last.get("response")), body -> body,
                 body -> log.info("response with file_search done: status={}", body.path("status").asText()));
