@@ -72,14 +72,8 @@ class FileSearchTurn {
     /** @param keep stores the final Response object (when the request stores it) and hands it back */
     Mono<Void> serve(ServerWebExchange exchange, Caller caller, Turn turn, Generation decide,
             ResponseTools.FileSearch search, Function<ObjectNode, Mono<ObjectNode>> keep) {
-        Flux<ObjectNode> events = Flux.defer(() -> {
-            // One deadline for the whole turn: each event may take what is left of it.
-            long deadlineAt = System.nanoTime() + DEADLINE.toNanos();
-            return new Run(exchange, caller, turn, decide, search, keep).events().timeout(Mono.delay(DEADLINE),
-                    event -> Mono.delay(Duration.ofNanos(Math.max(0, deadlineAt - System.nanoTime()))));
-        }).onErrorMap(TimeoutException.class, late -> Status.DEADLINE_EXCEEDED
-                .withDescription("the file_search turn passed its deadline of " + DEADLINE.toSeconds() + " s")
-                .asRuntimeException());
+        Flux<ObjectNode> events = withDeadline(
+                Flux.defer(() -> new Run(exchange, caller, turn, decide, search, keep).events()), DEADLINE);
         return responder.respond(exchange.getResponse(), turn.request().streaming(), "response",
                 () -> events, () -> events.last().map(last -> (ObjectNode) last.get("response")), body -> body,
                 body -> log.info("response with file_search done: status={}", body.path("status").asText()));
@@ -263,6 +257,20 @@ class FileSearchTurn {
         private ObjectNode event(String type) {
             return NODES.objectNode().put("type", type).put("sequence_number", sequence.getAndIncrement());
         }
+    }
+
+    /**
+     * The events, failing as DEADLINE_EXCEEDED (504, as a backend that did not answer) once the
+     * whole turn has taken longer than {@code deadline}: each event may take what is left of it,
+     * where Flux.timeout(Duration) would bound only the gap between two events.
+     */
+    static <T> Flux<T> withDeadline(Flux<T> events, Duration deadline) {
+        return Flux.defer(() -> {
+            Mono<Long> turnEnds = Mono.delay(deadline).cache();
+            return events.timeout(turnEnds, event -> turnEnds);
+        }).onErrorMap(TimeoutException.class, late -> Status.DEADLINE_EXCEEDED
+                .withDescription("the file_search turn passed its deadline of " + deadline.toSeconds() + " s")
+                .asRuntimeException());
     }
 
     /** The query a file_search call asked for: its arguments' query, or their text when they are not JSON. */

@@ -2,10 +2,14 @@ package io.tianshu.gateway.responses;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.grpc.Status;
 import io.tianshu.rag.v1.Citation;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
 
 class FileSearchTurnTest {
 
@@ -32,5 +36,22 @@ class FileSearchTurnTest {
         assertThat(FileSearchTurn.query("{\"query\": \"restart the gateway\"}")).isEqualTo("restart the gateway");
         assertThat(FileSearchTurn.query("restart it")).isEqualTo("restart it");
         assertThat(FileSearchTurn.query("{\"query\": \" \"}")).isEqualTo("{\"query\": \" \"}");
+    }
+
+    @Test
+    void theDeadlineBoundsTheWholeTurnNotTheGapBetweenEvents() {
+        // An event every 40 s, each gap well inside a 100 s deadline: the turn still ends at 100 s.
+        StepVerifier.withVirtualTime(() -> FileSearchTurn.withDeadline(
+                        Flux.interval(Duration.ofSeconds(40)).take(5), Duration.ofSeconds(100)))
+                .thenAwait(Duration.ofSeconds(100))
+                .expectNext(0L, 1L)
+                .expectErrorSatisfies(e -> assertThat(Status.fromThrowable(e).getCode())
+                        .isEqualTo(Status.Code.DEADLINE_EXCEEDED))
+                .verify();
+        StepVerifier.withVirtualTime(() -> FileSearchTurn.withDeadline(
+                        Flux.interval(Duration.ofSeconds(40)).take(2), Duration.ofSeconds(100)))
+                .thenAwait(Duration.ofSeconds(80))
+                .expectNext(0L, 1L)
+                .verifyComplete();
     }
 }
