@@ -20,6 +20,25 @@ CHATS = [
     [{"role": "user", "content": "  spaces  \n\n\ttabs\tand a literal <|im_end|> in the text\n"}],
     [{"role": "developer", "content": "Be terse."}, {"role": "user", "content": "Why is water wet?"}],
 ]
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather in a city",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string", "description": "城市 name, e.g. \"Paris\"\n"},
+        "days": {"type": "integer", "minimum": 1, "maximum": 7.5}}, "required": ["city"]}}}
+CALLED = {"role": "assistant", "content": None, "tool_calls": [
+    {"id": "call_1", "type": "function", "function": {"name": "get_weather",
+                                                       "arguments": '{"city":"Paris", "days": 2.50}'}},
+    {"id": "call_2", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]}
+# Tool definitions, calls (their arguments rewritten as Python's json.dumps writes them) and
+# tool results reach the template's tool parts, which plain chats never touch.
+TOOL_CHATS = [
+    ([{"role": "user", "content": "Weather in Paris?"}], [WEATHER]),
+    ([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather in 北京?"}], [WEATHER]),
+    ([{"role": "user", "content": "Weather in Paris?"}, CALLED,
+      {"role": "tool", "tool_call_id": "call_1", "content": "18 C"},
+      {"role": "tool", "tool_call_id": "call_2", "content": "a city is required"}], [WEATHER]),
+    ([{"role": "user", "content": "Hello", "name": "ada"}], None),
+]
 TPM = 1_000_000
 MAX_TOKENS = 2
 
@@ -44,9 +63,11 @@ def _prompts_counted(http: httpx.Client) -> dict[str, float]:
     return counted
 
 
-def _chat(http: httpx.Client, key: str, messages: list[dict]) -> httpx.Response:
-    response = http.post("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
-                         json={"model": MODEL, "messages": messages, "max_tokens": MAX_TOKENS, "temperature": 0})
+def _chat(http: httpx.Client, key: str, messages: list[dict], tools: list[dict] | None = None) -> httpx.Response:
+    body = {"model": MODEL, "messages": messages, "max_tokens": MAX_TOKENS, "temperature": 0}
+    if tools:
+        body["tools"] = tools
+    response = http.post("/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, json=body)
     response.raise_for_status()
     return response
 
@@ -61,8 +82,8 @@ def test_the_gateway_reserves_exactly_the_prompt_the_service_counts_without_toke
             time.sleep(1)
 
         counted_before = _prompts_counted(http)
-        for messages in CHATS:
-            response = _chat(http, _key_with_a_token_limit(http), messages)
+        for messages, tools in [(chat, None) for chat in CHATS] + TOOL_CHATS:
+            response = _chat(http, _key_with_a_token_limit(http), messages, tools)
             prompt_tokens = response.json()["usage"]["prompt_tokens"]
 
             assert "tokenize;" not in response.headers["server-timing"], "counted by a Tokenize call"
@@ -71,6 +92,6 @@ def test_the_gateway_reserves_exactly_the_prompt_the_service_counts_without_toke
             assert reserved == prompt_tokens + MAX_TOKENS, messages
 
         counted_after = _prompts_counted(http)
-        assert counted_after["gateway"] == counted_before["gateway"] + len(CHATS)
+        assert counted_after["gateway"] == counted_before["gateway"] + len(CHATS) + len(TOOL_CHATS)
         assert counted_after["service"] == counted_before["service"]
         assert "tianshu_gateway_prompt_count_mismatches_total" not in http.get("/actuator/prometheus").text

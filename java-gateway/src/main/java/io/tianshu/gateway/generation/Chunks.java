@@ -19,7 +19,7 @@ public interface Chunks<C> {
         return Mono.justOrEmpty(onMessage(message));
     }
 
-    /** What the stream sends before the backend's first message: nothing by default. */
+    /** What the stream sends first, with the backend's first message: nothing by default. */
     default Publisher<C> opening() {
         return Mono.empty();
     }

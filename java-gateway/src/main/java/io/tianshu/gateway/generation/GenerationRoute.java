@@ -143,15 +143,22 @@ public class GenerationRoute {
                         reportedPromptTokens.accept(message.getUsage().getPromptTokens());
                     }
                 }))
-                .concatMap(assembler::forMessage)
-                .startWith(Flux.defer(assembler::opening))
+                .index()
+                // The opening goes out with the backend's first message, not before it: the
+                // response's headers then carry the call's Server-Timing (they are written with
+                // the first event), and a call refused before it answers is an HTTP error rather
+                // than an error event after a 200.
+                .concatMap(indexed -> indexed.getT1() == 0
+                        ? Flux.concat(assembler.opening(), assembler.forMessage(indexed.getT2()))
+                        : assembler.forMessage(indexed.getT2()))
                 .concatWith(Flux.defer(() -> assembler.closing(includeUsage)));
     }
 
     /** When the gateway counted the prompt, the count is checked against the usage the call reports. */
     private IntConsumer reportedPromptTokens(PromptCounter.CountedGeneration counted, String served) {
         return counted.countedHere()
-                ? reported -> localTokenizers.check(served, counted.estimate().promptTokens(), reported)
+                ? reported -> localTokenizers.check(served, LocalTokenizers.isToolChat(counted.generation()),
+                        counted.estimate().promptTokens(), reported)
                 : reported -> { };
     }
 }

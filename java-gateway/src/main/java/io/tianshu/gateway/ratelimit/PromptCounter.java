@@ -8,6 +8,8 @@ import io.tianshu.inference.v1.ChatMessage;
 import io.tianshu.inference.v1.Generation;
 import io.tianshu.inference.v1.Model;
 import io.tianshu.inference.v1.TokenizeRequest;
+import io.tianshu.inference.v1.Tool;
+import io.tianshu.inference.v1.ToolCall;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.OptionalInt;
@@ -47,9 +49,9 @@ public class PromptCounter {
     }
 
     /**
-     * Exact either way. Counted in the gateway when the model's tokenizer is checked
-     * ({@link LocalTokenizers}) and the chat is a plain one ({@link #renderedByServiceOnly}): the
-     * generation goes on as it came and the backend renders it as the count did. Otherwise by
+     * Exact either way. Counted in the gateway when the model's tokenizer and template are
+     * checked for this kind of chat ({@link LocalTokenizers}): the generation goes on as it came
+     * (tools and all) and the backend renders it as the count did. Otherwise by
      * the backend's Tokenize, which renders the same chat template Generate would; its token ids
      * then replace the messages (or prompt) in the generation sent on, so the backend does not
      * render and tokenize the prompt twice.
@@ -57,8 +59,7 @@ public class PromptCounter {
     public Mono<CountedGeneration> generation(Generation generation, Model model) {
         Integer maxTokens = generation.getSampling().hasMaxTokens() ? generation.getSampling().getMaxTokens() : null;
         int choices = generation.getSampling().hasN() ? generation.getSampling().getN() : 1;
-        Mono<OptionalInt> count = renderedByServiceOnly(generation) ? Mono.just(OptionalInt.empty())
-                : Mono.fromSupplier(() -> local.count(generation));
+        Mono<OptionalInt> count = Mono.fromSupplier(() -> local.count(generation));
         if (promptChars(generation) > INLINE_COUNT_CHARS) {
             count = count.subscribeOn(Schedulers.parallel());
         }
@@ -72,28 +73,16 @@ public class PromptCounter {
         });
     }
 
-    /**
-     * Tools, tool turns and speaker names are rendered by the inference service's template
-     * (tool definitions into the system turn, calls in the model's own syntax), which the
-     * gateway's rendering does not reproduce: such prompts are counted by Tokenize, tools and
-     * all, so that tool definitions are reserved and limited like any prompt.
-     */
-    private static boolean renderedByServiceOnly(Generation generation) {
-        if (generation.getToolsCount() > 0) {
-            return true;
-        }
-        for (ChatMessage message : generation.getMessagesList()) {
-            if (message.getToolCallsCount() > 0 || !message.getToolCallId().isEmpty() || !message.getName().isEmpty()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private static long promptChars(Generation generation) {
         long chars = generation.getPrompt().length();
         for (ChatMessage message : generation.getMessagesList()) {
             chars += message.getContent().length();
+            for (ToolCall call : message.getToolCallsList()) {
+                chars += call.getArguments().length();
+            }
+        }
+        for (Tool tool : generation.getToolsList()) {
+            chars += tool.getDescription().length() + tool.getParametersJson().length();
         }
         return chars;
     }

@@ -7,6 +7,8 @@ import io.tianshu.inference.v1.ChatMessage;
 import io.tianshu.inference.v1.Generation;
 import io.tianshu.inference.v1.GetTokenizerResponse;
 import io.tianshu.inference.v1.TokenizeRequest;
+import io.tianshu.inference.v1.Tool;
+import io.tianshu.inference.v1.ToolCall;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,6 +36,10 @@ import reactor.core.scheduler.Schedulers;
  * reports the call's real prompt tokens ({@link #check}): one disagreement and the model goes
  * back to Tokenize for the life of this process, so a template the gateway renders
  * differently costs speed, never correctness for long.
+ *
+ * <p>Chats with tools, tool calls, tool results or speaker names are checked apart (probes of
+ * their own, and a disagreement on one sends only such chats back to Tokenize): they exercise
+ * parts of a template, and of its JSON, that plain chats never reach.
  */
 @Component
 public class LocalTokenizers {
@@ -78,12 +84,12 @@ public class LocalTokenizers {
             prepare(generation.getModel()).subscribe();
             return OptionalInt.empty();
         }
-        if (!(state instanceof Ready ready)) {
+        if (!(state instanceof Ready ready) || isToolChat(generation) && !ready.toolChats()) {
             return OptionalInt.empty();
         }
         try {
             return OptionalInt.of(generation.getMessagesCount() > 0
-                    ? ready.tokenizer().chatIds(generation.getMessagesList()).length
+                    ? ready.tokenizer().chatIds(generation.getMessagesList(), generation.getToolsList()).length
                     : ready.tokenizer().promptIds(generation.getPrompt()).length);
         } catch (ChatTemplate.TemplateFailure e) {
             // Tokenize renders it with the real jinja2 and says what is wrong, if anything.
@@ -93,14 +99,38 @@ public class LocalTokenizers {
     }
 
     /**
-     * Compares a count made here with the prompt tokens the service reported for the same
-     * call; on a difference the model's prompts go back to being counted by Tokenize.
+     * Whether the chat reaches the template's tool parts: tools, calls, results or a speaker's
+     * name.
      */
-    public void check(String model, int counted, int reported) {
+    public static boolean isToolChat(Generation generation) {
+        if (generation.getToolsCount() > 0) {
+            return true;
+        }
+        for (ChatMessage message : generation.getMessagesList()) {
+            if (message.getToolCallsCount() > 0 || !message.getToolCallId().isEmpty() || !message.getName().isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Compares a count made here with the prompt tokens the service reported for the same
+     * call; on a difference the model's prompts (its tool chats only, when the call was one)
+     * go back to being counted by Tokenize.
+     */
+    public void check(String model, boolean toolChat, int counted, int reported) {
         if (counted == reported) {
             return;
         }
         meters.counter("tianshu.gateway.prompt.count.mismatches", "model", model).increment();
+        if (toolChat && models.get(model) instanceof Ready ready && ready.toolChats()
+                && models.replace(model, ready, new Ready(ready.tokenizer(), false))) {
+            log.warn("model {}: the gateway counted {} prompt tokens for a chat with tools where the inference service "
+                    + "counted {}; its tool chats are counted by the inference service from now on", model, counted,
+                    reported);
+            return;
+        }
         State before = models.put(model, new Refused("counted " + counted + " prompt tokens where the service counted "
                 + reported));
         if (before instanceof Ready) {
@@ -149,12 +179,12 @@ public class LocalTokenizers {
 
     private Mono<State> probe(String model, ModelTokenizer tokenizer) {
         Flux<String> differences = Flux.concat(
-                Flux.fromIterable(Probes.CHATS).concatMap(chat -> compare(model, "chat " + Probes.describe(chat),
-                        () -> tokenizer.chatIds(chat),
-                        TokenizeRequest.newBuilder().setModel(model).addAllMessages(chat))),
+                Flux.fromIterable(Probes.CHATS).concatMap(chat -> compareChat(model, tokenizer, chat)),
                 Flux.fromIterable(Probes.PROMPTS).concatMap(prompt -> compare(model, "prompt " + Probes.quote(prompt),
                         () -> tokenizer.promptIds(prompt),
                         TokenizeRequest.newBuilder().setModel(model).setPrompt(prompt))));
+        Flux<String> toolDifferences = Flux.fromIterable(Probes.TOOL_CHATS)
+                .concatMap(chat -> compareChat(model, tokenizer, chat));
         return differences.next()
                 .<State>map(difference -> {
                     log.warn("model {}: the gateway's count differs from the inference service's for {}; its "
@@ -162,12 +192,25 @@ public class LocalTokenizers {
                     tokenizer.close();
                     return new Refused(difference);
                 })
-                .switchIfEmpty(Mono.fromSupplier(() -> {
-                    log.info("model {}: prompts counted in the gateway (its tokenizer and chat template gave the "
-                            + "inference service's token ids for {} probe chats and {} prompts)", model,
-                            Probes.CHATS.size(), Probes.PROMPTS.size());
-                    return new Ready(tokenizer);
-                }));
+                .switchIfEmpty(toolDifferences.next()
+                        .<State>map(difference -> {
+                            log.info("model {}: prompts counted in the gateway, but for chats with tools (the counts "
+                                    + "differ for {})", model, difference);
+                            return new Ready(tokenizer, false);
+                        })
+                        .switchIfEmpty(Mono.fromSupplier(() -> {
+                            log.info("model {}: prompts counted in the gateway (its tokenizer and chat template gave "
+                                    + "the inference service's token ids for {} probe chats, {} with tools, and {} "
+                                    + "prompts)", model, Probes.CHATS.size() + Probes.TOOL_CHATS.size(),
+                                    Probes.TOOL_CHATS.size(), Probes.PROMPTS.size());
+                            return new Ready(tokenizer, true);
+                        })));
+    }
+
+    private Mono<String> compareChat(String model, ModelTokenizer tokenizer, Probes.Chat chat) {
+        return compare(model, "chat " + Probes.describe(chat.messages()),
+                () -> tokenizer.chatIds(chat.messages(), chat.tools()),
+                TokenizeRequest.newBuilder().setModel(model).addAllMessages(chat.messages()).addAllTools(chat.tools()));
     }
 
     /** A description of the probe when the two counts differ, else nothing. */
@@ -198,7 +241,8 @@ public class LocalTokenizers {
     record Loading(Mono<State> result) implements State {
     }
 
-    record Ready(ModelTokenizer tokenizer) implements State {
+    /** Counted here; chats with tools too when toolChats. */
+    record Ready(ModelTokenizer tokenizer, boolean toolChats) implements State {
     }
 
     /** Counted by the service for the life of this process: the gateway's counts differed. */
@@ -212,7 +256,11 @@ public class LocalTokenizers {
     /** What a tokenizer is checked on: the shapes of chat and text that trip tokenizers up. */
     static final class Probes {
 
-        static final List<List<ChatMessage>> CHATS = List.of(
+        /** A chat and the tools it is rendered with. */
+        record Chat(List<ChatMessage> messages, List<Tool> tools) {
+        }
+
+        static final List<Chat> CHATS = List.of(
                 chat("user", "Hello!"),
                 chat("system", "You are a terse assistant.", "user", "Summarise: the cat sat on the mat."),
                 chat("user", "What is 2+2?", "assistant", "4.", "user", "And times three?"),
@@ -226,6 +274,30 @@ public class LocalTokenizers {
                 chat("developer", "Be brief.", "user", "Why is the sky blue?"),
                 chat("user", "word ".repeat(300).strip()));
 
+        private static final Tool WEATHER = Tool.newBuilder().setName("get_weather")
+                .setDescription("Current weather in a city")
+                .setParametersJson("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\","
+                        + "\"description\":\"城市 name, e.g. \\\"Paris\\\"\\n\\u0001\"},\"unit\":{\"enum\":[\"c\",\"f\"]},"
+                        + "\"days\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":7.50}},\"required\":[\"city\"]}")
+                .build();
+        private static final Tool NOW = Tool.newBuilder().setName("now").build();
+
+        static final List<Chat> TOOL_CHATS = List.of(
+                new Chat(chat("user", "Weather in Paris?").messages(), List.of(WEATHER, NOW)),
+                new Chat(chat("system", "Be brief.", "user", "Hi").messages(), List.of(WEATHER)),
+                new Chat(List.of(
+                        message("user", "Weather in Paris and the time?"),
+                        message("assistant", "").toBuilder()
+                                .addToolCalls(ToolCall.newBuilder().setId("call_1").setName("get_weather")
+                                        .setArguments("{\"city\": \"Paris\",\"days\":2,\"x\":0.25,\"ok\":true,\"n\":null}"))
+                                .addToolCalls(ToolCall.newBuilder().setId("call_2").setName("now")
+                                        .setArguments("not json"))
+                                .build(),
+                        message("tool", "18 C").toBuilder().setToolCallId("call_1").build(),
+                        message("tool", "12:00").toBuilder().setToolCallId("call_2").build()),
+                        List.of(WEATHER, NOW)),
+                new Chat(List.of(message("user", "Hello").toBuilder().setName("ada").build()), List.of()));
+
         static final List<String> PROMPTS = List.of(
                 "Hello",
                 " leading space",
@@ -234,13 +306,16 @@ public class LocalTokenizers {
                 "中文 and 🚀 and ünïcödé",
                 "<|im_start|>user\nraw template text<|im_end|>");
 
-        private static List<ChatMessage> chat(String... roleThenContent) {
+        private static Chat chat(String... roleThenContent) {
             ChatMessage[] messages = new ChatMessage[roleThenContent.length / 2];
             for (int i = 0; i < messages.length; i++) {
-                messages[i] = ChatMessage.newBuilder().setRole(roleThenContent[2 * i])
-                        .setContent(roleThenContent[2 * i + 1]).build();
+                messages[i] = message(roleThenContent[2 * i], roleThenContent[2 * i + 1]);
             }
-            return List.of(messages);
+            return new Chat(List.of(messages), List.of());
+        }
+
+        private static ChatMessage message(String role, String content) {
+            return ChatMessage.newBuilder().setRole(role).setContent(content).build();
         }
 
         static String describe(List<ChatMessage> chat) {

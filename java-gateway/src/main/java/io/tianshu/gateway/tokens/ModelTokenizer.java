@@ -4,6 +4,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import io.tianshu.inference.v1.ChatMessage;
 import io.tianshu.inference.v1.GetTokenizerResponse;
+import io.tianshu.inference.v1.Tool;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -49,11 +50,11 @@ final class ModelTokenizer implements AutoCloseable {
     /**
      * @throws ChatTemplate.TemplateFailure when the chat cannot be rendered here
      */
-    int[] chatIds(List<ChatMessage> messages) {
+    int[] chatIds(List<ChatMessage> messages, List<Tool> tools) {
         if (template == null) {
             throw new ChatTemplate.TemplateFailure("the model has no chat template");
         }
-        return ids(template.render(messages), false);
+        return ids(template.render(messages, tools), false);
     }
 
     int[] promptIds(String prompt) {

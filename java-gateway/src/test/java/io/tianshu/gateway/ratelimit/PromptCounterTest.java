@@ -3,8 +3,6 @@ package io.tianshu.gateway.ratelimit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.Mockito.mock;
-import static org.mockito.Mockito.never;
-import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -29,9 +27,9 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Which prompts the gateway counts itself and which it leaves to Tokenize: with a gateway
- * tokenizer ready for the model (42 tokens for anything), plain chats are counted here, and
- * chats with tools or tool turns go to Tokenize with their tools.
+ * What a prompt counted in the gateway and one left to Tokenize become: with a gateway
+ * tokenizer ready for the model (42 tokens for anything), a chat, tools and all, goes on as it
+ * came; one the gateway's tokenizer declines goes to Tokenize with its tools and on as ids.
  */
 class PromptCounterTest {
 
@@ -86,10 +84,22 @@ class PromptCounterTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("renderedByTheServiceOnly")
-    void aChatWithToolsOrToolTurnsIsCountedByTokenizeWithItsTools(String what, Generation generation) {
+    void aToolChatCountedHereGoesOnAsItCameWithItsTools(String what, Generation generation) {
         PromptCounter.CountedGeneration counted = counter.generation(generation, MODEL).block();
 
-        verify(local, never()).count(any());
+        assertThat(counted.countedHere()).isTrue();
+        assertThat(counted.estimate().promptTokens()).isEqualTo(42);
+        assertThat(counted.generation()).isEqualTo(generation);
+        assertThat(service.tokenizeCalls.get()).isZero();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("renderedByTheServiceOnly")
+    void aToolChatTheGatewayCannotCountIsCountedByTokenizeWithItsTools(String what, Generation generation) {
+        when(local.count(any())).thenReturn(OptionalInt.empty());
+
+        PromptCounter.CountedGeneration counted = counter.generation(generation, MODEL).block();
+
         assertThat(counted.countedHere()).isFalse();
         assertThat(counted.estimate().promptTokens()).isEqualTo(FakeInferenceService.PROMPT_TOKENS);
         TokenizeRequest asked = service.lastTokenize.get();

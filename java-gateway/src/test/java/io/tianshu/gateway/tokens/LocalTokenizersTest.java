@@ -16,6 +16,7 @@ import io.tianshu.inference.v1.GetTokenizerResponse;
 import io.tianshu.inference.v1.InferenceServiceGrpc;
 import io.tianshu.inference.v1.TokenizeRequest;
 import io.tianshu.inference.v1.TokenizeResponse;
+import io.tianshu.inference.v1.Tool;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
@@ -62,12 +63,40 @@ class LocalTokenizersTest {
         assertThat(tokenizers.count(chat)).as("not checked yet").isEmpty();
 
         assertThat(tokenizers.prepare(MODEL).block()).isInstanceOf(LocalTokenizers.Ready.class);
-        assertThat(tokenizers.count(chat)).hasValue(service.count(chat.getMessagesList(), ""));
+        assertThat(tokenizers.count(chat)).hasValue(service.count(chat.getMessagesList(), List.of(), ""));
         Generation prompt = Generation.newBuilder().setModel(MODEL).setPrompt("the cat: hello").build();
-        assertThat(tokenizers.count(prompt)).hasValue(service.count(List.of(), "the cat: hello"));
+        assertThat(tokenizers.count(prompt)).hasValue(service.count(List.of(), List.of(), "the cat: hello"));
+        Generation withTools = toolChat("the weather");
+        assertThat(tokenizers.count(withTools))
+                .hasValue(service.count(withTools.getMessagesList(), withTools.getToolsList(), ""));
         assertThat(service.getTokenizerCalls).hasValue(1);
-        assertThat(service.tokenizeCalls).hasValue(
-                LocalTokenizers.Probes.CHATS.size() + LocalTokenizers.Probes.PROMPTS.size());
+        assertThat(service.tokenizeCalls).hasValue(LocalTokenizers.Probes.CHATS.size()
+                + LocalTokenizers.Probes.TOOL_CHATS.size() + LocalTokenizers.Probes.PROMPTS.size());
+    }
+
+    @Test
+    void aModelWhoseIdsDifferOnAToolProbeCountsOnlyPlainChatsHere() {
+        service.offByOneFor.set("Paris");
+
+        assertThat(tokenizers.prepare(MODEL).block()).isInstanceOfSatisfying(LocalTokenizers.Ready.class,
+                ready -> assertThat(ready.toolChats()).isFalse());
+        assertThat(tokenizers.count(chat("user", "hello"))).isPresent();
+        assertThat(tokenizers.count(toolChat("hello"))).isEmpty();
+        Generation named = chat("user", "hello").toBuilder()
+                .setMessages(0, ChatMessage.newBuilder().setRole("user").setContent("hello").setName("ada")).build();
+        assertThat(tokenizers.count(named)).as("a speaker's name reaches the template's tool parts").isEmpty();
+    }
+
+    @Test
+    void oneToolChatWhoseReportedPromptDiffersSendsOnlyToolChatsBackToTokenize() {
+        tokenizers.prepare(MODEL).block();
+        Generation withTools = toolChat("hello");
+        int counted = tokenizers.count(withTools).orElseThrow();
+
+        tokenizers.check(MODEL, true, counted, counted + 1);
+        assertThat(tokenizers.count(withTools)).isEmpty();
+        assertThat(tokenizers.count(chat("user", "hello"))).isPresent();
+        assertThat(meters.counter("tianshu.gateway.prompt.count.mismatches", "model", MODEL).count()).isEqualTo(1);
     }
 
     @Test
@@ -99,9 +128,9 @@ class LocalTokenizersTest {
         Generation chat = chat("user", "hello");
         int counted = tokenizers.count(chat).orElseThrow();
 
-        tokenizers.check(MODEL, counted, counted);
+        tokenizers.check(MODEL, false, counted, counted);
         assertThat(tokenizers.count(chat)).as("agreement changes nothing").hasValue(counted);
-        tokenizers.check(MODEL, counted, counted + 1);
+        tokenizers.check(MODEL, false, counted, counted + 1);
         assertThat(tokenizers.count(chat)).isEmpty();
         assertThat(meters.counter("tianshu.gateway.prompt.count.mismatches", "model", MODEL).count()).isEqualTo(1);
     }
@@ -129,6 +158,11 @@ class LocalTokenizersTest {
                 .addMessages(ChatMessage.newBuilder().setRole(role).setContent(content)).build();
     }
 
+    static Generation toolChat(String content) {
+        return chat("user", content).toBuilder()
+                .addTools(Tool.newBuilder().setName("get_weather").setParametersJson("{\"type\":\"object\"}")).build();
+    }
+
     /**
      * Serves a word-level tokenizer and TEMPLATE, and a Tokenize that counts with them (the
      * real template engine and tokenizer are checked against each other in the cross-service
@@ -152,9 +186,10 @@ class LocalTokenizersTest {
             }
         }
 
-        int count(List<ChatMessage> messages, String prompt) {
+        int count(List<ChatMessage> messages, List<Tool> tools, String prompt) {
             try (ModelTokenizer tokenizer = ModelTokenizer.of(definition())) {
-                int ids = messages.isEmpty() ? tokenizer.promptIds(prompt).length : tokenizer.chatIds(messages).length;
+                int ids = messages.isEmpty() ? tokenizer.promptIds(prompt).length
+                        : tokenizer.chatIds(messages, tools).length;
                 String word = offByOneFor.get();
                 boolean sabotaged = word != null && messages.stream().anyMatch(m -> m.getContent().contains(word));
                 return sabotaged ? ids + 1 : ids;
@@ -175,12 +210,12 @@ class LocalTokenizersTest {
         @Override
         public void tokenize(TokenizeRequest request, StreamObserver<TokenizeResponse> responses) {
             tokenizeCalls.incrementAndGet();
-            int count = count(request.getMessagesList(), request.getPrompt());
+            int count = count(request.getMessagesList(), request.getToolsList(), request.getPrompt());
             int[] ids = new int[count];
             Arrays.fill(ids, 2);
             TokenizeResponse.Builder response = TokenizeResponse.newBuilder().setTokenCount(count).setContextLength(2048);
             try (ModelTokenizer tokenizer = ModelTokenizer.of(definition())) {
-                int[] real = request.getMessagesCount() > 0 ? tokenizer.chatIds(request.getMessagesList())
+                int[] real = request.getMessagesCount() > 0 ? tokenizer.chatIds(request.getMessagesList(), request.getToolsList())
                         : tokenizer.promptIds(request.getPrompt());
                 System.arraycopy(real, 0, ids, 0, Math.min(real.length, count));
             }
