@@ -81,6 +81,22 @@ def test_the_file_search_stream_sends_the_search_then_the_answer(client, runbook
     assert [a.file_id for a in added] == [a.file_id for a in final.output[1].content[0].annotations]
 
 
+def test_a_key_with_limits_streams_a_file_search_turn_to_its_end(stack, client, runbook_store):
+    """Both steps of the turn take from the key's buckets; the answer's is admitted after the
+    stream's headers went out, which once failed the turn with a 500 for any key with limits."""
+    store, _ = runbook_store
+    created = client.post("/admin/keys", cast_to=dict, body={
+        "tenant": "default", "name": "limited", "scopes": ["chat"], "rpm": 1000, "tpm": 1_000_000})
+    limited = client.with_options(api_key=created["key"])
+
+    events = list(limited.responses.create(model=MODEL, input=QUESTION, tools=[file_search(store.id)],
+                                           tool_choice={"type": "file_search"}, temperature=0,
+                                           max_output_tokens=64, stream=True))
+
+    assert events[-1].type == "response.completed", events[-1]
+    assert events[-1].response.output[1].content[0].text
+
+
 def test_a_store_of_another_tenant_or_none_is_404_and_bad_tools_are_400(client, runbook_store):
     with pytest.raises(openai.NotFoundError):
         client.responses.create(model=MODEL, input=QUESTION, tools=[file_search("vs_doesnotexist")],

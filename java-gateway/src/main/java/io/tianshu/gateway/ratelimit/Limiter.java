@@ -80,7 +80,7 @@ public class Limiter {
         return CallTrace.timed("admit", buckets.admit(all, window)).map(states -> {
             HttpHeaders headers = headers(states, window);
             if (states.stream().allMatch(BucketStore.State::granted)) {
-                responseHeaders.addAll(headers);
+                addUnlessSent(responseHeaders, headers);
                 return admission;
             }
             ApiException rejection = rejected(states, all, headers, window);
@@ -88,6 +88,19 @@ public class Limiter {
                     .forEach(state -> countRejection(state.bucket(), endpoint));
             throw rejection;
         });
+    }
+
+    /**
+     * A later step of a stream (a file_search turn's search and answer) is admitted after the
+     * response's headers went out, and Spring's headers are read-only from then on: the step's
+     * limits still apply, only its X-RateLimit headers are left off.
+     */
+    private static void addUnlessSent(HttpHeaders responseHeaders, HttpHeaders headers) {
+        try {
+            responseHeaders.addAll(headers);
+        } catch (UnsupportedOperationException sent) {
+            log.debug("rate-limit headers of a later step left off: the response's headers were sent");
+        }
     }
 
     /**

@@ -3,7 +3,10 @@ package io.tianshu.gateway.ratelimit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.tianshu.gateway.auth.Caller;
 import io.tianshu.gateway.auth.KeyStore;
+import io.tianshu.gateway.auth.Scope;
+import io.tianshu.gateway.error.ApiException;
 import io.tianshu.gateway.support.FakeInferenceService;
 import io.tianshu.gateway.support.GatewayTest;
 import io.tianshu.gateway.support.TestKeys;
@@ -11,10 +14,12 @@ import io.tianshu.gateway.tenants.TenantStore;
 import io.tianshu.gateway.usage.UsageStore;
 import java.time.Duration;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Flux;
@@ -42,6 +47,20 @@ abstract class RateLimitTest extends GatewayTest {
 
     /** The tokens the store holds for {@code bucket} as last written; null when it holds none (full). */
     abstract Double storedTokens(String bucket);
+
+    @Test
+    void aStepAdmittedAfterTheResponseHeadersWentOutStillTakesFromItsBuckets() {
+        Caller caller = new Caller("sent-" + UUID.randomUUID(), UUID.randomUUID(), "test", Scope.all(),
+                new Caller.Limits(2, null, null), Caller.Limits.NONE);
+        HttpHeaders sent = HttpHeaders.readOnlyHttpHeaders(new HttpHeaders());
+
+        for (int i = 0; i < 2; i++) {
+            assertThat(limiter.admit(caller, "responses", "m", "r" + i, new Estimate(1, 1), sent).block()).isNotNull();
+        }
+        assertThat(limiter.admit(caller, "responses", "m", "r3", new Estimate(1, 1), sent)
+                .onErrorResume(ApiException.class, refused -> Mono.empty()).block())
+                .as("the third request of a key allowed two a minute").isNull();
+    }
 
     @Test
     void concurrentCallsAgainstABucketOfCapacityCAdmitExactlyC() {
