@@ -6,8 +6,8 @@ both driven on the same warm stack. Each scenario is a short conversation of ste
 is one streamed generation, measured both ways:
   gateway - the step as an OpenAI client makes it (POST /v1/chat/completions or /v1/responses,
             stream=true, over keep-alive HTTP): authentication, the tool checks, counting the
-            prompt (Tokenize, since a chat with tools is counted by the service), admission in
-            PostgreSQL, the backend stream, the usage row; for Responses also reading the stored
+            prompt (in the gateway, tools and all, with the model's own tokenizer and chat
+            template once they are checked against Tokenize), admission in PostgreSQL, the backend stream, the usage row; for Responses also reading the stored
             conversation and storing the turn before `response.completed`
   direct  - InferenceService.GenerateStream with the Generation the gateway would send: the same
             messages, tools, tool_choice and sampling (greedy, fixed max tokens)
@@ -20,6 +20,12 @@ Scenarios:
                          makes a call; turn 2: previous_response_id and a function_call_output
                          item, tool_choice "auto": the answer (directly: the conversation rebuilt
                          by hand, as the gateway rebuilds it from what it stored)
+  responses-file-search - one turn: POST /v1/responses with a file_search tool over a vector
+                         store holding a short runbook, tool_choice file_search: the model's
+                         query, the search and the cited answer (directly: Generate with the
+                         function the gateway gives the model for the tool, then the RAG
+                         service's Answer with the model's query beside the question, timed as
+                         one step; its first token is the answer's first text)
 Step 2 always carries the call step 1 made on the same path. Per step: time to the first token
 (chat: the first delta with content or a tool-call piece; Responses: the first output_text or
 function_call_arguments delta; directly: the first message carrying the same), the whole call,
@@ -32,11 +38,7 @@ account of each step (its Server-Timing header), and whether both paths read the
 produced the same output (so that the direct calls are the gateway's calls).
 
 A scenario is one class below: its name, its step labels, and one method per path that plays the
-whole conversation and returns one Step per label. A file_search scenario (a Responses turn in
-which the gateway searches a vector store between two generations) is one more such class:
-through the gateway one POST /v1/responses with a file_search tool; directly GenerateStream, the
-RAG service's Search and GenerateStream again, timed as one step; its stack needs the RAG
-service (Stack(with_rag=True)) and a collection loaded before the runs.
+whole conversation and returns one Step per label.
 
 Run: make bench-tools   (about 10 minutes on 2 CPU cores, half of them the gateway's warm-up);
      ARGS='--concurrency 1,8' adds eight conversations at once (about 2 minutes more)
@@ -60,12 +62,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import localstack  # noqa: E402
 from docs_section import rerun_command, run_context, write_section  # noqa: E402
-from gateway_bench import benchmark_key, gateway_calls, gateway_pid, quantile, server_timing, warm_up  # noqa: E402
+from gateway_bench import gateway_calls, gateway_pid, quantile, server_timing, warm_up  # noqa: E402
 from inference_bench import MODEL  # noqa: E402
 
 import grpc  # noqa: E402
 from tianshu.inference.v1 import inference_pb2 as pb  # noqa: E402
 from tianshu.inference.v1 import inference_pb2_grpc as pb_grpc  # noqa: E402
+from tianshu.rag.v1 import rag_pb2 as rag_pb  # noqa: E402
+from tianshu.rag.v1 import rag_pb2_grpc as rag_pb_grpc  # noqa: E402
 
 PATHS = ("gateway", "direct")
 TARGET_MS = 5.0  # the issue's target: the platform adds at most this much per step, p50
@@ -177,6 +181,8 @@ def responses_step(gateway: Gateway, body: dict) -> tuple[Step, dict]:
         if event is None:
             total = seconds
             break
+        if "error" in event:
+            raise RuntimeError(f"POST /v1/responses: the stream failed: {event['error']}")
         kind = event["type"]
         if first is None and kind in ("response.output_text.delta", "response.function_call_arguments.delta"):
             first = seconds
@@ -337,7 +343,124 @@ class ResponsesFunction(Scenario):
         return [first, second]
 
 
-SCENARIOS = (ChatToolRoundTrip, ResponsesFunction)
+# The file_search turn: a runbook in a vector store, and a question the default model answers from
+# it with a [n] marker (as tests/test_file_search_through_gateway.py asks it).
+RUNBOOK = b"""# Tianshu operations
+
+## Restarting the gateway
+Drain traffic first, then restart the gateway pods one at a time.
+
+## Rotating API keys
+Create the new key, deploy it to clients, then revoke the old key.
+"""
+SEARCH_QUESTION = "Which source says how to restart the gateway?"
+SEARCH_RESULTS = 3
+# The function the gateway gives the model for the file_search tool (ResponseTools).
+FILE_SEARCH = pb.Tool(name="file_search", description="Search the user's documents. Call it with a short search query.",
+                      parameters_json=json.dumps({"type": "object", "properties": {
+                          "query": {"type": "string", "description": "What to search for"}}, "required": ["query"]}))
+
+
+@dataclass
+class SearchTarget:
+    """The vector store the file_search turns search, and the RAG service to call directly."""
+
+    tenant: str
+    store_id: str
+    rag: object  # RagServiceStub
+
+
+class FileSearchResponse(Scenario):
+    """/v1/responses with a file_search tool the model must use: one step through the gateway
+    (the model's query, the search, the cited answer); directly, the same Generate with the tool
+    as the gateway words it, then the RAG service's Answer with the model's query beside the
+    question, timed as one step."""
+
+    name = "responses-file-search"
+    steps = ("1: file_search turn (decide, search, cited answer)",)
+
+    def __init__(self, target: SearchTarget, warmup: bool = False):
+        super().__init__(warmup)
+        self.target = target
+
+    def through_gateway(self, gateway: Gateway) -> list[Step]:
+        step, _ = responses_step(gateway, {
+            "input": SEARCH_QUESTION, "temperature": 0, "max_output_tokens": self.answer_tokens,
+            "tools": [{"type": "file_search", "vector_store_ids": [self.target.store_id],
+                       "max_num_results": SEARCH_RESULTS}],
+            "tool_choice": {"type": "file_search"}})
+        return [step]
+
+    def direct(self, stub) -> list[Step]:
+        started = time.perf_counter()
+        decided = stub.Generate(pb.GenerateRequest(generation=pb.Generation(
+            model=MODEL, messages=[pb.ChatMessage(role="user", content=SEARCH_QUESTION)], tools=[FILE_SEARCH],
+            tool_choice=pb.ToolChoice(function_name=FILE_SEARCH.name),
+            sampling=pb.SamplingParams(max_tokens=self.answer_tokens, temperature=0))), timeout=120)
+        query = search_query(decided.choices[0].tool_calls[0].arguments)
+        queries = [query] if query == SEARCH_QUESTION else [query, SEARCH_QUESTION]
+        first, text, usage = None, [], None
+        for part in self.target.rag.Answer(rag_pb.AnswerRequest(
+                tenant_id=self.target.tenant, collection_id=self.target.store_id, question=SEARCH_QUESTION,
+                retrieval_query="\n".join(queries), model=MODEL, max_tokens=self.answer_tokens,
+                options=rag_pb.RetrievalOptions(top_k=SEARCH_RESULTS, mode=rag_pb.RETRIEVAL_MODE_HYBRID)),
+                timeout=120):
+            if first is None and part.text:
+                first = time.perf_counter() - started
+            text.append(part.text)
+            if part.HasField("usage"):
+                usage = part.usage
+        total = time.perf_counter() - started
+        return [Step(first, total, decided.usage.prompt_tokens + usage.prompt_tokens,
+                     decided.usage.completion_tokens + usage.completion_tokens, "".join(text))]
+
+
+def search_query(arguments: str) -> str:
+    """The query of a file_search call as the gateway reads it (FileSearchTurn.query): the
+    arguments' query, or their text when they are not JSON (a warm-up step cut short)."""
+    try:
+        query = json.loads(arguments).get("query")
+    except (ValueError, AttributeError):
+        return arguments
+    return query if isinstance(query, str) and query.strip() else arguments
+
+
+def search_target(stack: localstack.Stack, key: str, tenant: str, rag_channel) -> SearchTarget:
+    """Uploads the runbook as a file of a new vector store of the benchmark's tenant, once ingested."""
+    import httpx
+
+    with httpx.Client(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as http:
+        upload = http.post("/v1/files", data={"purpose": "assistants"},
+                           files={"file": ("runbook.md", RUNBOOK, "text/markdown")})
+        upload.raise_for_status()
+        store = http.post("/v1/vector_stores", json={"name": "bench-tools", "file_ids": [upload.json()["id"]]})
+        store.raise_for_status()
+        store_id = store.json()["id"]
+        for _ in range(1200):
+            counts = http.get(f"/v1/vector_stores/{store_id}").json()["file_counts"]
+            if counts["in_progress"] == 0:
+                break
+            time.sleep(0.1)
+        if counts["completed"] != 1:
+            raise RuntimeError(f"the runbook was not ingested: {counts}")
+    return SearchTarget(tenant, store_id, rag_pb_grpc.RagServiceStub(rag_channel))
+
+
+def tools_key(stack: localstack.Stack) -> tuple[str, str]:
+    """A tenant and key of their own, with limits (every call takes the admission round trip),
+    that may also fill and search vector stores: (key, tenant)."""
+    import httpx
+
+    admin = httpx.Client(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {stack.admin_key()}"})
+    tenant = f"bench-tools-{int(time.time())}"
+    admin.post("/v1/admin/tenants", json={"id": tenant, "rpm": 1_000_000, "tpm": 100_000_000}).raise_for_status()
+    created = admin.post("/v1/admin/keys", json={"tenant": tenant, "name": "tools bench",
+                                                 "scopes": ["chat", "rag:read", "rag:write"],
+                                                 "rpm": 1_000_000, "tpm": 100_000_000})
+    created.raise_for_status()
+    return created.json()["key"], tenant
+
+
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -559,23 +682,27 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
-    scenarios = [scenario() for scenario in SCENARIOS]
     # A few hundred tokens per conversation: 1 GiB of KV cache holds them many times over and leaves
     # memory to the other engines this shared machine may be running.
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
-    stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench-tools", with_rag=False, with_batch=False,
+    stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench-tools", with_rag=True, with_batch=False,
                              inference_port=localstack.free_port(), inference_metrics_port=0,
-                             gateway_port=localstack.free_port(), postgres_port=localstack.free_port())
+                             gateway_port=localstack.free_port(), postgres_port=localstack.free_port(),
+                             rag_port=localstack.free_port(), rag_metrics_port=0)
     began = time.perf_counter()
     try:
         stack.start_all()
         with ThreadPoolExecutor(max_workers=64) as threads, \
-                grpc.insecure_channel(stack.inference_target) as channel:
-            key = benchmark_key(stack)
+                grpc.insecure_channel(stack.inference_target) as channel, \
+                grpc.insecure_channel(stack.rag_target) as rag_channel:
+            key, tenant = tools_key(stack)
+            target = search_target(stack, key, tenant, rag_channel)
+            scenarios = [ChatToolRoundTrip(), ResponsesFunction(), FileSearchResponse(target)]
             gateway, stub = Gateway(stack.gateway_url, key), pb_grpc.InferenceServiceStub(channel)
             jit = warm_up(gateway_calls(stack, key)["unary"], args.warmup, gateway_pid(stack), threads)
-            warm_up_conversations([scenario(warmup=True) for scenario in SCENARIOS], args.warmup_conversations,
+            warm_up_conversations([ChatToolRoundTrip(warmup=True), ResponsesFunction(warmup=True),
+                                   FileSearchResponse(target, warmup=True)], args.warmup_conversations,
                                   gateway, stub, threads)
             before = cpu_seconds_used(), time.perf_counter()
             results = measure(scenarios, levels, args.runs, args.rounds, gateway, stub, threads)
@@ -610,9 +737,15 @@ def main() -> None:
             f"step is a stream, greedy; step 1 makes one call to `{FUNCTION}(city)` (tool_choice `required` "
             f"with `parallel_tool_calls` false on chat, the function named on Responses; at most {CALL_TOKENS} "
             f"tokens), step 2 answers from the call's result (tool_choice `auto`, at most {ANSWER_TOKENS} "
-            f"tokens). `gateway` is the whole HTTP call as an OpenAI client makes it (Python's http.client on "
+            f"tokens). The file_search turn (`tool_choice` file_search, {SEARCH_RESULTS} results, at most "
+            f"{ANSWER_TOKENS} tokens a generation) is one step: through the gateway one `POST /v1/responses` "
+            f"stream (the model's query, the vector store's search, the cited answer), directly `Generate` with "
+            f"the function the gateway gives the model for the tool, then the RAG service's `Answer` with the "
+            f"model's query beside the question; its first token is the answer's first text. "
+            f"`gateway` is the whole HTTP call as an OpenAI client makes it (Python's http.client on "
             f"keep-alive connections, SSE read line by line): authentication, the tool checks, counting the "
-            f"prompt with the service's `Tokenize` (a chat with tools is counted there), admission in "
+            f"prompt (in the gateway with the model's own tokenizer and chat template, tools and all, once they "
+            f"gave `Tokenize`'s ids for the probe chats; `count` below), admission in "
             f"PostgreSQL, the stream, the usage row; for Responses also reading the stored conversation and "
             f"storing the turn before `response.completed`. `direct` is `GenerateStream` with the same "
             f"messages, tools, tool choice and sampling (grpc's C client). First token: on chat the first "
@@ -623,12 +756,12 @@ def main() -> None:
             f"a round. Target: the platform adds ≤ {TARGET_MS:g} ms p50 per step.\n\n{table}\n\n"
             f"Run by run (the spread is the largest less the smallest of a path's {args.runs} p50s: how far "
             f"this machine moves the same calls between runs):\n\n{runs}\n\n"
-            f"The gateway's own account, p50 of each response's `Server-Timing` header (`tokenize` the "
-            f"`Tokenize` call that counts the prompt, `admit` the rate-limit transaction in PostgreSQL, "
-            f"`request` everything from receiving the request to starting the backend stream, the named steps "
-            f"included, `response` from the backend's first message to the response headers, `gateway` the "
-            f"two together; the last three only on chat, whose headers follow the backend's first message, "
-            f"where a Responses stream opens with `response.created` before the backend call):\n\n{timing}\n\n"
+            f"The gateway's own account, p50 of each response's `Server-Timing` header (`count` the prompt "
+            f"counted in the gateway, `tokenize` a `Tokenize` call where the gateway could not count it, "
+            f"`admit` the rate-limit transaction in PostgreSQL, `request` everything from receiving the request "
+            f"to starting the backend stream, the named steps included, `response` from the backend's first "
+            f"message to the response headers, `gateway` the two together; a stream's headers, on both routes, "
+            f"go out with the backend's first message):\n\n{timing}\n\n"
             f"Same calls on both paths:\n\n{sameness}\n")
     write_section(ROOT / "docs" / "benchmarks.md", "tools-bench", body)
 
