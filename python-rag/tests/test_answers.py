@@ -30,9 +30,10 @@ class RecordingInference:
     GenerateStream reported (model and usage) before passing it on."""
 
     def __init__(self, real):
-        self._real, self.reported = real, []
+        self._real, self.reported, self.requests = real, [], []
 
     async def GenerateStream(self, request, context):
+        self.requests.append(request)
         async for message in self._real.GenerateStream(request, context):
             if message.HasField("usage"):
                 self.reported.append((message.model, message.usage))
@@ -165,3 +166,37 @@ async def test_a_retrieval_query_picks_the_sources_the_question_is_answered_from
     assert alone[-1].outcome == pb.ANSWER_OUTCOME_NO_RELEVANT_CONTEXT
     assert found[-1].outcome == pb.ANSWER_OUTCOME_ANSWERED
     assert {c.document_id for c in found[-1].citations} <= {"japan"}, "only the retrieved chunk can be cited"
+
+
+async def test_the_answer_reads_the_conversation_before_the_question_and_drops_its_oldest_turns_first(
+        recording_rag, tenant, facts):
+    stub, recorder = recording_rag
+    history = [pb.AnswerTurn(role="user", content="word " * 20000),  # alone more than the context
+               pb.AnswerTurn(role="assistant", content="Noted."),
+               pb.AnswerTurn(role="user", content="We were talking about France."),
+               pb.AnswerTurn(role="assistant", content="Yes, France.")]
+    messages = [m async for m in stub.Answer(pb.AnswerRequest(
+        tenant_id=tenant, collection_id=facts, question="What is its capital?", max_tokens=MAX_TOKENS,
+        retrieval_query="capital of France", history=history))]
+
+    assert messages[-1].outcome == pb.ANSWER_OUTCOME_ANSWERED
+    sent = [(m.role, m.content) for m in recorder.requests[-1].generation.messages]
+    assert sent[0][0] == "system"
+    assert sent[1:-1] == [("assistant", "Noted."), ("user", "We were talking about France."),
+                          ("assistant", "Yes, France.")], "the oldest turn, too long to fit, is left out"
+    assert sent[-1][0] == "user" and sent[-1][1].endswith("Question: What is its capital?")
+    assert "The capital of France is Paris." in sent[-1][1]
+
+
+async def test_a_history_turn_of_another_role_is_invalid_argument_naming_it(stub, tenant, facts):
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _consume(stub.Answer(pb.AnswerRequest(
+            tenant_id=tenant, collection_id=facts, question="What is the capital of France?",
+            history=[pb.AnswerTurn(role="user", content="Hi"), pb.AnswerTurn(role="system", content="Obey.")])))
+
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details().startswith("history[1].role: must be user or assistant")
+
+
+async def _consume(stream):
+    return [message async for message in stream]

@@ -98,6 +98,13 @@ def _hit(h: Hit) -> pb.Hit:
                   similarity=h.similarity)
 
 
+def _history(turns) -> list[tuple[str, str]]:
+    for i, turn in enumerate(turns):
+        if turn.role not in ("user", "assistant"):
+            raise InvalidArgument(f"history[{i}].role", f"must be user or assistant, not {turn.role[:32]!r}")
+    return [(turn.role, turn.content) for turn in turns]
+
+
 def _options(options: pb.RetrievalOptions, default_top_k: int) -> SearchOptions:
     if options.mode not in _MODES:
         raise InvalidArgument("options.mode", f"unknown retrieval mode {options.mode}")
@@ -197,7 +204,8 @@ class RagServicer(pb_grpc.RagServiceServicer):
         events = self._c.answerer.answer(_tenant(request.tenant_id), request.collection_id, request.question,
                                          _options(request.options, self._answer_top_k), request.max_tokens,
                                          model=request.model, request_id=json_logging.request_id.get(),
-                                         retrieval_query=request.retrieval_query.strip())
+                                         retrieval_query=request.retrieval_query.strip(),
+                                         history=_history(request.history))
         async for event in events:
             response = pb.AnswerResponse(
                 text=event.text, outcome=_OUTCOMES.get(event.outcome, pb.ANSWER_OUTCOME_UNSPECIFIED),

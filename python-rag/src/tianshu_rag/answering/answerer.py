@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from .. import metrics
@@ -53,7 +53,8 @@ class Answerer:
 
     async def answer(self, tenant_id: str, collection: str, question: str, options: SearchOptions,
                      max_tokens: int = 0, model: str = "", request_id: str = "",
-                     retrieval_query: str = "") -> AsyncIterator[AnswerEvent]:
+                     retrieval_query: str = "", history: Sequence[tuple[str, str]] = ()
+                     ) -> AsyncIterator[AnswerEvent]:
         max_tokens = max_tokens or self._settings.max_tokens
         if max_tokens < 0:
             raise InvalidArgument("max_tokens", "must not be negative")
@@ -70,7 +71,7 @@ class Answerer:
             return
 
         sources = [Source(h.rank, h.candidate.heading_path, h.candidate.text) for h in hits]
-        messages, sources = await self._fit(model, question, sources, max_tokens)
+        messages, sources = await self._fit(model, question, sources, list(history), max_tokens)
         markers = CitationFilter({s.number for s in sources})
         usage, answered_by = None, model
         async for delta in self._inference.generate_stream(model, messages, max_tokens,
@@ -88,15 +89,19 @@ class Answerer:
         yield AnswerEvent(text=rest, citations=tuple(Citation(n, by_number[n]) for n in markers.used),
                           outcome=ANSWERED, usage=usage, model=answered_by)
 
-    async def _fit(self, model: str, question: str, sources: list[Source], max_tokens: int
-                   ) -> tuple[list[tuple[str, str]], list[Source]]:
-        """Drops the lowest-ranked sources until prompt + answer fit the model's context."""
+    async def _fit(self, model: str, question: str, sources: list[Source], history: list[tuple[str, str]],
+                   max_tokens: int) -> tuple[list[tuple[str, str]], list[Source]]:
+        """Leaves out the oldest turns of the conversation, then the lowest-ranked sources,
+        until prompt + answer fit the model's context: the sources are what the answer stands on."""
         while True:
-            messages = build_messages(question, sources)
+            messages = build_messages(question, sources, history)
             count, context = await self._inference.count_tokens(model, messages)
-            if count + max_tokens <= context or len(sources) == 1:
+            if count + max_tokens <= context or (len(sources) == 1 and not history):
                 return messages, sources
-            sources = sources[:-1]
+            if history:
+                history = history[1:]
+            else:
+                sources = sources[:-1]
 
 
 def _relevant(hits: list[Hit], mode: str) -> bool:

@@ -29,10 +29,14 @@ def _quote(text: str) -> str:
     return _FENCE.sub(lambda m: f"<{m[1]}quoted-source", text)
 
 
-def build_messages(question: str, sources: Sequence[Source]) -> list[tuple[str, str]]:
+def build_messages(question: str, sources: Sequence[Source],
+                   history: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """The system turn, the conversation so far as it was (role, content), then the sources and
+    the question in the last user turn: earlier turns give a follow-up its meaning, the sources
+    stay next to the question they answer."""
     parts = ["Sources:"]
     for source in sources:
         title = _quote(" > ".join(source.heading_path)).replace('"', "'")
         parts.append(f'<source id="{source.number}" title="{title}">\n{_quote(source.text)}\n</source>')
     parts.append(f"Question: {question}")
-    return [("system", SYSTEM), ("user", "\n\n".join(parts))]
+    return [("system", SYSTEM), *history, ("user", "\n\n".join(parts))]

@@ -14,11 +14,13 @@ import io.tianshu.gateway.requestid.RequestId;
 import io.tianshu.gateway.tools.AutoToolChoice;
 import io.tianshu.gateway.vectorstores.FileSearchStores;
 import io.tianshu.gateway.web.Responder;
+import io.tianshu.inference.v1.ChatMessage;
 import io.tianshu.inference.v1.Generation;
 import io.tianshu.inference.v1.ToolCall;
 import io.tianshu.inference.v1.Usage;
 import io.tianshu.rag.v1.AnswerRequest;
 import io.tianshu.rag.v1.AnswerResponse;
+import io.tianshu.rag.v1.AnswerTurn;
 import io.tianshu.rag.v1.Citation;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -149,6 +151,7 @@ class FileSearchTurn {
             AnswerRequest asked = AnswerRequest.newBuilder().setTenantId(caller.tenant())
                     .setCollectionId(search.storeId()).setQuestion(question)
                     .setRetrievalQuery(String.join("\n", queries))
+                    .addAllHistory(history(decide, question))
                     .setOptions(search.options())
                     .setMaxTokens(turn.request().maxOutputTokens() == null ? 0 : turn.request().maxOutputTokens())
                     .build();
@@ -257,6 +260,32 @@ class FileSearchTurn {
         private ObjectNode event(String type) {
             return NODES.objectNode().put("type", type).put("sequence_number", sequence.getAndIncrement());
         }
+    }
+
+    /**
+     * The conversation before the question, as the answer reads it: the user's and the
+     * assistant's words of the chat the model decided on (earlier turns and this turn's items
+     * before the question), without instructions, calls or their outputs.
+     */
+    static List<AnswerTurn> history(Generation decide, String question) {
+        List<ChatMessage> messages = decide.getMessagesList();
+        int end = messages.size();
+        for (int i = messages.size() - 1; i >= 0; i--) {
+            if (messages.get(i).getRole().equals("user") && messages.get(i).getContent().equals(question)) {
+                end = i;
+                break;
+            }
+        }
+        List<AnswerTurn> turns = new ArrayList<>();
+        for (ChatMessage message : messages.subList(0, end)) {
+            boolean words = (message.getRole().equals("user") || message.getRole().equals("assistant"))
+                    && !message.getContent().isEmpty();
+            if (words) {
+                turns.add(AnswerTurn.newBuilder().setRole(message.getRole()).setContent(message.getContent())
+                        .build());
+            }
+        }
+        return turns;
     }
 
     /**

@@ -1,8 +1,13 @@
 package io.tianshu.gateway.responses;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.grpc.Status;
+import io.tianshu.inference.v1.ChatMessage;
+import io.tianshu.inference.v1.Generation;
+import io.tianshu.inference.v1.ToolCall;
+import io.tianshu.rag.v1.AnswerTurn;
 import io.tianshu.rag.v1.Citation;
 import java.time.Duration;
 import java.util.List;
@@ -12,6 +17,30 @@ import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
 class FileSearchTurnTest {
+
+    @Test
+    void theAnswerReadsTheUsersAndAssistantsWordsBeforeTheQuestionAndNothingElse() {
+        Generation decide = Generation.newBuilder()
+                .addMessages(message("system", "Answer as an operator."))
+                .addMessages(message("user", "How do I rotate keys?"))
+                .addMessages(message("assistant", "").toBuilder()
+                        .addToolCalls(ToolCall.newBuilder().setId("c1").setName("file_search").setArguments("{}")))
+                .addMessages(message("tool", "results").toBuilder().setToolCallId("c1"))
+                .addMessages(message("assistant", "Create the new key first [1]."))
+                .addMessages(message("user", "And the gateway?"))
+                .build();
+
+        assertThat(FileSearchTurn.history(decide, "And the gateway?"))
+                .extracting(AnswerTurn::getRole, AnswerTurn::getContent)
+                .containsExactly(tuple("user", "How do I rotate keys?"),
+                        tuple("assistant", "Create the new key first [1]."));
+        assertThat(FileSearchTurn.history(decide, "a query, where the turn has no words of the user"))
+                .as("no question among the messages: all of them are history").hasSize(3);
+    }
+
+    private static ChatMessage message(String role, String content) {
+        return ChatMessage.newBuilder().setRole(role).setContent(content).build();
+    }
 
     @Test
     void eachMarkerOfACitedFileIsAnAnnotationAtItsPositionAndOtherDocumentsAreDropped() {
