@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from tianshu_inference.tool_calls import NamedReader, RequiredReader
+from tianshu_inference.tool_calls import NamedReader, RequiredReader, _opener_at
 
 OUTPUTS = [
     '[{"name": "get_weather", "parameters": {"city": "Paris", "unit": "celsius"}}]',
@@ -65,3 +65,16 @@ def test_a_named_call_is_the_whole_output():
     assert (first[0].name, first[0].arguments) == ("get_weather", "")
     assert "".join(p.arguments for p in first + rest) == '{"city": "Oslo"}'
     assert [(c.name, c.arguments) for c in reader.calls()] == [("get_weather", '{"city": "Oslo"}')]
+
+
+@pytest.mark.parametrize("text, at", [
+    ("The weather is fine.", 20),
+    ("<tool_call>[{", 0),
+    ("Sure. <tool_call>[", 6),
+    ("Sure. <tool", 6),  # cut inside the opener
+    ("a < b", 5),  # "<" followed by a space cannot open a call any more
+    ("ends with <", 10),
+    ("[TOOL_CALLS] [", 0),
+])
+def test_text_is_held_back_from_where_a_call_may_open(text, at):
+    assert _opener_at(text) == at

@@ -108,13 +108,9 @@ async def test_a_tool_result_round_trip_answers_in_text(stub):
     assert answer.finish_reason in (pb.FINISH_REASON_STOP, pb.FINISH_REASON_LENGTH)
 
 
-async def test_auto_reads_the_models_own_call_syntax(stub):
-    """The default model is configured with its own function-calling format (a JSON list in
-    <tool_call> tags) and vLLM's parser for it: a call it makes comes back parsed, never as raw
-    text. A 135M model does not decide to call on its own from a bare question, so the chat
-    shows it two earlier calls of the same tool, as a real conversation would."""
-    models = (await stub.ListModels(pb.ListModelsRequest())).models
-    assert next(m for m in models if m.id == MODEL).tool_parser == "xlam"
+def two_calls_before(question: str) -> list[pb.ChatMessage]:
+    """Two earlier calls of get_weather and their answers, then the question: a 135M model does
+    not decide to call on its own from a bare question, but does after a history like this."""
     history = []
     for i, city in enumerate(["London", "Berlin"]):
         call = pb.ToolCall(id=f"call_{i}", name="get_weather", arguments=json.dumps({"city": city, "unit": "celsius"}))
@@ -122,9 +118,35 @@ async def test_auto_reads_the_models_own_call_syntax(stub):
                     pb.ChatMessage(role="assistant", tool_calls=[call]),
                     pb.ChatMessage(role="tool", tool_call_id=call.id, content='{"temperature": 12}'),
                     pb.ChatMessage(role="assistant", content=f"It is 12 degrees in {city}.")]
+    return history + [pb.ChatMessage(role="user", content=question)]
+
+
+async def test_auto_cut_inside_a_call_sends_none_of_its_syntax_as_text(stub):
+    """max_tokens ends the output inside "<tool_call>[{..."; the call is unfinished, and its
+    markup is not the answer's content either (OpenAI's stream shows a cut call as pieces)."""
+    def generation(max_tokens):
+        return with_tools(pb.Generation(model=MODEL, sampling=pb.SamplingParams(temperature=0, max_tokens=max_tokens),
+                                        messages=two_calls_before(QUESTION)))
+
+    for max_tokens in (2, 4, 8):
+        choice = (await stub.Generate(pb.GenerateRequest(generation=generation(max_tokens)))).choices[0]
+        streamed = [m async for m in stub.GenerateStream(pb.GenerateStreamRequest(generation=generation(max_tokens)))]
+
+        assert "<tool" not in choice.text and "tool_call" not in choice.text, (max_tokens, choice.text)
+        assert "tool_call" not in "".join(m.text for m in streamed), max_tokens
+        assert choice.finish_reason == pb.FINISH_REASON_LENGTH
+
+
+async def test_auto_reads_the_models_own_call_syntax(stub):
+    """The default model is configured with its own function-calling format (a JSON list in
+    <tool_call> tags) and vLLM's parser for it: a call it makes comes back parsed, never as raw
+    text. The chat shows it two earlier calls of the same tool, as a real conversation would."""
+    models = (await stub.ListModels(pb.ListModelsRequest())).models
+    assert next(m for m in models if m.id == MODEL).tool_parser == "xlam"
+
     def generation():
         return with_tools(pb.Generation(model=MODEL, sampling=pb.SamplingParams(temperature=0, max_tokens=64),
-                                        messages=history + [pb.ChatMessage(role="user", content=QUESTION)]))
+                                        messages=two_calls_before(QUESTION)))
 
     choice = (await stub.Generate(pb.GenerateRequest(generation=generation()))).choices[0]
     streamed = [m async for m in stub.GenerateStream(pb.GenerateStreamRequest(generation=generation()))]
@@ -138,7 +160,8 @@ async def test_auto_reads_the_models_own_call_syntax(stub):
     pieces = [p for m in streamed for p in m.tool_calls]
     assert [(p.name, p.index) for p in pieces if p.name] == [("get_weather", 0)]
     assert json.loads("".join(p.arguments for p in pieces)) == arguments
-    assert "<tool_call>" not in "".join(m.text for m in streamed)
+    # Not even the opener's first tokens, which the parser cannot yet tell from an answer.
+    assert "<tool" not in "".join(m.text for m in streamed) and "tool_call" not in "".join(m.text for m in streamed)
     assert streamed[-1].finish_reason == pb.FINISH_REASON_TOOL_CALLS
 
 

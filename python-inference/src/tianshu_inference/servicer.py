@@ -46,7 +46,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         for i in range(job.sampling.n):
             text, calls = texts[i], []
             if reader := engine.tool_reader(tools):
-                text, calls = reader.whole(text)
+                text, calls = reader.whole(text, cut=finish[i] is FinishReason.LENGTH)
             choices.append(pb.Choice(index=i, text=text, finish_reason=_FINISH[_finish(finish[i], calls)],
                                      logprobs=logprobs[i], tool_calls=[_call(c) for c in calls]))
         return pb.GenerateResponse(model=engine.card.id, request_id=job.request_id, choices=choices,
@@ -67,7 +67,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
                     if reader := readers[delta.index]:
                         text, pieces = reader.feed(delta.text)
                         if delta.finish_reason:
-                            rest, more = reader.finish()
+                            rest, more = reader.finish(cut=delta.finish_reason is FinishReason.LENGTH)
                             text, pieces = text + rest, pieces + more
                         called[delta.index] = called[delta.index] or bool(pieces)
                     message = pb.GenerateStreamResponse(

@@ -100,14 +100,14 @@ class Reader:
         """Content and call pieces in this new text (held back while it may still be a call)."""
         raise NotImplementedError
 
-    def finish(self) -> tuple[str, list[Piece]]:
-        """What is left once the output has ended."""
+    def finish(self, cut: bool = False) -> tuple[str, list[Piece]]:
+        """What is left once the output has ended; cut when max_tokens ended it."""
         return "", []
 
-    def whole(self, text: str) -> tuple[str, list[ToolCall]]:
+    def whole(self, text: str, cut: bool = False) -> tuple[str, list[ToolCall]]:
         """A whole output's content and calls."""
         content, _ = self.feed(text)
-        rest, _ = self.finish()
+        rest, _ = self.finish(cut)
         return content + rest, self.calls()
 
     def calls(self) -> list[ToolCall]:
@@ -226,6 +226,28 @@ class RequiredReader(Reader):
             call.args_sent = end
 
 
+# How a call opens in the syntaxes vLLM's parsers read: the <tool_call> tag of Hermes-style and
+# xLAM templates (the default model's), Mistral's [TOOL_CALLS]. A parser passes text on as content
+# until it has seen enough of a call to be sure, so the opener's first tokens ("<tool") would reach
+# the caller as the answer's words; content from an opener, or from what may be the start of one,
+# is held back until the parser says what it was.
+_CALL_OPENERS = ("<tool_call>", "[TOOL_CALLS]")
+
+
+def _opener_at(text: str) -> int:
+    """Where a call's opener, or the start of one that the text ends in, begins; len(text) if nowhere."""
+    at = len(text)
+    for opener in _CALL_OPENERS:
+        found = text.find(opener)
+        if found >= 0:
+            at = min(at, found)
+        for length in range(min(len(opener) - 1, len(text)), 0, -1):
+            if text.endswith(opener[:length]):
+                at = min(at, len(text) - length)
+                break
+    return at
+
+
 class ParserReader(Reader):
     """`auto`: vLLM's tool parser for the model's own syntax reads the calls; text outside
     them is the answer's content."""
@@ -235,6 +257,7 @@ class ParserReader(Reader):
         self._request = _vllm_request(use)
         self._parser = _parser_class(parser_name)(tokenizer, self._request.tools)
         self._text = ""
+        self._held = ""  # content that may be the opening of a call
         self._ids: dict[int, str] = {}
 
     def feed(self, text: str) -> tuple[str, list[Piece]]:
@@ -243,10 +266,16 @@ class ParserReader(Reader):
         if not text:
             return "", []
         delta = self._parser.extract_tool_calls_streaming(previous, self._text, text, [], [], [], self._request)
-        if delta is None:
-            return "", []
+        if delta is None or delta.tool_calls:
+            # The parser is inside a call: what was held back was its opener.
+            self._held = ""
+            content = (delta.content or "") if delta is not None else ""
+        else:
+            content = self._held + (delta.content or "")
+            at = _opener_at(content)
+            content, self._held = content[:at], content[at:]
         pieces = []
-        for call in delta.tool_calls or ():
+        for call in (delta.tool_calls if delta is not None else None) or ():
             function = call.function
             piece = Piece(index=call.index, arguments=(function.arguments or "") if function else "")
             if call.index not in self._ids and function is not None and function.name:
@@ -255,13 +284,16 @@ class ParserReader(Reader):
             elif call.index not in self._ids:
                 continue  # arguments before a name: the parser sends the name first
             pieces.append(piece)
-        return delta.content or "", self._record(pieces)
+        return content, self._record(pieces)
 
-    def finish(self) -> tuple[str, list[Piece]]:
-        """Whatever the streaming parse still held: the parse of the whole output decides."""
+    def finish(self, cut: bool = False) -> tuple[str, list[Piece]]:
+        """Whatever the streaming parse still held: the parse of the whole output decides. Text
+        held back as a possible opener is content after all, unless max_tokens cut the output
+        there: then it is a call that never got written, and neither content nor a call."""
+        held, self._held = self._held, ""
         final = self._parser.extract_tool_calls(self._text, self._request)
         if not final.tools_called:
-            return "", []
+            return ("" if cut else held), []
         pieces = []
         for index, call in enumerate(final.tool_calls):
             if index >= len(self._calls):
@@ -273,10 +305,10 @@ class ParserReader(Reader):
                 pieces.append(Piece(index=index, arguments=call.function.arguments[len(sent):]))
         return "", self._record(pieces)
 
-    def whole(self, text: str) -> tuple[str, list[ToolCall]]:
+    def whole(self, text: str, cut: bool = False) -> tuple[str, list[ToolCall]]:
         final = self._parser.extract_tool_calls(text, self._request)
         if not final.tools_called:
-            return text, []
+            return (text[:_opener_at(text)] if cut else text), []
         return final.content or "", [ToolCall(id=new_call_id(), name=c.function.name, arguments=c.function.arguments)
                                      for c in final.tool_calls]
 
