@@ -32,7 +32,8 @@ export async function api(path, { method = 'GET', json, form, signal, token = se
     } catch {
       // not JSON: the status alone says what happened
     }
-    if (response.status === 401 && token === session.token) session.expired = true
+    // The signed-in key stopped working (revoked, expired): the console signs out (App.vue).
+    if (response.status === 401 && token === session.token) session.notice = 'expired'
     throw new ApiError(response.status, error)
   }
   if (raw) return response

@@ -5,7 +5,8 @@ import { api } from './api.js'
 
 const STORAGE = 'tianshu.key'
 
-export const session = reactive({ token: '', me: null, expired: false })
+// notice: why the last session ended ('expired' when the gateway stopped accepting its key).
+export const session = reactive({ token: '', me: null, notice: null })
 
 /** Pages and the scope each needs; admin is not a superset of the others (Scope.java). */
 export const PAGES = [
@@ -27,13 +28,13 @@ export function visiblePages() {
 export async function signIn(token) {
   const me = await api('/v1/me', { token })
   sessionStorage.setItem(STORAGE, token)
-  Object.assign(session, { token, me, expired: false })
+  Object.assign(session, { token, me, notice: null })
   return me
 }
 
 export function signOut() {
   sessionStorage.removeItem(STORAGE)
-  Object.assign(session, { token: '', me: null, expired: false })
+  Object.assign(session, { token: '', me: null })
 }
 
 /** After a reload: the tab's key, if it still works. */
