@@ -17,6 +17,10 @@ export default defineConfig({
     __VUE_I18N_LEGACY_API__: 'false',
     __INTLIFY_PROD_DEVTOOLS__: 'false',
   },
+  // `npm run dev`: live reload against a running gateway (make run), the API proxied to it.
+  server: {
+    proxy: { '/v1': process.env.CONSOLE_GATEWAY || 'http://localhost:8080' },
+  },
   build: {
     outDir: out,
     emptyOutDir: true,

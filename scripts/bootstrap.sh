@@ -38,13 +38,13 @@ step "Web console (npm packages cached by the lock's hash; built into build/cons
 console_dir=$(scripts/build-console.sh)
 echo "   $console_dir" >&2
 
-step "Chromium (the console's browser tests drive Debian's build)"
-if [ -x /usr/bin/chromium ]; then
+step "Chromium and CJK fonts (the console's browser tests drive Debian's build; its screenshots show Chinese)"
+if [ -x /usr/bin/chromium ] && [ -d /usr/share/fonts/opentype/noto ]; then
   echo "   $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)" >&2
 elif [ "$(id -u)" = 0 ]; then
-  apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2
+  apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >&2
 else
-  echo "   /usr/bin/chromium is missing and this is not root: install Debian's chromium package" >&2
+  echo "   install Debian's chromium and fonts-noto-cjk packages (not root here)" >&2
 fi
 
 mkdir -p build
