@@ -60,11 +60,15 @@ def test_two_files_are_ingested_with_progress_searched_in_three_modes_and_an_ans
     page.locator("[data-test=ask]").click()
     citation = page.locator("[data-test=citation]").first
     expect(citation).to_be_visible(timeout=WAIT_MS)
-    citation.click()
-    expect(page.locator("[data-test=cited-chunk]")).to_have_text(
-        "Drain traffic first, then restart the gateway pods one at a time.")
-    expect(page.locator("[data-test=cited-document]")).to_contain_text("runbook.md › Tianshu operations › Restarting the gateway")
-    page.keyboard.press("Escape")
+    # The [n] marker in the answer's text and the source listed under it open the same chunk.
+    for opener in (page.locator("[data-test=answer] .markdown button.cite").first, citation):
+        opener.click()
+        expect(page.locator("[data-test=cited-chunk]")).to_have_text(
+            "Drain traffic first, then restart the gateway pods one at a time.")
+        expect(page.locator("[data-test=cited-document]")).to_contain_text(
+            "runbook.md › Tianshu operations › Restarting the gateway")
+        page.keyboard.press("Escape")
+        expect(page.locator("[data-test=cited-chunk]")).to_have_count(0)
 
     page.get_by_role("button", name=f"Delete collection {name}").click()
     page.locator(".n-popconfirm__action button", has_text="Confirm").click()

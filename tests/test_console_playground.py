@@ -2,6 +2,8 @@
 chat whose Stop button frees the engine, the code snippets, and switching to Chinese."""
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import grpc
@@ -111,6 +113,19 @@ def test_a_finished_reply_shows_its_usage_and_the_gateways_time_and_copies_as_co
     assert "HttpRequest.newBuilder" in java and 'System.getenv("TIANSHU_API_KEY")' in java
     assert stack.admin_key() not in curl + python + java
     assert console.csp_violations() == []
+
+
+def test_json_schema_output_answers_with_json_of_the_schema(console, stack):
+    page = _playground_ready(console, stack, "What is the capital of France? One word.", 64)
+    page.get_by_role("switch").click()
+    expect(page.locator("textarea").nth(1)).to_have_value(re.compile('"required"'))
+    page.locator("[data-test=send]").click()
+    reply = page.locator("[data-test=message-assistant]").last
+    expect(reply.locator("[data-test=usage]")).to_be_visible(timeout=WAIT_MS)
+    answer = json.loads(reply.locator(".markdown").inner_text())
+    assert list(answer) == ["answer"] and isinstance(answer["answer"], str)
+    page.locator("[data-test=snippets]").click()
+    assert '"type": "json_schema"' in page.locator("[data-test=snippet-curl]").inner_text()
 
 
 def test_switching_to_chinese_translates_the_console_and_sticks(console, stack):
