@@ -34,11 +34,25 @@ if [ ! -f java-gateway/target/tianshu-gateway.jar ] || \
   mvn -B -q -f java-gateway/pom.xml -DskipTests package >&2
 fi
 
+step "Web console (npm packages cached by the lock's hash; built into build/console)"
+console_dir=$(scripts/build-console.sh)
+echo "   $console_dir" >&2
+
+step "Chromium and CJK fonts (the console's browser tests drive Debian's build; its screenshots show Chinese)"
+if [ -x /usr/bin/chromium ] && [ -d /usr/share/fonts/opentype/noto ]; then
+  echo "   $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)" >&2
+elif [ "$(id -u)" = 0 ]; then
+  apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >&2
+else
+  echo "   install Debian's chromium and fonts-noto-cjk packages (not root here)" >&2
+fi
+
 mkdir -p build
 cat > build/env <<ENV
 VENV=$venv
 BUF=$buf_dir/node_modules/.bin/buf
 PYTHONPATH=$here/build/gen/python:$here/python-common/src:$here/python-inference/src:$here/python-rag/src:$here/python-batch/src
 KAFKA_LIBS=$kafka_libs
+CONSOLE_DIR=$console_dir
 ENV
 step "bootstrap done"

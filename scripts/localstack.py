@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY_JAR = ROOT / "java-gateway" / "target" / "tianshu-gateway.jar"
+CONSOLE_DIR = ROOT / "build" / "console"
 KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
 # Not a secret: KRaft only needs every node of one cluster to agree on it.
 KAFKA_CLUSTER_ID = "dGlhbnNodS1sb2NhbC0x"
@@ -297,7 +298,9 @@ class Stack:
         env = {"TIANSHU_GATEWAY_PORT": str(self.gateway_port), "TIANSHU_INFERENCE_TARGETS": targets,
                "TIANSHU_DB_URL": f"jdbc:postgresql://127.0.0.1:{self.postgres_port}/tianshu",
                "TIANSHU_DB_USER": "postgres", "TIANSHU_DB_PASSWORD": "",
-               "TIANSHU_ADMIN_KEY_FILE": str(self.admin_key_file), "TIANSHU_RAG_TARGET": self.rag_target}
+               "TIANSHU_ADMIN_KEY_FILE": str(self.admin_key_file), "TIANSHU_RAG_TARGET": self.rag_target,
+               # The web console, as scripts/build-console.sh (run by bootstrap) built it.
+               "TIANSHU_CONSOLE_DIR": str(CONSOLE_DIR)}
         if self.with_batch:  # /v1/files and /v1/batches, and charging batch tokens to quotas
             env["TIANSHU_BATCH_TARGET"] = self.batch_target
         return self._spawn("gateway", ["java", "-jar", str(GATEWAY_JAR)], env)
@@ -469,6 +472,7 @@ def _check_alive(service: Service) -> None:
 
 EXAMPLE = """
 Tianshu is up.
+  Web console:                 {url}/   (sign in with the admin key below)
   Gateway (OpenAI-compatible): {url}/v1
   Inference gRPC:              {grpc}   (metrics: http://127.0.0.1:{metrics}/metrics)
   RAG gRPC:                    {rag}   (tianshu.rag.v1.RagService; grpcurl -plaintext {rag} list)

@@ -53,3 +53,40 @@ def finished_job():
             time.sleep(0.1)
         return job
     return wait
+
+
+# Debian's chromium (bootstrap installs it); Playwright's own browser builds are never fetched.
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking switches Chromium keeps calling out to a network this
+# machine does not have (updates, sync, QUIC probes).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def console(browser, stack):
+    """A fresh browser tab (English, 1280 px wide) on the stack's web console, with every
+    browser-side error it logs (a refused Content-Security-Policy included) collected."""
+    from console_pages import Console
+
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    tab = Console(page, stack.gateway_url)
+    page.on("console", lambda message: message.type == "error" and tab.errors.append(message.text))
+    page.on("pageerror", lambda error: tab.errors.append(str(error)))
+    try:
+        yield tab
+    finally:
+        context.close()

@@ -21,6 +21,8 @@ import io.tianshu.gateway.tenants.Tenant;
 import io.tianshu.gateway.tenants.TenantStore;
 import io.tianshu.gateway.usage.AuditLog;
 import io.tianshu.gateway.usage.UsageStore;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -183,6 +185,29 @@ class AdminController {
             @RequestParam(required = false) String key) {
         UUID keyId = key == null ? null : uuid(key);
         return Blocking.call(() -> Listing.of(usage.summarize(tenant, keyId)));
+    }
+
+    @GetMapping("/usage/series")
+    @Operation(summary = "Usage over time: totals per hour or day (UTC), tenant and key, oldest first")
+    Mono<Listing<UsageStore.Point>> usageSeries(@RequestParam(required = false) String tenant,
+            @Parameter(schema = @Schema(format = "uuid"), description = "a key's id")
+            @RequestParam(required = false) String key,
+            @Parameter(schema = @Schema(allowableValues = {"hour", "day"}, defaultValue = "day"))
+            @RequestParam(defaultValue = "day") String interval,
+            @Parameter(description = "how many days back", schema = @Schema(types = "integer", format = "int32",
+                    minimum = "1", maximum = "366", defaultValue = "14"))
+            @RequestParam(defaultValue = "14") int days) {
+        UUID keyId = key == null ? null : uuid(key);
+        UsageStore.Interval period = switch (interval) {
+            case "hour" -> UsageStore.Interval.HOUR;
+            case "day" -> UsageStore.Interval.DAY;
+            default -> throw invalidRequest("'interval' must be 'hour' or 'day'.", "interval");
+        };
+        if (days < 1 || days > 366) {
+            throw invalidRequest("'days' must be between 1 and 366.", "days");
+        }
+        Instant since = Instant.now().minus(Duration.ofDays(days));
+        return Blocking.call(() -> Listing.of(usage.series(tenant, keyId, period, since)));
     }
 
     @GetMapping("/audit")

@@ -37,6 +37,8 @@ class AuthConfig {
     private static final String[] PUBLIC = {
         "/actuator/health", "/actuator/health/**", "/actuator/prometheus",
         "/v3/api-docs", "/v3/api-docs/**", "/swagger-ui.html", "/swagger-ui/**", "/webjars/**",
+        // The web console's page and files (console/ConsoleConfig): no data in them.
+        "/", "/index.html", "/assets/**",
     };
 
     @Bean

@@ -31,7 +31,8 @@ public record TianshuProperties(
         @Valid @NotNull Rag rag,
         @Valid @NotNull Batch batch,
         @Valid @NotNull Files files,
-        @Valid @NotNull RateLimits limits) {
+        @Valid @NotNull RateLimits limits,
+        @Valid @NotNull Console console) {
 
     /**
      * The inference service: one or more instances serving the same models.
@@ -272,5 +273,17 @@ public record TianshuProperties(
 
     /** @param maxBodyBytes largest request body; larger ones get 413 */
     public record Http(@NotNull DataSize maxBodyBytes) {
+    }
+
+    /**
+     * The web console, a built single-page app served at {@code /}.
+     *
+     * @param dir folder holding the console's index.html and assets/ (scripts/bootstrap.sh
+     *     builds it into build/console, the image into /opt/tianshu/console); empty: no console
+     */
+    public record Console(String dir) {
+        public boolean enabled() {
+            return dir != null && !dir.isBlank();
+        }
     }
 }

@@ -8,12 +8,15 @@ import io.tianshu.gateway.auth.KeyStore;
 import io.tianshu.gateway.support.GatewayTest;
 import io.tianshu.gateway.support.TestKeys;
 import io.tianshu.gateway.tenants.TenantStore;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 /** The admin API end to end: the bootstrap admin key manages tenants and keys, and every change is audited. */
@@ -25,6 +28,8 @@ class AdminApiTest extends GatewayTest {
     TenantStore tenants;
     @Autowired
     ObjectMapper json;
+    @Autowired
+    JdbcTemplate jdbc;
 
     // Request ids are the audit rows' handle on the call that wrote them; unique per test run.
     private final String run = UUID.randomUUID().toString().substring(0, 8);
@@ -140,6 +145,43 @@ class AdminApiTest extends GatewayTest {
     }
 
     @Test
+    void usageSeriesSumsEachDayOrHourPerTenantAndKeyOldestFirst() throws Exception {
+        String tenant = TestKeys.tenant(tenants, null, null, null);
+        KeyStore.Created key = TestKeys.key(keys, tenant, List.of("chat"), null, null, null, null);
+        Instant today = Instant.now().truncatedTo(ChronoUnit.DAYS);
+        Instant yesterday = today.minus(1, ChronoUnit.DAYS).plus(5, ChronoUnit.HOURS);
+        for (Object[] row : new Object[][] {{yesterday, 10, 2}, {today.plusSeconds(60), 3, 4}, {today.plusSeconds(120), 5, 6}}) {
+            jdbc.update("""
+                    INSERT INTO usage_record (at, tenant_id, key_id, subject, endpoint, model, prompt_tokens,
+                                              completion_tokens)
+                    VALUES (?, ?, ?, 'test', '/v1/chat/completions', 'tiny-chat', ?, ?)""",
+                    java.sql.Timestamp.from((Instant) row[0]), tenant, key.info().id(), row[1], row[2]);
+        }
+
+        JsonNode days = body(web.get().uri("/v1/admin/usage/series?tenant=" + tenant + "&interval=day&days=3")
+                .exchange().expectStatus().isOk()).get("data");
+        assertThat(days).hasSize(2);
+        assertThat(days.get(0).get("period_start").asText()).isEqualTo(yesterday.truncatedTo(ChronoUnit.DAYS).toString());
+        assertThat(days.get(0).get("requests").asLong()).isEqualTo(1);
+        assertThat(days.get(0).get("total_tokens").asLong()).isEqualTo(12);
+        assertThat(days.get(1).get("period_start").asText()).isEqualTo(today.toString());
+        assertThat(days.get(1).get("key_id").asText()).isEqualTo(key.info().id().toString());
+        assertThat(days.get(1).get("requests").asLong()).isEqualTo(2);
+        assertThat(days.get(1).get("prompt_tokens").asLong()).isEqualTo(8);
+        assertThat(days.get(1).get("completion_tokens").asLong()).isEqualTo(10);
+
+        JsonNode hours = body(web.get().uri("/v1/admin/usage/series?key=" + key.info().id() + "&interval=hour&days=3")
+                .exchange().expectStatus().isOk()).get("data");
+        assertThat(hours).hasSize(2);
+        assertThat(hours.get(0).get("period_start").asText()).isEqualTo(yesterday.toString());
+
+        web.get().uri("/v1/admin/usage/series?interval=week").exchange().expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.error.param").isEqualTo("interval");
+        web.get().uri("/v1/admin/usage/series?days=0").exchange().expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.error.param").isEqualTo("days");
+    }
+
+    @Test
     void refusalsNameTheProblem() {
         admin(HttpMethod.POST, "/v1/admin/keys", "k1", "{\"tenant\": \"no-such-tenant\", \"scopes\": [\"chat\"]}")
                 .expectStatus().isNotFound();
@@ -170,6 +212,7 @@ class AdminApiTest extends GatewayTest {
             {"POST", "/v1/admin/tenants", "{\"id\": \"sneaky\"}"},
             {"PATCH", "/v1/admin/tenants/" + tenant, "{\"rpm\": 1}"},
             {"GET", "/v1/admin/usage", null},
+            {"GET", "/v1/admin/usage/series", null},
             {"GET", "/v1/admin/audit", null},
         }) {
             var request = asUser.method(HttpMethod.valueOf(call[0])).uri(call[1]);

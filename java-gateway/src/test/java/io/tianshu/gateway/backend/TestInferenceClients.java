@@ -40,7 +40,7 @@ public final class TestInferenceClients {
                 deadlines.listModels(), deadlines.tokenize(), Duration.ofSeconds(30),
                 new TianshuProperties.LoadPoll(Duration.ofHours(1), deadlines.getLoad()), breaker,
                 new TianshuProperties.Bulkhead(maxConcurrentCalls), 2,
-                TianshuProperties.PromptCounting.GATEWAY), null, null, null, null, null, null, null);
+                TianshuProperties.PromptCounting.GATEWAY), null, null, null, null, null, null, null, null);
     }
 
     /**

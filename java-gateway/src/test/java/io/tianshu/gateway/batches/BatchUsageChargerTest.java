@@ -187,7 +187,7 @@ class BatchUsageChargerTest extends BatchGatewayTest {
                 new TianshuProperties.Charge(batch.charge().interval(), pageSize));
         TianshuProperties settings = new TianshuProperties(properties.inference(), properties.auth(),
                 properties.dynamic(), properties.http(), properties.rag(), paged, properties.files(),
-                properties.limits());
+                properties.limits(), properties.console());
         return new BatchUsageCharger(client, cursor, limiter, usage, tenants, transactions, settings,
                 new SimpleMeterRegistry());
     }

@@ -34,7 +34,7 @@ class JobsDeadlineTest {
             new TianshuProperties.Batch("hung-batch", UNARY, CREATE, HEALTH, DataSize.ofMegabytes(4),
                     new TianshuProperties.Breaker(50, 100, Duration.ofSeconds(60), 100, 100, Duration.ofSeconds(10), 1),
                     new TianshuProperties.Charge(Duration.ofDays(1), 10)),
-            null, null);
+            null, null, null);
 
     private Stall.Backend hung;
     private JobsChannel channel;

@@ -39,7 +39,7 @@ class RagDeadlineTest {
     private static final TianshuProperties PROPERTIES = new TianshuProperties(null, null, null, null,
             new TianshuProperties.Rag("hung-rag", UNARY, INGEST, STREAM, HEALTH, "m",
                     new TianshuProperties.Breaker(50, 100, Duration.ofSeconds(60), 100, 100, Duration.ofSeconds(10), 1)),
-            null, null, null);
+            null, null, null, null);
 
     private Stall.Backend hung;
     private RagClient client;

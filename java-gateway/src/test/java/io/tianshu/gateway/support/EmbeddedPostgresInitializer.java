@@ -15,7 +15,8 @@ import org.springframework.core.env.MutablePropertySources;
  * Points every test application context at {@link EmbeddedPostgresServer}, and keeps the test
  * suite's own settings in one place: a bootstrap key file in a temporary folder, a rate
  * limit window so long that no bucket refills while a test runs, which makes admission counts
- * exact instead of timing-dependent, and JWTs accepted besides api keys ({@link TestJwts}).
+ * exact instead of timing-dependent, JWTs accepted besides api keys ({@link TestJwts}), and a
+ * console build to serve ({@link TestConsole}).
  */
 public class EmbeddedPostgresInitializer implements ApplicationContextInitializer<ConfigurableApplicationContext> {
 
@@ -45,6 +46,7 @@ public class EmbeddedPostgresInitializer implements ApplicationContextInitialize
         properties.put("tianshu.dynamic.limits.window", "3650d");
         properties.put("tianshu.auth.jwt.secret", TestJwts.SECRET);
         properties.put("tianshu.auth.jwt.issuer-uri", TestJwts.ISSUER);
+        properties.put("tianshu.console.dir", TestConsole.dir().toString());
         // Before application.yml and the environment, after @SpringBootTest(properties) and
         // command-line arguments, so a test can still override any of these.
         MutablePropertySources sources = context.getEnvironment().getPropertySources();
