@@ -23,6 +23,7 @@ import io.tianshu.gateway.usage.AuditLog;
 import io.tianshu.gateway.usage.UsageStore;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -211,15 +212,38 @@ class AdminController {
     }
 
     @GetMapping("/audit")
-    @Operation(summary = "The latest admin changes, newest first")
+    @Operation(summary = "Admin changes, newest first", description = "Filtered by action (exact), text (a "
+            + "piece of the actor, the actor's tenant, the target or the request id, any case), since and until "
+            + "(ISO-8601 instants, until exclusive); before_id pages on: the last id of the previous page.")
     Mono<Listing<AuditLog.Event>> audit(
             @Parameter(schema = @Schema(types = "integer", format = "int32", minimum = "1",
                     maximum = "1000", defaultValue = "100"))
-            @RequestParam(defaultValue = "100") int limit) {
+            @RequestParam(defaultValue = "100") int limit,
+            @RequestParam(required = false) String action, @RequestParam(required = false) String text,
+            @RequestParam(required = false) String since, @RequestParam(required = false) String until,
+            @RequestParam(name = "before_id", required = false) Long beforeId) {
         if (limit < 1 || limit > 1000) {
             throw invalidRequest("'limit' must be between 1 and 1000.", "limit");
         }
-        return Blocking.call(() -> Listing.of(audit.recent(limit)));
+        AuditLog.Filter filter = new AuditLog.Filter(blankAsNull(action), blankAsNull(text), instant(since, "since"),
+                instant(until, "until"), beforeId);
+        return Blocking.call(() -> Listing.of(audit.find(filter, limit)));
+    }
+
+    private static String blankAsNull(String value) {
+        return value == null || value.isBlank() ? null : value.strip();
+    }
+
+    private static Instant instant(String value, String param) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return Instant.parse(value.strip());
+        } catch (DateTimeParseException e) {
+            throw invalidRequest("'" + param + "' must be an ISO-8601 instant such as 2026-12-06T00:00:00Z, not '"
+                    + value + "'.", param);
+        }
     }
 
     private void audit(Caller admin, String action, String target, Object detail, ServerWebExchange exchange) {

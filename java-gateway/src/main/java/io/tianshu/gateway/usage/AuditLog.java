@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
@@ -34,12 +36,52 @@ public class AuditLog {
                 VALUES (?, ?, ?, ?, ?::jsonb, ?)""", actor, actorTenant, action, target, toJson(detail), requestId);
     }
 
+    /**
+     * What to list: every field null means no condition on it.
+     *
+     * @param text a piece of the actor, the actor's tenant, the target or the request id, any case
+     * @param beforeId events older than this one (the last id of the previous page)
+     */
+    public record Filter(String action, String text, Instant since, Instant until, Long beforeId) {
+        public static final Filter NONE = new Filter(null, null, null, null, null);
+    }
+
     /** Newest first. */
     public List<Event> recent(int limit) {
-        return jdbc.query("SELECT * FROM audit_event ORDER BY id DESC LIMIT ?", (rs, n) -> new Event(
+        return find(Filter.NONE, limit);
+    }
+
+    /** The events the filter keeps, newest first, at most limit of them. */
+    public List<Event> find(Filter filter, int limit) {
+        StringBuilder sql = new StringBuilder("SELECT * FROM audit_event WHERE true");
+        List<Object> args = new ArrayList<>();
+        if (filter.action() != null) {
+            sql.append(" AND action = ?");
+            args.add(filter.action());
+        }
+        if (filter.text() != null) {
+            sql.append(" AND (actor ILIKE ? OR actor_tenant ILIKE ? OR target ILIKE ? OR request_id ILIKE ?)");
+            String pattern = "%" + filter.text().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+            args.addAll(List.of(pattern, pattern, pattern, pattern));
+        }
+        if (filter.since() != null) {
+            sql.append(" AND at >= ?");
+            args.add(Timestamp.from(filter.since()));
+        }
+        if (filter.until() != null) {
+            sql.append(" AND at < ?");
+            args.add(Timestamp.from(filter.until()));
+        }
+        if (filter.beforeId() != null) {
+            sql.append(" AND id < ?");
+            args.add(filter.beforeId());
+        }
+        sql.append(" ORDER BY id DESC LIMIT ?");
+        args.add(limit);
+        return jdbc.query(sql.toString(), (rs, n) -> new Event(
                 rs.getLong("id"), rs.getTimestamp("at").toInstant(), rs.getString("actor"),
                 rs.getString("actor_tenant"), rs.getString("action"), rs.getString("target"),
-                parse(rs.getString("detail")), rs.getString("request_id")), limit);
+                parse(rs.getString("detail")), rs.getString("request_id")), args.toArray());
     }
 
     private String toJson(Object detail) {

@@ -104,6 +104,33 @@ class AdminApiTest extends GatewayTest {
     }
 
     @Test
+    void theAuditLogIsFilteredByActionTextAndTimeAndPagedOlder() throws Exception {
+        String tenant = "audit-" + UUID.randomUUID().toString().substring(0, 8);
+        Instant before = Instant.now().minusSeconds(1);
+        admin(HttpMethod.POST, "/v1/admin/tenants", "audit-create", "{\"id\": \"" + tenant + "\"}")
+                .expectStatus().isCreated();
+        admin(HttpMethod.PATCH, "/v1/admin/tenants/" + tenant, "audit-patch-1", "{\"rpm\": 10}").expectStatus().isOk();
+        admin(HttpMethod.PATCH, "/v1/admin/tenants/" + tenant, "audit-patch-2", "{\"rpm\": 20}").expectStatus().isOk();
+
+        JsonNode patches = body(web.get().uri("/v1/admin/audit?action=tenant.update_limits&text="
+                + tenant.toUpperCase() + "&since=" + before).exchange().expectStatus().isOk());
+        assertThat(patches.get("data")).extracting(e -> e.get("request_id").asText())
+                .containsExactly("audit-patch-2-" + run, "audit-patch-1-" + run);
+        long newest = patches.get("data").get(0).get("id").asLong();
+
+        JsonNode older = body(web.get().uri("/v1/admin/audit?text=" + tenant + "&before_id=" + newest + "&limit=1")
+                .exchange().expectStatus().isOk());
+        assertThat(older.get("data")).extracting(e -> e.get("request_id").asText())
+                .containsExactly("audit-patch-1-" + run);
+        assertThat(body(web.get().uri("/v1/admin/audit?text=" + tenant + "&until=" + before).exchange()
+                .expectStatus().isOk()).get("data")).isEmpty();
+        web.get().uri("/v1/admin/audit?since=yesterday").exchange().expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.error.param").isEqualTo("since");
+        assertThat(body(web.get().uri("/v1/admin/audit?text=50%25_off").exchange().expectStatus().isOk())
+                .get("data")).as("% and _ are the text itself, not patterns").isEmpty();
+    }
+
+    @Test
     void anIngestionQuotaIsSetPatchedKeptClearedAndShownWithTheTenant() {
         String tenant = "quota-" + UUID.randomUUID().toString().substring(0, 8);
 
