@@ -158,6 +158,8 @@ class Stack:
     batch_metrics_port: int = 9466
     with_rag: bool = True
     with_batch: bool = True
+    # HS256 secret of JWT bearer tokens the gateway accepts beside API keys; None = API keys only.
+    jwt_secret: str | None = None
     # A second inference instance for batch work: the batch worker feeds only it, the gateway
     # balances interactive calls over both by load. Its engine's worker gets the upper half of the
     # cores to itself and every other process of the stack keeps to the lower half (shared_cores).
@@ -303,6 +305,8 @@ class Stack:
                "TIANSHU_CONSOLE_DIR": str(CONSOLE_DIR)}
         if self.with_batch:  # /v1/files and /v1/batches, and charging batch tokens to quotas
             env["TIANSHU_BATCH_TARGET"] = self.batch_target
+        if self.jwt_secret:
+            env["TIANSHU_JWT_SECRET"] = self.jwt_secret
         return self._spawn("gateway", ["java", "-jar", str(GATEWAY_JAR)], env)
 
     def start_rag(self) -> Service:

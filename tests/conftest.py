@@ -2,6 +2,7 @@
 cross-service tests, on free ports so it never collides with a running `make run`."""
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,9 @@ def stack(tmp_path_factory):
                              rag_port=localstack.free_port(), rag_metrics_port=localstack.free_port(),
                              postgres_port=localstack.free_port(), kafka_port=localstack.free_port(),
                              kafka_controller_port=localstack.free_port(), batch_port=localstack.free_port(),
-                             batch_metrics_port=localstack.free_port())
+                             batch_metrics_port=localstack.free_port(),
+                             # JWTs signed with it sign in beside API keys (tests/test_console_playground.py).
+                             jwt_secret=secrets.token_hex(32))
     try:
         stack.start_all()
         yield stack

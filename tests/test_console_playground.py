@@ -1,7 +1,10 @@
-"""The web console in a real browser against the real stack: signing in with a key, a streamed
-chat whose Stop button frees the engine, the code snippets, and switching to Chinese."""
+"""The web console in a real browser against the real stack: signing in with a key or a JWT, a
+streamed chat whose Stop button frees the engine, the code snippets, and switching to Chinese."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
 import time
@@ -149,3 +152,23 @@ def test_a_chinese_browser_gets_the_chinese_console(browser, stack):
         expect(page.locator("[data-test=sign-in]")).to_have_text("登录", timeout=WAIT_MS)
     finally:
         context.close()
+
+
+def hs256_token(secret: str, claims: dict) -> str:
+    """A JWT as an identity provider with a shared secret signs it (HS256)."""
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signed = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + part(json.dumps(claims).encode())
+    return signed + "." + part(hmac.new(secret.encode(), signed.encode(), hashlib.sha256).digest())
+
+
+def test_a_jwt_signs_in_with_the_pages_its_scope_claim_allows(console, stack):
+    token = hs256_token(stack.jwt_secret, {"sub": "ada@example.com", "tenant": "default",
+                                           "scope": "chat rag:read", "exp": int(time.time()) + 600})
+    console.sign_in(token)
+
+    assert console.nav_labels() == ["Playground", "Knowledge bases"]
+    expect(console.page.locator("[data-test=who]")).to_contain_text("ada@example.com")
+    assert console.page.evaluate("() => sessionStorage.getItem('tianshu.key')") == token
+    assert token not in console.page.url
