@@ -1,10 +1,12 @@
 """Reciprocal Rank Fusion and metadata filters are pure functions."""
+import math
+
 import pytest
 
 from tianshu_rag.errors import InvalidArgument
 from tianshu_rag.retrieval.filters import (AND, EQ, GTE, NIN, OR, Comparison, Compound, checked_condition,
                                             condition_sql, equality_filter)
-from tianshu_rag.retrieval.fusion import reciprocal_rank_fusion
+from tianshu_rag.retrieval.fusion import FusionWeights, checked_weights, reciprocal_rank_fusion
 
 
 def test_rrf_ranks_items_found_by_both_retrievers_above_items_found_by_one():
@@ -22,6 +24,26 @@ def test_rrf_with_one_list_keeps_its_order_and_counts_a_repeated_key_once():
 
 def test_rrf_of_nothing_is_empty():
     assert reciprocal_rank_fusion({"vector": [], "full_text": []}) == []
+
+
+def test_weighted_rrf_lets_the_heavier_retriever_decide_and_leaves_a_zero_weight_list_out():
+    rankings = {"vector": ["a", "b"], "full_text": ["b", "c"]}
+    fused = reciprocal_rank_fusion(rankings, k=60, weights={"vector": 1.0, "full_text": 0.25})
+    assert [f.key for f in fused] == ["b", "a", "c"]
+    assert fused[0].score == pytest.approx(1 / 62 + 0.25 / 61)
+    fused = reciprocal_rank_fusion(rankings, k=60, weights={"vector": 1.0, "full_text": 0.0})
+    assert [f.key for f in fused] == ["a", "b"] and fused[1].ranks == {"vector": 2}
+
+
+def test_fusion_weights_are_checked_and_unset_ones_follow_the_defaults():
+    assert checked_weights(None, 0.5) == {"full_text": 0.5}
+    assert FusionWeights(1.0, 1.0).with_overrides({"full_text": 0.5}) == FusionWeights(1.0, 0.5)
+    with pytest.raises(InvalidArgument, match="settings.fusion.vector_weight"):
+        checked_weights(-1.0, None)
+    with pytest.raises(InvalidArgument, match="settings.fusion.full_text_weight"):
+        checked_weights(None, math.inf)
+    with pytest.raises(InvalidArgument, match="at least one weight"):
+        checked_weights(0.0, 0.0)
 
 
 def test_equality_filter_accepts_scalars_and_turns_integral_doubles_back_into_ints():

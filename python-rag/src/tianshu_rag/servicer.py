@@ -15,6 +15,7 @@ from .ingestion.ingest import Ingestor
 from .ingestion.prepare import DocumentInput
 from .inference import InferenceClient
 from .retrieval import filters
+from .retrieval.fusion import FusionWeights, checked_weights
 from .retrieval.search import FULL_TEXT, HYBRID, VECTOR, Hit, Retriever, SearchOptions
 from .storage import documents as document_store
 from .storage.collections import Collection, CollectionStore
@@ -73,10 +74,22 @@ def _timestamp(moment) -> timestamp_pb2.Timestamp:
     return ts
 
 
-def _collection(c: Collection) -> pb.Collection:
+def _collection(c: Collection, defaults: FusionWeights) -> pb.Collection:
+    weights = defaults.with_overrides(c.settings.get("fusion", {}))
     return pb.Collection(tenant_id=c.tenant_id, collection_id=c.name, embedding_model=c.embedding_model,
                          dimension=c.dimension, description=c.description, document_count=c.document_count,
-                         chunk_count=c.chunk_count, create_time=_timestamp(c.created_at))
+                         chunk_count=c.chunk_count, create_time=_timestamp(c.created_at),
+                         settings=pb.CollectionSettings(fusion=pb.FusionSettings(
+                             vector_weight=weights.vector, full_text_weight=weights.full_text)))
+
+
+def _settings(request_settings: pb.CollectionSettings) -> dict:
+    """What a caller set, checked, as stored; unset fields are left out (they follow the
+    service's defaults)."""
+    fusion = request_settings.fusion
+    weights = checked_weights(fusion.vector_weight if fusion.HasField("vector_weight") else None,
+                              fusion.full_text_weight if fusion.HasField("full_text_weight") else None)
+    return {"fusion": weights} if weights else {}
 
 
 def _job(j: IngestJob) -> pb.IngestJob:
@@ -139,8 +152,10 @@ class Components:
 
 
 class RagServicer(pb_grpc.RagServiceServicer):
-    def __init__(self, default_embedding_model: str, default_top_k: int, answer_top_k: int):
+    def __init__(self, default_embedding_model: str, default_top_k: int, answer_top_k: int,
+                 default_fusion: FusionWeights = FusionWeights(1.0, 1.0)):
         self._default_model, self._top_k, self._answer_top_k = default_embedding_model, default_top_k, answer_top_k
+        self.default_fusion = default_fusion
         self._components: Components | None = None
 
     def attach(self, components: Components) -> None:
@@ -153,14 +168,15 @@ class RagServicer(pb_grpc.RagServiceServicer):
         return self._components
 
     async def CreateCollection(self, request, context):
+        settings = _settings(request.settings)
         model = await self._c.inference.embedding_model(request.embedding_model or self._default_model)
         created = await self._c.collections.create(_tenant(request.tenant_id), _collection_name(request.collection_id),
-                                                   model.id, model.dimension, request.description)
-        return pb.CreateCollectionResponse(collection=_collection(created))
+                                                   model.id, model.dimension, request.description, settings)
+        return pb.CreateCollectionResponse(collection=_collection(created, self.default_fusion))
 
     async def ListCollections(self, request, context):
         found = await self._c.collections.list(_tenant(request.tenant_id))
-        return pb.ListCollectionsResponse(collections=[_collection(c) for c in found])
+        return pb.ListCollectionsResponse(collections=[_collection(c, self.default_fusion) for c in found])
 
     async def DeleteCollection(self, request, context):
         await self._c.collections.delete(_tenant(request.tenant_id), request.collection_id)
@@ -182,7 +198,7 @@ class RagServicer(pb_grpc.RagServiceServicer):
             yield pb.WatchIngestJobResponse(job=_job(job))
 
     async def DeleteDocument(self, request, context):
-        collection = await self._c.collections.get(_tenant(request.tenant_id), request.collection_id)
+        collection = await self._c.collections.get(_tenant(request.tenant_id), request.collection_id, counted=False)
         await document_store.delete(self._c.db, collection, request.document_id)
         return pb.DeleteDocumentResponse()
 

@@ -62,6 +62,10 @@ class RagSettings(BaseSettings):
     # each retriever contributes per requested hit.
     rrf_k: int = Field(60, gt=0)
     candidates_per_hit: int = Field(4, gt=0)
+    # Weights of weighted RRF for collections that set none (FusionSettings), chosen by the
+    # evaluation command on both evaluation sets (docs/benchmarks.md, "Retrieval quality").
+    fusion_vector_weight: float = Field(1.0, ge=0, le=100)
+    fusion_full_text_weight: float = Field(1.0, ge=0, le=100)
     # HNSW candidate list per vector query (pgvector's hnsw.ef_search; raised to the number
     # of hits asked for). pgvector's default of 40 gave recall@10 0.86 at 100,000 chunks;
     # 400 gave 0.99 for a few ms more (make bench-rag, docs/benchmarks.md).

@@ -13,7 +13,7 @@ from ..storage.database import Database
 from . import candidates
 from .candidates import Candidate
 from .filters import Condition, Where, checked_condition, condition_sql, equality_filter
-from .fusion import reciprocal_rank_fusion
+from .fusion import FusionWeights, reciprocal_rank_fusion
 from .terms import query_terms
 
 VECTOR, FULL_TEXT, HYBRID = "vector", "full_text", "hybrid"
@@ -66,6 +66,8 @@ class SearchLimits:
     rrf_k: int
     candidates_per_hit: int
     hnsw_ef_search: int
+    # Fusion weights of collections that set none (their settings override them).
+    fusion: FusionWeights = FusionWeights(1.0, 1.0)
 
 
 class Retriever:
@@ -86,7 +88,7 @@ class Retriever:
         metadata_filter = equality_filter(options.metadata_filter)
         where = condition_sql(checked_condition(options.metadata_condition)
                               if options.metadata_condition is not None else None)
-        collection = await self._collections.get(tenant_id, collection_name)
+        collection = await self._collections.get(tenant_id, collection_name, counted=False)
         if options.embedding_model and options.embedding_model != collection.embedding_model:
             raise model_mismatch(collection.name, collection.embedding_model, options.embedding_model)
 
@@ -109,7 +111,8 @@ class Retriever:
         # query's time, not the sum.
         found = await asyncio.gather(*retrievers.values())
         lists: dict[str, list[Candidate]] = dict(zip(retrievers, found))
-        hits = self._rank(options.mode, lists, options.top_k)
+        weights = self._limits.fusion.with_overrides(collection.settings.get("fusion", {}))
+        hits = self._rank(options.mode, lists, options.top_k, weights)
         metrics.SEARCH_LATENCY.labels(options.mode).observe(time.perf_counter() - started)
         return hits
 
@@ -123,12 +126,11 @@ class Retriever:
 
     async def _full_text(self, collection: Collection, query: str, vector, limit: int, metadata_filter: dict,
                          where: Where, score_threshold: float) -> list[Candidate]:
-        english, chinese = query_terms(query)
         async with self._db.pool.connection() as conn:
-            return await candidates.full_text(conn, collection, english, chinese, limit, metadata_filter, where,
-                                              vector, score_threshold)
+            return await candidates.full_text(conn, collection, query, query_terms(query), limit, metadata_filter,
+                                              where, vector, score_threshold)
 
-    def _rank(self, mode: str, lists: dict[str, list[Candidate]], top_k: int) -> list[Hit]:
+    def _rank(self, mode: str, lists: dict[str, list[Candidate]], top_k: int, weights: FusionWeights) -> list[Hit]:
         by_pk = {c.chunk_pk: c for found in lists.values() for c in found}
         scores = {(name, c.chunk_pk): (c.score, rank) for name, found in lists.items()
                   for rank, c in enumerate(found, start=1)}
@@ -138,7 +140,8 @@ class Retriever:
 
         if mode == HYBRID:
             fused = reciprocal_rank_fusion({name: [c.chunk_pk for c in found] for name, found in lists.items()},
-                                           k=self._limits.rrf_k)
+                                           k=self._limits.rrf_k,
+                                           weights={VECTOR: weights.vector, FULL_TEXT: weights.full_text})
             ranked = [(by_pk[f.key], f.score) for f in fused[:top_k]]
         else:
             ranked = [(c, c.score) for c in lists[mode][:top_k]]

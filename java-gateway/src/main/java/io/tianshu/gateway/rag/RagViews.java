@@ -75,7 +75,7 @@ final class RagViews {
         }
     }
 
-    /** One retriever's view of a hit: "vector" (cosine similarity) or "full_text" (ts_rank). */
+    /** One retriever's view of a hit: "vector" (cosine similarity) or "full_text" (BM25). */
     record RetrieverView(String retriever, float score, int rank) {
         static RetrieverView of(RetrieverScore s) {
             return new RetrieverView(name(s.getRetriever().name(), "RETRIEVER_"), s.getScore(), s.getRank());
