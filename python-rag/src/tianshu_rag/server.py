@@ -82,7 +82,8 @@ class RagServer:
         watcher = JobWatcher(jobs, self.job_events, s.job_watch_fallback_seconds)
         retriever = Retriever(self.db, collections, self.inference,
                               SearchLimits(s.max_query_chars, s.max_top_k, s.rrf_k, s.candidates_per_hit,
-                                           s.hnsw_ef_search, self.servicer.default_fusion))
+                                           s.hnsw_ef_search, self.servicer.default_fusion,
+                                           frozenset(s.english_only_embedding_models)))
         answerer = Answerer(retriever, self.inference, AnswerSettings(
             s.generation_model, s.answer_top_k, s.answer_min_similarity, s.answer_max_tokens))
         self.servicer.attach(Components(self.db, self.inference, collections, jobs, watcher, ingestor, retriever,

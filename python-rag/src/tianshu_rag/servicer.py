@@ -26,6 +26,8 @@ from .storage.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, IngestJob, JobStor
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _MODES = {pb.RETRIEVAL_MODE_UNSPECIFIED: HYBRID, pb.RETRIEVAL_MODE_HYBRID: HYBRID,
           pb.RETRIEVAL_MODE_VECTOR: VECTOR, pb.RETRIEVAL_MODE_FULL_TEXT: FULL_TEXT}
+_MODE_VALUES = {HYBRID: pb.RETRIEVAL_MODE_HYBRID, VECTOR: pb.RETRIEVAL_MODE_VECTOR,
+                FULL_TEXT: pb.RETRIEVAL_MODE_FULL_TEXT}
 _RETRIEVERS = {VECTOR: pb.RETRIEVER_VECTOR, FULL_TEXT: pb.RETRIEVER_FULL_TEXT}
 _JOB_STATES = {QUEUED: pb.INGEST_JOB_STATE_QUEUED, RUNNING: pb.INGEST_JOB_STATE_RUNNING,
                SUCCEEDED: pb.INGEST_JOB_STATE_SUCCEEDED, FAILED: pb.INGEST_JOB_STATE_FAILED}
@@ -203,9 +205,10 @@ class RagServicer(pb_grpc.RagServiceServicer):
         return pb.DeleteDocumentResponse()
 
     async def Search(self, request, context):
-        hits = await self._c.retriever.search(_tenant(request.tenant_id), request.collection_id, request.query,
-                                              _options(request.options, self._top_k))
-        return pb.SearchResponse(hits=[_hit(h) for h in hits])
+        found = await self._c.retriever.search(_tenant(request.tenant_id), request.collection_id, request.query,
+                                               _options(request.options, self._top_k))
+        return pb.SearchResponse(hits=[_hit(h) for h in found.hits], mode=_MODE_VALUES[found.mode],
+                                 fallback_reason=found.fallback_reason)
 
     async def Answer(self, request, context):
         if not request.question.strip():

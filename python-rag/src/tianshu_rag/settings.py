@@ -66,6 +66,9 @@ class RagSettings(BaseSettings):
     # evaluation command on both evaluation sets (docs/benchmarks.md, "Retrieval quality").
     fusion_vector_weight: float = Field(1.0, ge=0, le=100)
     fusion_full_text_weight: float = Field(1.0, ge=0, le=100)
+    # Embedding models that read English only (a JSON list): hybrid search of a collection
+    # whose documents are mostly Chinese runs full-text search alone with these, and says so.
+    english_only_embedding_models: list[str] = ["all-minilm-l6-v2"]
     # HNSW candidate list per vector query (pgvector's hnsw.ef_search; raised to the number
     # of hits asked for). pgvector's default of 40 gave recall@10 0.86 at 100,000 chunks;
     # 400 gave 0.99 for a few ms more (make bench-rag, docs/benchmarks.md).

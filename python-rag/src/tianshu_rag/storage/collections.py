@@ -32,6 +32,9 @@ class Collection:
     # What the collection set for itself (migration 0009), e.g. {"fusion": {"vector": 1.0}};
     # the rest takes the service's defaults.
     settings: dict = field(default_factory=dict)
+    # Share of the collection's full-text terms that are Chinese (bm25_collections); filled
+    # in by uncounted reads only, which a search makes.
+    chinese_share: float = 0.0
 
 
 _SELECT = """
@@ -43,8 +46,9 @@ FROM collections c"""
 # which need the model, dimension and settings only.
 _SELECT_UNCOUNTED = """
 SELECT id, tenant_id, name, embedding_model, dimension, description, created_at,
-       0 AS document_count, 0 AS chunk_count, settings
-FROM collections"""
+       0 AS document_count, 0 AS chunk_count, settings,
+       coalesce(s.chinese_length::float8 / nullif(s.total_length, 0), 0) AS chinese_share
+FROM collections LEFT JOIN bm25_collections s ON s.collection_id = id"""
 
 
 class CollectionStore:

@@ -25,11 +25,19 @@ CREATE FUNCTION bm25_terms_of(heading_path text[], body text, cjk_headings text,
                 || to_tsvector('simple'::regconfig, cjk_headings || ' ' || cjk_text))
 $$;
 
+-- chinese_length: the part of total_length that is Chinese terms, which tells a collection
+-- of Chinese documents (hybrid search then leaves out an embedding model that reads only
+-- English; retrieval/search.py).
 CREATE TABLE bm25_collections (
-    collection_id bigint PRIMARY KEY REFERENCES collections (id) ON DELETE CASCADE,
-    chunk_count   bigint NOT NULL DEFAULT 0,
-    total_length  bigint NOT NULL DEFAULT 0
+    collection_id  bigint PRIMARY KEY REFERENCES collections (id) ON DELETE CASCADE,
+    chunk_count    bigint NOT NULL DEFAULT 0,
+    total_length   bigint NOT NULL DEFAULT 0,
+    chinese_length bigint NOT NULL DEFAULT 0
 );
+
+CREATE FUNCTION bm25_is_chinese(term text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT term ~ '[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]'
+$$;
 
 -- df = chunks of the collection containing the term; a term whose df falls to 0 is removed.
 CREATE TABLE bm25_terms (
@@ -77,8 +85,10 @@ BEGIN
 
     PERFORM bm25_collect(added);
 
-    UPDATE bm25_collections s SET chunk_count = s.chunk_count + c.chunks, total_length = s.total_length + c.length
-    FROM (SELECT collection_id, count(DISTINCT chunk_id) AS chunks, sum(tf) AS length
+    UPDATE bm25_collections s SET chunk_count = s.chunk_count + c.chunks, total_length = s.total_length + c.length,
+                                  chinese_length = s.chinese_length + c.chinese
+    FROM (SELECT collection_id, count(DISTINCT chunk_id) AS chunks, sum(tf) AS length,
+                 coalesce(sum(tf) FILTER (WHERE bm25_is_chinese(term)), 0) AS chinese
           FROM bm25_changed GROUP BY collection_id) c
     WHERE s.collection_id = c.collection_id;
     -- Chunks without a single term count as chunks of length 0.
@@ -107,9 +117,12 @@ BEGIN
     PERFORM bm25_collect(removed);
 
     UPDATE bm25_collections s SET chunk_count = s.chunk_count - r.chunks,
-                                  total_length = s.total_length - coalesce(c.length, 0)
+                                  total_length = s.total_length - coalesce(c.length, 0),
+                                  chinese_length = s.chinese_length - coalesce(c.chinese, 0)
     FROM (SELECT collection_id, count(*) AS chunks FROM unnest(removed) GROUP BY 1) r
-         LEFT JOIN (SELECT collection_id, sum(tf) AS length FROM bm25_changed GROUP BY 1) c USING (collection_id)
+         LEFT JOIN (SELECT collection_id, sum(tf) AS length,
+                           coalesce(sum(tf) FILTER (WHERE bm25_is_chinese(term)), 0) AS chinese
+                    FROM bm25_changed GROUP BY 1) c USING (collection_id)
     WHERE s.collection_id = r.collection_id;
 
     DELETE FROM bm25_postings p USING bm25_changed c, bm25_terms d
