@@ -5,8 +5,10 @@ import static io.tianshu.gateway.error.ApiException.invalidRequest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.ByteString;
 import io.tianshu.rag.v1.AnswerRequest;
+import io.tianshu.rag.v1.CollectionSettings;
 import io.tianshu.rag.v1.CreateCollectionRequest;
 import io.tianshu.rag.v1.Document;
+import io.tianshu.rag.v1.FusionSettings;
 import io.tianshu.rag.v1.RetrievalMode;
 import io.tianshu.rag.v1.RetrievalOptions;
 import io.tianshu.rag.v1.SearchRequest;
@@ -32,12 +34,23 @@ final class RagMapper {
     }
 
     static CreateCollectionRequest collection(RagRequests.NewCollection body, String tenant) {
-        return CreateCollectionRequest.newBuilder()
+        CreateCollectionRequest.Builder request = CreateCollectionRequest.newBuilder()
                 .setTenantId(tenant)
                 .setCollectionId(required(body.name(), "name"))
                 .setEmbeddingModel(orEmpty(body.embeddingModel()))
-                .setDescription(orEmpty(body.description()))
-                .build();
+                .setDescription(orEmpty(body.description()));
+        if (body.settings() != null && body.settings().fusion() != null) {
+            RagRequests.Fusion fusion = body.settings().fusion();
+            FusionSettings.Builder weights = FusionSettings.newBuilder();
+            if (fusion.vectorWeight() != null) {
+                weights.setVectorWeight(fusion.vectorWeight());
+            }
+            if (fusion.fullTextWeight() != null) {
+                weights.setFullTextWeight(fusion.fullTextWeight());
+            }
+            request.setSettings(CollectionSettings.newBuilder().setFusion(weights));
+        }
+        return request.build();
     }
 
     static List<Document> documents(RagRequests.Documents body) {

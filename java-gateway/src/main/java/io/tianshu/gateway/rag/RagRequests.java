@@ -26,7 +26,21 @@ final class RagRequests {
             String name,
             @Schema(description = "Embedding model of the collection; absent = the RAG service's default")
             String embeddingModel,
-            String description) {
+            String description,
+            @Schema(description = "Retrieval settings; absent fields follow the RAG service's defaults")
+            Settings settings) {
+    }
+
+    /** A collection's retrieval settings (the RAG service's CollectionSettings). */
+    record Settings(Fusion fusion) {
+    }
+
+    /**
+     * Weights of hybrid search's weighted Reciprocal Rank Fusion, 0 to 100 each; absent = the
+     * RAG service's default.
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record Fusion(Double vectorWeight, Double fullTextWeight) {
     }
 
     /** {@code POST /v1/rag/collections/{name}/documents} as JSON. */
