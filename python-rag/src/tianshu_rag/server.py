@@ -39,7 +39,8 @@ class RagServer:
     def __init__(self, settings: RagSettings):
         self.settings = settings
         self.servicer = RagServicer(settings.default_embedding_model, settings.default_top_k, settings.answer_top_k,
-                                    FusionWeights(settings.fusion_vector_weight, settings.fusion_full_text_weight))
+                                    FusionWeights(settings.fusion_vector_weight, settings.fusion_full_text_weight,
+                                                  settings.fusion_method))
         add_servicer = functools.partial(rag_pb2_grpc.add_RagServiceServicer_to_server, self.servicer)
         self.grpc = build_server(SERVICE_NAME, add_servicer, metrics.REQUESTS, f"{settings.host}:{settings.port}",
                                  settings.max_message_bytes)

@@ -14,8 +14,8 @@ from .errors import InvalidArgument, Unavailable
 from .ingestion.ingest import Ingestor
 from .ingestion.prepare import DocumentInput
 from .inference import InferenceClient
-from .retrieval import filters
-from .retrieval.fusion import FusionWeights, checked_weights
+from .retrieval import filters, fusion
+from .retrieval.fusion import FusionWeights
 from .retrieval.search import FULL_TEXT, HYBRID, VECTOR, Hit, Retriever, SearchOptions
 from .storage import documents as document_store
 from .storage.collections import Collection, CollectionStore
@@ -76,22 +76,30 @@ def _timestamp(moment) -> timestamp_pb2.Timestamp:
     return ts
 
 
+_FUSION_METHODS = {pb.FUSION_METHOD_SCORE: fusion.SCORE, pb.FUSION_METHOD_RRF: fusion.RRF}
+_FUSION_METHOD_VALUES = {name: value for value, name in _FUSION_METHODS.items()}
+
+
 def _collection(c: Collection, defaults: FusionWeights) -> pb.Collection:
     weights = defaults.with_overrides(c.settings.get("fusion", {}))
     return pb.Collection(tenant_id=c.tenant_id, collection_id=c.name, embedding_model=c.embedding_model,
                          dimension=c.dimension, description=c.description, document_count=c.document_count,
                          chunk_count=c.chunk_count, create_time=_timestamp(c.created_at),
                          settings=pb.CollectionSettings(fusion=pb.FusionSettings(
-                             vector_weight=weights.vector, full_text_weight=weights.full_text)))
+                             vector_weight=weights.vector, full_text_weight=weights.full_text,
+                             method=_FUSION_METHOD_VALUES[weights.method])))
 
 
 def _settings(request_settings: pb.CollectionSettings) -> dict:
     """What a caller set, checked, as stored; unset fields are left out (they follow the
     service's defaults)."""
-    fusion = request_settings.fusion
-    weights = checked_weights(fusion.vector_weight if fusion.HasField("vector_weight") else None,
-                              fusion.full_text_weight if fusion.HasField("full_text_weight") else None)
-    return {"fusion": weights} if weights else {}
+    asked = request_settings.fusion
+    if asked.method not in (pb.FUSION_METHOD_UNSPECIFIED, *_FUSION_METHODS):
+        raise InvalidArgument("settings.fusion.method", f"unknown fusion method {asked.method}")
+    stored = fusion.checked_fusion(asked.vector_weight if asked.HasField("vector_weight") else None,
+                                   asked.full_text_weight if asked.HasField("full_text_weight") else None,
+                                   _FUSION_METHODS.get(asked.method))
+    return {"fusion": stored} if stored else {}
 
 
 def _job(j: IngestJob) -> pb.IngestJob:

@@ -22,7 +22,7 @@ from tianshu.inference.v1 import inference_pb2_grpc
 from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
 
 from . import datasets
-from .run import as_json, evaluate, format_table, ingest
+from .run import as_json, as_markdown, evaluate, format_table, ingest
 
 
 def _arguments() -> argparse.Namespace:
@@ -38,6 +38,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--skip-ingest", action="store_true", help="the collections are already loaded")
     parser.add_argument("--inference-target", default="127.0.0.1:50051")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     args = parser.parse_args()
     if args.target and not args.database_url:
         parser.error("--target needs --database-url: the baselines read the stored chunks")
@@ -82,8 +83,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     args = _arguments()
     results = asyncio.run(_run(args))
-    print(json.dumps([as_json(r) for r in results], indent=2) if args.json
-          else "\n\n".join(format_table(r) for r in results))
+    if args.json:
+        print(json.dumps([as_json(r) for r in results], indent=2))
+    else:
+        print("\n\n".join((as_markdown if args.markdown else format_table)(r) for r in results))
 
 
 main()

@@ -18,7 +18,7 @@ from tianshu.inference.v1 import inference_pb2, inference_pb2_grpc
 from tianshu.rag.v1 import rag_pb2 as pb
 from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
 
-from ..retrieval.fusion import reciprocal_rank_fusion
+from ..retrieval.fusion import reciprocal_rank_fusion, score_fusion
 from . import baselines
 from .datasets import EvalSet
 from .metrics import summarize
@@ -33,6 +33,12 @@ CANDIDATES_PER_HIT = 4
 # Full-text weights tried with the vector weight at 1 (and full text alone, vector at 0).
 FULL_TEXT_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
 RRF_K = 60
+# The fusion functions compared offline, over the same two lists of (chunk id, score).
+FUSIONS = {
+    "rrf": lambda lists, weights: reciprocal_rank_fusion(
+        {name: [key for key, _ in pairs] for name, pairs in lists.items()}, k=RRF_K, weights=weights),
+    "score": score_fusion,
+}
 
 
 @dataclass
@@ -53,8 +59,8 @@ class SetResult:
     queries: int
     # service modes first, then baselines
     rows: dict[str, Row] = field(default_factory=dict)
-    # (vector weight, full-text weight) -> metrics of the offline weighted fusion
-    fusion: dict[tuple[float, float], dict[str, float]] = field(default_factory=dict)
+    # (fusion function, vector weight, full-text weight) -> metrics of the offline fusion
+    fusion: dict[tuple[str, float, float], dict[str, float]] = field(default_factory=dict)
 
 
 async def ingest(stub: pb_grpc.RagServiceStub, tenant: str, collection: str, documents: Sequence[pb.Document],
@@ -76,11 +82,13 @@ async def ingest(stub: pb_grpc.RagServiceStub, tenant: str, collection: str, doc
             raise RuntimeError(f"ingest failed: {job.error}")
 
 
-async def _search(stub, tenant: str, collection: str, query: str, mode: int, top_k: int) -> tuple[list[str], float]:
+async def _search(stub, tenant: str, collection: str, query: str, mode: int,
+                  top_k: int) -> tuple[list[tuple[str, float]], float]:
+    """(chunk id, score) of each hit, and the call's seconds."""
     started = time.perf_counter()
     response = await stub.Search(pb.SearchRequest(tenant_id=tenant, collection_id=collection, query=query,
                                                   options=pb.RetrievalOptions(mode=mode, top_k=top_k)))
-    return [hit.chunk_id for hit in response.hits], time.perf_counter() - started
+    return [(hit.chunk_id, hit.score) for hit in response.hits], time.perf_counter() - started
 
 
 def _documents(chunk_ids: Sequence[str]) -> list[str]:
@@ -94,23 +102,24 @@ async def evaluate(stub: pb_grpc.RagServiceStub, embedder: inference_pb2_grpc.In
     result = SetResult(eval_set.name, stored.document_count, stored.chunk_count, len(eval_set.queries))
     relevant = [set(q["relevant"]) for q in eval_set.queries]
     asked = [q["query"] for q in eval_set.queries]
-    pools: dict[str, list[list[str]]] = {"vector": [], "full_text": []}
+    pools: dict[str, list[list[tuple[str, float]]]] = {"vector": [], "full_text": []}
     for name, mode in MODES.items():
         ranked, seconds = [], []
         for query in asked:
-            chunk_ids, took = await _search(stub, tenant, collection, query, mode, CHUNK_HITS)
-            ranked.append(_documents(chunk_ids))
+            hits, took = await _search(stub, tenant, collection, query, mode, CHUNK_HITS)
+            ranked.append(_documents([chunk_id for chunk_id, _ in hits]))
             seconds.append(took)
         result.rows[name] = Row(summarize(list(zip(ranked, relevant))), seconds)
     for name in pools:
         for query in asked:
             pools[name].append((await _search(stub, tenant, collection, query, MODES[name],
                                               CHUNK_HITS * CANDIDATES_PER_HIT))[0])
-    for weights in [(0.0, 1.0)] + [(1.0, w) for w in FULL_TEXT_WEIGHTS]:
-        fused = [_documents([f.key for f in reciprocal_rank_fusion(
-            {"vector": v, "full_text": t}, k=RRF_K, weights={"vector": weights[0], "full_text": weights[1]})][:CHUNK_HITS])
-            for v, t in zip(pools["vector"], pools["full_text"])]
-        result.fusion[weights] = summarize(list(zip(fused, relevant)))
+    for method, fuse in FUSIONS.items():
+        for weights in [(0.0, 1.0)] + [(1.0, w) for w in FULL_TEXT_WEIGHTS]:
+            named = {"vector": weights[0], "full_text": weights[1]}
+            fused = [_documents([f.key for f in fuse({"vector": v, "full_text": t}, named)][:CHUNK_HITS])
+                     for v, t in zip(pools["vector"], pools["full_text"])]
+            result.fusion[(method, *weights)] = summarize(list(zip(fused, relevant)))
 
     vectors = []
     for start in range(0, len(asked), 256):
@@ -134,9 +143,25 @@ def format_table(result: SetResult) -> str:
     for name, row in result.rows.items():
         lines.append(f"{name:<14}" + "".join(f"{row.metrics[c]:>11.3f}" for c in COLUMNS)
                      + f"{1000 * row.percentile(0.5):>10.1f}{1000 * row.percentile(0.99):>10.1f}")
-    lines.append("weighted RRF of the service's own lists (vector weight, full-text weight):")
-    for (vector, full_text), metrics in result.fusion.items():
-        lines.append(f"  {vector:>4g} {full_text:>4g}" + "".join(f"{metrics[c]:>11.3f}" for c in COLUMNS))
+    lines.append("fusion of the service's own lists (function, vector weight, full-text weight):")
+    for (method, vector, full_text), metrics in result.fusion.items():
+        lines.append(f"  {method:<6}{vector:>4g} {full_text:>4g}" + "".join(f"{metrics[c]:>11.3f}" for c in COLUMNS))
+    return "\n".join(lines)
+
+
+def as_markdown(result: SetResult) -> str:
+    """The table as Markdown, for docs/benchmarks.md."""
+    lines = [f"**{result.name}** ({result.documents:,} documents, {result.chunks:,} chunks, {result.queries} queries)",
+             "", "| mode | MRR@10 | recall@10 | nDCG@10 | p50 (ms) | p99 (ms) |", "|---|---:|---:|---:|---:|---:|"]
+    for name, row in result.rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{row.metrics[c]:.3f}" for c in COLUMNS)
+                     + f" | {1000 * row.percentile(0.5):.1f} | {1000 * row.percentile(0.99):.1f} |")
+    lines += ["", "Offline fusion of the service's own vector and full-text lists (MRR@10 / nDCG@10):", "",
+              "| full-text weight (vector 1) | " + " | ".join(FUSIONS) + " |", "|---|" + "---:|" * len(FUSIONS)]
+    for weights in sorted({(v, t) for _, v, t in result.fusion}, key=lambda w: (w[0] > 0, w[1])):
+        label = "full text alone" if weights[0] == 0 else f"{weights[1]:g}"
+        cells = [result.fusion[(f, *weights)] for f in FUSIONS]
+        lines.append(f"| {label} | " + " | ".join(f"{m['mrr@10']:.3f} / {m['ndcg@10']:.3f}" for m in cells) + " |")
     return "\n".join(lines)
 
 
@@ -144,4 +169,5 @@ def as_json(result: SetResult) -> dict:
     return {"set": result.name, "documents": result.documents, "chunks": result.chunks, "queries": result.queries,
             "modes": {name: {**row.metrics, "p50_ms": 1000 * row.percentile(0.5),
                              "p99_ms": 1000 * row.percentile(0.99)} for name, row in result.rows.items()},
-            "fusion": [{"vector_weight": v, "full_text_weight": t, **m} for (v, t), m in result.fusion.items()]}
+            "fusion": [{"function": f, "vector_weight": v, "full_text_weight": t, **m}
+                       for (f, v, t), m in result.fusion.items()]}

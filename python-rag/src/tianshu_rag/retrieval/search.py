@@ -14,7 +14,7 @@ from ..storage.database import Database
 from . import candidates
 from .candidates import Candidate
 from .filters import Condition, Where, checked_condition, condition_sql, equality_filter
-from .fusion import FusionWeights, reciprocal_rank_fusion
+from .fusion import FusionWeights
 from .terms import query_terms
 
 VECTOR, FULL_TEXT, HYBRID = "vector", "full_text", "hybrid"
@@ -173,9 +173,8 @@ class Retriever:
             return tuple(RetrieverScore(name, *scores[(name, pk)]) for name in lists if (name, pk) in scores)
 
         if mode == HYBRID:
-            fused = reciprocal_rank_fusion({name: [c.chunk_pk for c in found] for name, found in lists.items()},
-                                           k=self._limits.rrf_k,
-                                           weights={VECTOR: weights.vector, FULL_TEXT: weights.full_text})
+            fused = weights.fuse({name: [(c.chunk_pk, c.score) for c in found] for name, found in lists.items()},
+                                 (VECTOR, FULL_TEXT), self._limits.rrf_k)
             ranked = [(by_pk[f.key], f.score) for f in fused[:top_k]]
         else:
             ranked = [(c, c.score) for c in lists[mode][:top_k]]

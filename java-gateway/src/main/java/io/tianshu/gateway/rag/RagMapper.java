@@ -8,6 +8,7 @@ import io.tianshu.rag.v1.AnswerRequest;
 import io.tianshu.rag.v1.CollectionSettings;
 import io.tianshu.rag.v1.CreateCollectionRequest;
 import io.tianshu.rag.v1.Document;
+import io.tianshu.rag.v1.FusionMethod;
 import io.tianshu.rag.v1.FusionSettings;
 import io.tianshu.rag.v1.RetrievalMode;
 import io.tianshu.rag.v1.RetrievalOptions;
@@ -30,6 +31,10 @@ final class RagMapper {
             "full_text", RetrievalMode.RETRIEVAL_MODE_FULL_TEXT,
             "hybrid", RetrievalMode.RETRIEVAL_MODE_HYBRID);
 
+    private static final Map<String, FusionMethod> FUSION_METHODS = Map.of(
+            "score", FusionMethod.FUSION_METHOD_SCORE,
+            "rrf", FusionMethod.FUSION_METHOD_RRF);
+
     private RagMapper() {
     }
 
@@ -47,6 +52,14 @@ final class RagMapper {
             }
             if (fusion.fullTextWeight() != null) {
                 weights.setFullTextWeight(fusion.fullTextWeight());
+            }
+            if (fusion.method() != null) {
+                FusionMethod method = FUSION_METHODS.get(fusion.method());
+                if (method == null) {
+                    throw invalidRequest("'settings.fusion.method' must be one of: score, rrf.",
+                            "settings.fusion.method");
+                }
+                weights.setMethod(method);
             }
             request.setSettings(CollectionSettings.newBuilder().setFusion(weights));
         }

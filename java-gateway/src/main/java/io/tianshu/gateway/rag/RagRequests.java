@@ -35,12 +35,13 @@ final class RagRequests {
     record Settings(Fusion fusion) {
     }
 
-    /**
-     * Weights of hybrid search's weighted Reciprocal Rank Fusion, 0 to 100 each; absent = the
-     * RAG service's default.
-     */
+    /** How hybrid search fuses its two rankings; absent fields = the RAG service's defaults. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record Fusion(Double vectorWeight, Double fullTextWeight) {
+    record Fusion(
+            @Schema(description = "Weight of the vector ranking, 0 to 100") Double vectorWeight,
+            @Schema(description = "Weight of the full-text (BM25) ranking, 0 to 100") Double fullTextWeight,
+            @Schema(description = "score (normalised scores, weighted) or rrf (weighted Reciprocal Rank Fusion)",
+                    allowableValues = {"score", "rrf"}) String method) {
     }
 
     /** {@code POST /v1/rag/collections/{name}/documents} as JSON. */

@@ -9,6 +9,7 @@ import io.tianshu.rag.v1.AnswerUsage;
 import io.tianshu.rag.v1.Citation;
 import io.tianshu.rag.v1.Collection;
 import io.tianshu.rag.v1.CollectionSettings;
+import io.tianshu.rag.v1.FusionMethod;
 import io.tianshu.rag.v1.FusionSettings;
 import io.tianshu.rag.v1.Hit;
 import io.tianshu.rag.v1.IngestJob;
@@ -44,12 +45,14 @@ final class RagViews {
     record SettingsView(FusionView fusion) {
         static SettingsView of(CollectionSettings s) {
             FusionSettings f = s.getFusion();
-            return new SettingsView(new FusionView(f.getVectorWeight(), f.getFullTextWeight()));
+            return new SettingsView(new FusionView(f.getVectorWeight(), f.getFullTextWeight(),
+                    f.getMethod() == FusionMethod.FUSION_METHOD_UNSPECIFIED ? null
+                            : name(f.getMethod().name(), "FUSION_METHOD_")));
         }
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record FusionView(double vectorWeight, double fullTextWeight) {
+    record FusionView(double vectorWeight, double fullTextWeight, String method) {
     }
 
     /**

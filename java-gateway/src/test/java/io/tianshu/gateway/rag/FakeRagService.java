@@ -23,6 +23,7 @@ import io.tianshu.rag.v1.DeleteCollectionResponse;
 import io.tianshu.rag.v1.DeleteDocumentRequest;
 import io.tianshu.rag.v1.DeleteDocumentResponse;
 import io.tianshu.rag.v1.Document;
+import io.tianshu.rag.v1.FusionMethod;
 import io.tianshu.rag.v1.FusionSettings;
 import io.tianshu.rag.v1.GetIngestJobRequest;
 import io.tianshu.rag.v1.GetIngestJobResponse;
@@ -114,7 +115,9 @@ public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         // The RAG service fills in its defaults (1 here) for the weights a request leaves unset.
         FusionSettings fusion = FusionSettings.newBuilder()
                 .setVectorWeight(asked.hasVectorWeight() ? asked.getVectorWeight() : 1)
-                .setFullTextWeight(asked.hasFullTextWeight() ? asked.getFullTextWeight() : 1).build();
+                .setFullTextWeight(asked.hasFullTextWeight() ? asked.getFullTextWeight() : 1)
+                .setMethod(asked.getMethod() == FusionMethod.FUSION_METHOD_UNSPECIFIED ? FusionMethod.FUSION_METHOD_SCORE
+                        : asked.getMethod()).build();
         Collection collection = Collection.newBuilder().setTenantId(request.getTenantId())
                 .setCollectionId(request.getCollectionId()).setEmbeddingModel("tiny-embed").setDimension(384)
                 .setDescription(request.getDescription()).setCreateTime(Timestamp.newBuilder().setSeconds(1700000000))
