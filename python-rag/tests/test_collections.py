@@ -22,6 +22,50 @@ async def test_collections_are_created_listed_and_deleted(stub, tenant, new_coll
     assert [c.collection_id for c in listed.collections] == ["handbook"]
 
 
+async def test_fusion_weights_round_trip_through_the_collection_settings(stub, tenant):
+    defaults = RagSettings.model_fields
+    created = await stub.CreateCollection(pb.CreateCollectionRequest(
+        tenant_id=tenant, collection_id="weighted",
+        settings=pb.CollectionSettings(fusion=pb.FusionSettings(full_text_weight=0.7,
+                                                                method=pb.FUSION_METHOD_RRF))))
+    plain = await stub.CreateCollection(pb.CreateCollectionRequest(tenant_id=tenant, collection_id="plain"))
+    for listed in (created.collection, plain.collection):
+        assert listed.settings.fusion.vector_weight == defaults["fusion_vector_weight"].default
+    assert created.collection.settings.fusion.full_text_weight == pytest.approx(0.7)
+    assert created.collection.settings.fusion.method == pb.FUSION_METHOD_RRF
+    assert plain.collection.settings.fusion.full_text_weight == defaults["fusion_full_text_weight"].default
+    assert plain.collection.settings.fusion.method == pb.FUSION_METHOD_SCORE
+
+    listed = {c.collection_id: c for c in (await stub.ListCollections(
+        pb.ListCollectionsRequest(tenant_id=tenant))).collections}
+    assert listed["weighted"].settings == created.collection.settings
+    assert listed["plain"].settings == plain.collection.settings
+
+
+async def test_hybrid_search_fuses_with_the_collection_own_weights(stub, tenant, ingest, search):
+    await stub.CreateCollection(pb.CreateCollectionRequest(
+        tenant_id=tenant, collection_id="vector-only",
+        settings=pb.CollectionSettings(fusion=pb.FusionSettings(full_text_weight=0))))
+    await ingest("vector-only", [(f"d{i}", text, "text/plain") for i, text in enumerate([
+        "Restart the gateway after changing its routes.", "The gateway reads its routes at start.",
+        "Kafka keeps its metadata in a KRaft quorum.", "Drain the node before a restart of the gateway."])])
+    query = "how do I restart the gateway"
+    hybrid = await search("vector-only", query, mode=pb.RETRIEVAL_MODE_HYBRID, top_k=4)
+    vector = await search("vector-only", query, mode=pb.RETRIEVAL_MODE_VECTOR, top_k=4)
+    assert [h.chunk_id for h in hybrid] == [h.chunk_id for h in vector]
+    assert all({s.retriever for s in h.retriever_scores} <= {pb.RETRIEVER_VECTOR, pb.RETRIEVER_FULL_TEXT}
+               for h in hybrid)
+
+
+async def test_fusion_weights_out_of_range_are_refused_naming_the_field(stub, tenant):
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.CreateCollection(pb.CreateCollectionRequest(
+            tenant_id=tenant, collection_id="bad", settings=pb.CollectionSettings(
+                fusion=pb.FusionSettings(vector_weight=-1))))
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "settings.fusion.vector_weight" in raised.value.details()
+
+
 async def test_creating_an_existing_collection_is_already_exists(new_collection):
     await new_collection("dup")
     with pytest.raises(grpc.aio.AioRpcError) as raised:

@@ -5,6 +5,8 @@ import pytest
 import pytest_asyncio
 from tianshu.rag.v1 import rag_pb2 as pb
 
+from tianshu_rag.settings import RagSettings
+
 DOCS = [
     ("hnsw", "# Vector indexes\n\nHNSW builds a layered proximity graph for approximate nearest neighbour search.",
      "text/markdown", {"lang": "en", "team": "search"}),
@@ -55,7 +57,11 @@ async def test_hybrid_hits_carry_the_score_and_rank_of_each_retriever_that_found
     assert top.document_id == "gil"
     scores = _scores(top)
     assert set(scores) == {pb.RETRIEVER_VECTOR, pb.RETRIEVER_FULL_TEXT}
-    assert top.score == pytest.approx(sum(1 / (60 + rank) for _, rank in scores.values()))
+    # Best of both lists: normalised to 1 in each, weighted by the default fusion weights.
+    assert [rank for _, rank in scores.values()] == [1, 1]
+    defaults = RagSettings.model_fields
+    assert top.score == pytest.approx(defaults["fusion_vector_weight"].default
+                                      + defaults["fusion_full_text_weight"].default)
 
 
 async def test_metadata_filter_keeps_only_matching_documents(corpus, search):

@@ -21,6 +21,8 @@ from .ingestion.prepare import ChunkingLimits
 from .ingestion.preparer import Preparer
 from .ingestion.reaper import JobReaper
 from .ingestion.runner import JobRunner
+from .retrieval import terms
+from .retrieval.fusion import FusionWeights
 from .retrieval.search import Retriever, SearchLimits
 from .servicer import Components, RagServicer
 from .settings import RagSettings
@@ -36,7 +38,9 @@ SERVICE_NAME = rag_pb2.DESCRIPTOR.services_by_name["RagService"].full_name
 class RagServer:
     def __init__(self, settings: RagSettings):
         self.settings = settings
-        self.servicer = RagServicer(settings.default_embedding_model, settings.default_top_k, settings.answer_top_k)
+        self.servicer = RagServicer(settings.default_embedding_model, settings.default_top_k, settings.answer_top_k,
+                                    FusionWeights(settings.fusion_vector_weight, settings.fusion_full_text_weight,
+                                                  settings.fusion_method))
         add_servicer = functools.partial(rag_pb2_grpc.add_RagServiceServicer_to_server, self.servicer)
         self.grpc = build_server(SERVICE_NAME, add_servicer, metrics.REQUESTS, f"{settings.host}:{settings.port}",
                                  settings.max_message_bytes)
@@ -63,6 +67,7 @@ class RagServer:
             s.max_chunk_tokens),
             s.ingest_prepare_workers, s.ingest_prepare_nice)
         await self.preparer.warm_up()
+        await asyncio.to_thread(terms.load_dictionary)
         collections, jobs = CollectionStore(self.db), JobStore(self.db)
         runner = JobRunner(self.db, collections, jobs, self.inference, self.preparer, s.embed_batch_size,
                            s.job_lease_seconds)
@@ -78,7 +83,8 @@ class RagServer:
         watcher = JobWatcher(jobs, self.job_events, s.job_watch_fallback_seconds)
         retriever = Retriever(self.db, collections, self.inference,
                               SearchLimits(s.max_query_chars, s.max_top_k, s.rrf_k, s.candidates_per_hit,
-                                           s.hnsw_ef_search))
+                                           s.hnsw_ef_search, self.servicer.default_fusion,
+                                           frozenset(s.english_only_embedding_models)))
         answerer = Answerer(retriever, self.inference, AnswerSettings(
             s.generation_model, s.answer_top_k, s.answer_min_similarity, s.answer_max_tokens))
         self.servicer.attach(Components(self.db, self.inference, collections, jobs, watcher, ingestor, retriever,

@@ -14,7 +14,8 @@ from .errors import InvalidArgument, Unavailable
 from .ingestion.ingest import Ingestor
 from .ingestion.prepare import DocumentInput
 from .inference import InferenceClient
-from .retrieval import filters
+from .retrieval import filters, fusion
+from .retrieval.fusion import FusionWeights
 from .retrieval.search import FULL_TEXT, HYBRID, VECTOR, Hit, Retriever, SearchOptions
 from .storage import documents as document_store
 from .storage.collections import Collection, CollectionStore
@@ -25,6 +26,8 @@ from .storage.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, IngestJob, JobStor
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _MODES = {pb.RETRIEVAL_MODE_UNSPECIFIED: HYBRID, pb.RETRIEVAL_MODE_HYBRID: HYBRID,
           pb.RETRIEVAL_MODE_VECTOR: VECTOR, pb.RETRIEVAL_MODE_FULL_TEXT: FULL_TEXT}
+_MODE_VALUES = {HYBRID: pb.RETRIEVAL_MODE_HYBRID, VECTOR: pb.RETRIEVAL_MODE_VECTOR,
+                FULL_TEXT: pb.RETRIEVAL_MODE_FULL_TEXT}
 _RETRIEVERS = {VECTOR: pb.RETRIEVER_VECTOR, FULL_TEXT: pb.RETRIEVER_FULL_TEXT}
 _JOB_STATES = {QUEUED: pb.INGEST_JOB_STATE_QUEUED, RUNNING: pb.INGEST_JOB_STATE_RUNNING,
                SUCCEEDED: pb.INGEST_JOB_STATE_SUCCEEDED, FAILED: pb.INGEST_JOB_STATE_FAILED}
@@ -73,10 +76,30 @@ def _timestamp(moment) -> timestamp_pb2.Timestamp:
     return ts
 
 
-def _collection(c: Collection) -> pb.Collection:
+_FUSION_METHODS = {pb.FUSION_METHOD_SCORE: fusion.SCORE, pb.FUSION_METHOD_RRF: fusion.RRF}
+_FUSION_METHOD_VALUES = {name: value for value, name in _FUSION_METHODS.items()}
+
+
+def _collection(c: Collection, defaults: FusionWeights) -> pb.Collection:
+    weights = defaults.with_overrides(c.settings.get("fusion", {}))
     return pb.Collection(tenant_id=c.tenant_id, collection_id=c.name, embedding_model=c.embedding_model,
                          dimension=c.dimension, description=c.description, document_count=c.document_count,
-                         chunk_count=c.chunk_count, create_time=_timestamp(c.created_at))
+                         chunk_count=c.chunk_count, create_time=_timestamp(c.created_at),
+                         settings=pb.CollectionSettings(fusion=pb.FusionSettings(
+                             vector_weight=weights.vector, full_text_weight=weights.full_text,
+                             method=_FUSION_METHOD_VALUES[weights.method])))
+
+
+def _settings(request_settings: pb.CollectionSettings) -> dict:
+    """What a caller set, checked, as stored; unset fields are left out (they follow the
+    service's defaults)."""
+    asked = request_settings.fusion
+    if asked.method not in (pb.FUSION_METHOD_UNSPECIFIED, *_FUSION_METHODS):
+        raise InvalidArgument("settings.fusion.method", f"unknown fusion method {asked.method}")
+    stored = fusion.checked_fusion(asked.vector_weight if asked.HasField("vector_weight") else None,
+                                   asked.full_text_weight if asked.HasField("full_text_weight") else None,
+                                   _FUSION_METHODS.get(asked.method))
+    return {"fusion": stored} if stored else {}
 
 
 def _job(j: IngestJob) -> pb.IngestJob:
@@ -146,8 +169,10 @@ class Components:
 
 
 class RagServicer(pb_grpc.RagServiceServicer):
-    def __init__(self, default_embedding_model: str, default_top_k: int, answer_top_k: int):
+    def __init__(self, default_embedding_model: str, default_top_k: int, answer_top_k: int,
+                 default_fusion: FusionWeights = FusionWeights(1.0, 1.0)):
         self._default_model, self._top_k, self._answer_top_k = default_embedding_model, default_top_k, answer_top_k
+        self.default_fusion = default_fusion
         self._components: Components | None = None
 
     def attach(self, components: Components) -> None:
@@ -160,14 +185,15 @@ class RagServicer(pb_grpc.RagServiceServicer):
         return self._components
 
     async def CreateCollection(self, request, context):
+        settings = _settings(request.settings)
         model = await self._c.inference.embedding_model(request.embedding_model or self._default_model)
         created = await self._c.collections.create(_tenant(request.tenant_id), _collection_name(request.collection_id),
-                                                   model.id, model.dimension, request.description)
-        return pb.CreateCollectionResponse(collection=_collection(created))
+                                                   model.id, model.dimension, request.description, settings)
+        return pb.CreateCollectionResponse(collection=_collection(created, self.default_fusion))
 
     async def ListCollections(self, request, context):
         found = await self._c.collections.list(_tenant(request.tenant_id))
-        return pb.ListCollectionsResponse(collections=[_collection(c) for c in found])
+        return pb.ListCollectionsResponse(collections=[_collection(c, self.default_fusion) for c in found])
 
     async def DeleteCollection(self, request, context):
         await self._c.collections.delete(_tenant(request.tenant_id), request.collection_id)
@@ -189,14 +215,15 @@ class RagServicer(pb_grpc.RagServiceServicer):
             yield pb.WatchIngestJobResponse(job=_job(job))
 
     async def DeleteDocument(self, request, context):
-        collection = await self._c.collections.get(_tenant(request.tenant_id), request.collection_id)
+        collection = await self._c.collections.get(_tenant(request.tenant_id), request.collection_id, counted=False)
         await document_store.delete(self._c.db, collection, request.document_id)
         return pb.DeleteDocumentResponse()
 
     async def Search(self, request, context):
-        hits = await self._c.retriever.search(_tenant(request.tenant_id), request.collection_id, request.query,
-                                              _options(request.options, self._top_k))
-        return pb.SearchResponse(hits=[_hit(h) for h in hits])
+        found = await self._c.retriever.search(_tenant(request.tenant_id), request.collection_id, request.query,
+                                               _options(request.options, self._top_k))
+        return pb.SearchResponse(hits=[_hit(h) for h in found.hits], mode=_MODE_VALUES[found.mode],
+                                 fallback_reason=found.fallback_reason)
 
     async def Answer(self, request, context):
         if not request.question.strip():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +63,15 @@ class RagSettings(BaseSettings):
     # each retriever contributes per requested hit.
     rrf_k: int = Field(60, gt=0)
     candidates_per_hit: int = Field(4, gt=0)
+    # Hybrid search's fusion for collections that set none (FusionSettings): normalised scores
+    # weighted 1 (vector) and 0.3 (full text) beat both retrievers alone and plain RRF on both
+    # English evaluation sets (docs/benchmarks.md, "Retrieval quality").
+    fusion_method: Literal["score", "rrf"] = "score"
+    fusion_vector_weight: float = Field(1.0, ge=0, le=100)
+    fusion_full_text_weight: float = Field(0.3, ge=0, le=100)
+    # Embedding models that read English only (a JSON list): hybrid search of a collection
+    # whose documents are mostly Chinese runs full-text search alone with these, and says so.
+    english_only_embedding_models: list[str] = ["all-minilm-l6-v2"]
     # HNSW candidate list per vector query (pgvector's hnsw.ef_search; raised to the number
     # of hits asked for). pgvector's default of 40 gave recall@10 0.86 at 100,000 chunks;
     # 400 gave 0.99 for a few ms more (make bench-rag, docs/benchmarks.md).

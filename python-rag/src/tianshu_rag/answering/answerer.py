@@ -63,8 +63,9 @@ class Answerer:
         # refuses an unknown model (NOT_FOUND) or an embedding model (INVALID_ARGUMENT) itself.
         await self._inference.count_tokens(model, build_messages(question, []))
         options = dataclasses.replace(options, min_similarity=options.min_similarity or self._settings.min_similarity)
-        hits = await self._retriever.search(tenant_id, collection, retrieval_query or question, options)
-        if not _relevant(hits, options.mode):
+        found = await self._retriever.search(tenant_id, collection, retrieval_query or question, options)
+        hits = found.hits
+        if not _relevant(hits, found.mode):
             metrics.ANSWERS.labels(NO_RELEVANT_CONTEXT).inc()
             yield AnswerEvent(text=DO_NOT_KNOW)
             yield AnswerEvent(outcome=NO_RELEVANT_CONTEXT, usage=NO_USAGE, model=model)

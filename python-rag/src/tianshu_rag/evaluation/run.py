@@ -1,78 +1,173 @@
-"""Ingests a corpus folder into a collection and evaluates every retrieval mode on a JSONL
-query set ({"query": ..., "relevant": [document ids]}), all through the service's gRPC API."""
+"""Ingests an evaluation set into a collection and evaluates every retrieval mode of the
+service (through its gRPC API, with each call's latency) beside the plain baselines computed
+in the same run on the same chunks (baselines.py), at the document level.
+
+It also fuses the service's own vector and full-text rankings offline with weighted RRF
+over a grid of weights (exactly the candidate pools hybrid search fuses: CHUNK_HITS x
+CANDIDATES_PER_HIT of each), which is how the default fusion weights were chosen."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import grpc
+import numpy as np
+from tianshu.inference.v1 import inference_pb2, inference_pb2_grpc
 from tianshu.rag.v1 import rag_pb2 as pb
 from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
 
+from ..retrieval.fusion import reciprocal_rank_fusion, score_fusion
+from . import baselines
+from .datasets import EvalSet
 from .metrics import summarize
 
-CONTENT_TYPES = {".md": "text/markdown", ".markdown": "text/markdown", ".txt": "text/plain",
-                 ".html": "text/html", ".htm": "text/html", ".pdf": "application/pdf"}
 MODES = {"vector": pb.RETRIEVAL_MODE_VECTOR, "full_text": pb.RETRIEVAL_MODE_FULL_TEXT,
          "hybrid": pb.RETRIEVAL_MODE_HYBRID}
-# Hits are chunks; enough of them to fill 10 distinct documents in a small corpus.
-CHUNK_HITS = 30
+# Chunks asked for: enough to fill 10 distinct documents in a small corpus. With the
+# service's CANDIDATES_PER_HIT of 4, hybrid fuses the top 100 of each retriever, which is
+# also the most one Search returns (MAX_TOP_K), so the offline fusion below sees the same.
+CHUNK_HITS = 25
+CANDIDATES_PER_HIT = 4
+# Full-text weights tried with the vector weight at 1 (and full text alone, vector at 0).
+FULL_TEXT_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
+RRF_K = 60
+# The fusion functions compared offline, over the same two lists of (chunk id, score).
+FUSIONS = {
+    "rrf": lambda lists, weights: reciprocal_rank_fusion(
+        {name: [key for key, _ in pairs] for name, pairs in lists.items()}, k=RRF_K, weights=weights),
+    "score": score_fusion,
+}
 
 
-def corpus_documents(folder: Path) -> list[pb.Document]:
-    """Every supported file of the folder; its name without extension is the document id."""
-    documents = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() in CONTENT_TYPES:
-            document = pb.Document(document_id=path.stem, content=path.read_bytes(),
-                                   content_type=CONTENT_TYPES[path.suffix.lower()])
-            document.metadata.update({"file": path.name})
-            documents.append(document)
-    return documents
+@dataclass
+class Row:
+    metrics: dict[str, float]
+    seconds: list[float]
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.seconds)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-def load_queries(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+@dataclass
+class SetResult:
+    name: str
+    documents: int
+    chunks: int
+    queries: int
+    # service modes first, then baselines
+    rows: dict[str, Row] = field(default_factory=dict)
+    # (fusion function, vector weight, full-text weight) -> metrics of the offline fusion
+    fusion: dict[tuple[str, float, float], dict[str, float]] = field(default_factory=dict)
 
 
-async def ingest_corpus(stub: pb_grpc.RagServiceStub, tenant: str, collection: str, folder: Path) -> pb.IngestJob:
-    """Creates the collection when missing, ingests the folder, waits for the job."""
+async def ingest(stub: pb_grpc.RagServiceStub, tenant: str, collection: str, documents: Sequence[pb.Document],
+                 batch: int = 500) -> None:
+    """Creates the collection when missing and ingests the documents (batch per job)."""
     try:
         await stub.CreateCollection(pb.CreateCollectionRequest(tenant_id=tenant, collection_id=collection,
-                                                               description=f"evaluation corpus {folder.name}"))
+                                                               description="evaluation set"))
     except grpc.aio.AioRpcError as error:
         if error.code() != grpc.StatusCode.ALREADY_EXISTS:
             raise
-    started = await stub.IngestDocuments(pb.IngestDocumentsRequest(
-        tenant_id=tenant, collection_id=collection, documents=corpus_documents(folder)))
-    job = started.job
-    async for update in stub.WatchIngestJob(pb.WatchIngestJobRequest(tenant_id=tenant, job_id=job.job_id)):
-        job = update.job
-    if job.state != pb.INGEST_JOB_STATE_SUCCEEDED:
-        raise RuntimeError(f"ingest failed: {job.error}")
-    return job
+    for start in range(0, len(documents), batch):
+        started = await stub.IngestDocuments(pb.IngestDocumentsRequest(
+            tenant_id=tenant, collection_id=collection, documents=documents[start:start + batch]))
+        job = started.job
+        async for update in stub.WatchIngestJob(pb.WatchIngestJobRequest(tenant_id=tenant, job_id=job.job_id)):
+            job = update.job
+        if job.state != pb.INGEST_JOB_STATE_SUCCEEDED:
+            raise RuntimeError(f"ingest failed: {job.error}")
 
 
-async def ranked_documents(stub: pb_grpc.RagServiceStub, tenant: str, collection: str, query: str,
-                           mode: int) -> list[str]:
+async def _search(stub, tenant: str, collection: str, query: str, mode: int,
+                  top_k: int) -> tuple[list[tuple[str, float]], float]:
+    """(chunk id, score) of each hit, and the call's seconds."""
+    started = time.perf_counter()
     response = await stub.Search(pb.SearchRequest(tenant_id=tenant, collection_id=collection, query=query,
-                                                  options=pb.RetrievalOptions(mode=mode, top_k=CHUNK_HITS)))
-    return list(dict.fromkeys(hit.document_id for hit in response.hits))
+                                                  options=pb.RetrievalOptions(mode=mode, top_k=top_k)))
+    return [(hit.chunk_id, hit.score) for hit in response.hits], time.perf_counter() - started
 
 
-async def evaluate(stub: pb_grpc.RagServiceStub, tenant: str, collection: str,
-                   queries: list[dict]) -> dict[str, dict[str, float]]:
-    results = {}
+def _documents(chunk_ids: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(chunk_id.rsplit("#", 1)[0] for chunk_id in chunk_ids))
+
+
+async def evaluate(stub: pb_grpc.RagServiceStub, embedder: inference_pb2_grpc.InferenceServiceStub,
+                   database_url: str, tenant: str, collection: str, eval_set: EvalSet) -> SetResult:
+    listed = (await stub.ListCollections(pb.ListCollectionsRequest(tenant_id=tenant))).collections
+    stored = next(c for c in listed if c.collection_id == collection)
+    result = SetResult(eval_set.name, stored.document_count, stored.chunk_count, len(eval_set.queries))
+    relevant = [set(q["relevant"]) for q in eval_set.queries]
+    asked = [q["query"] for q in eval_set.queries]
+    pools: dict[str, list[list[tuple[str, float]]]] = {"vector": [], "full_text": []}
     for name, mode in MODES.items():
-        runs = [(await ranked_documents(stub, tenant, collection, q["query"], mode), set(q["relevant"]))
-                for q in queries]
-        results[name] = summarize(runs)
-    return results
+        ranked, seconds = [], []
+        for query in asked:
+            hits, took = await _search(stub, tenant, collection, query, mode, CHUNK_HITS)
+            ranked.append(_documents([chunk_id for chunk_id, _ in hits]))
+            seconds.append(took)
+        result.rows[name] = Row(summarize(list(zip(ranked, relevant))), seconds)
+    for name in pools:
+        for query in asked:
+            pools[name].append((await _search(stub, tenant, collection, query, MODES[name],
+                                              CHUNK_HITS * CANDIDATES_PER_HIT))[0])
+    for method, fuse in FUSIONS.items():
+        for weights in [(0.0, 1.0)] + [(1.0, w) for w in FULL_TEXT_WEIGHTS]:
+            named = {"vector": weights[0], "full_text": weights[1]}
+            fused = [_documents([f.key for f in fuse({"vector": v, "full_text": t}, named)][:CHUNK_HITS])
+                     for v, t in zip(pools["vector"], pools["full_text"])]
+            result.fusion[(method, *weights)] = summarize(list(zip(fused, relevant)))
+
+    vectors = []
+    for start in range(0, len(asked), 256):
+        response = await embedder.Embed(inference_pb2.EmbedRequest(model=stored.embedding_model,
+                                                                   texts=asked[start:start + 256]))
+        vectors += [e.values for e in response.embeddings]
+    plain = await asyncio.to_thread(baselines.compute, database_url, tenant, collection, asked,
+                                    np.asarray(vectors, dtype=np.float32), CHUNK_HITS)
+    for name, lists in plain.rankings.items():
+        result.rows[name] = Row(summarize([(list(dict.fromkeys(ids)), rel) for ids, rel in zip(lists, relevant)]),
+                                plain.seconds[name])
+    return result
 
 
-def format_table(results: dict[str, dict[str, float]]) -> str:
-    columns = ["recall@5", "recall@10", "mrr@10", "ndcg@10"]
-    lines = [f"{'mode':<10}" + "".join(f"{c:>11}" for c in columns)]
-    for mode, values in results.items():
-        lines.append(f"{mode:<10}" + "".join(f"{values[c]:>11.3f}" for c in columns))
+COLUMNS = ("mrr@10", "recall@10", "ndcg@10")
+
+
+def format_table(result: SetResult) -> str:
+    lines = [f"{result.name}: {result.documents} documents, {result.chunks} chunks, {result.queries} queries",
+             f"{'mode':<14}" + "".join(f"{c:>11}" for c in COLUMNS) + f"{'p50 ms':>10}{'p99 ms':>10}"]
+    for name, row in result.rows.items():
+        lines.append(f"{name:<14}" + "".join(f"{row.metrics[c]:>11.3f}" for c in COLUMNS)
+                     + f"{1000 * row.percentile(0.5):>10.1f}{1000 * row.percentile(0.99):>10.1f}")
+    lines.append("fusion of the service's own lists (function, vector weight, full-text weight):")
+    for (method, vector, full_text), metrics in result.fusion.items():
+        lines.append(f"  {method:<6}{vector:>4g} {full_text:>4g}" + "".join(f"{metrics[c]:>11.3f}" for c in COLUMNS))
     return "\n".join(lines)
+
+
+def as_markdown(result: SetResult) -> str:
+    """The table as Markdown, for docs/benchmarks.md."""
+    lines = [f"**{result.name}** ({result.documents:,} documents, {result.chunks:,} chunks, {result.queries} queries)",
+             "", "| mode | MRR@10 | recall@10 | nDCG@10 | p50 (ms) | p99 (ms) |", "|---|---:|---:|---:|---:|---:|"]
+    for name, row in result.rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{row.metrics[c]:.3f}" for c in COLUMNS)
+                     + f" | {1000 * row.percentile(0.5):.1f} | {1000 * row.percentile(0.99):.1f} |")
+    lines += ["", "Offline fusion of the service's own vector and full-text lists (MRR@10 / nDCG@10):", "",
+              "| full-text weight (vector 1) | " + " | ".join(FUSIONS) + " |", "|---|" + "---:|" * len(FUSIONS)]
+    for weights in sorted({(v, t) for _, v, t in result.fusion}, key=lambda w: (w[0] > 0, w[1])):
+        label = "full text alone" if weights[0] == 0 else f"{weights[1]:g}"
+        cells = [result.fusion[(f, *weights)] for f in FUSIONS]
+        lines.append(f"| {label} | " + " | ".join(f"{m['mrr@10']:.3f} / {m['ndcg@10']:.3f}" for m in cells) + " |")
+    return "\n".join(lines)
+
+
+def as_json(result: SetResult) -> dict:
+    return {"set": result.name, "documents": result.documents, "chunks": result.chunks, "queries": result.queries,
+            "modes": {name: {**row.metrics, "p50_ms": 1000 * row.percentile(0.5),
+                             "p99_ms": 1000 * row.percentile(0.99)} for name, row in result.rows.items()},
+            "fusion": [{"function": f, "vector_weight": v, "full_text_weight": t, **m}
+                       for (f, v, t), m in result.fusion.items()]}

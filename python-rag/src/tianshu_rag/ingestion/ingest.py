@@ -27,7 +27,7 @@ class Ingestor:
         stored, a job whose chunks would need more embedding tokens."""
         if max_embedding_tokens < 0:
             raise InvalidArgument("max_embedding_tokens", "must not be negative (0 = no limit)")
-        collection = await self._collections.get(tenant_id, collection_name)
+        collection = await self._collections.get(tenant_id, collection_name, counted=False)
         if embedding_model and embedding_model != collection.embedding_model:
             raise model_mismatch(collection.name, collection.embedding_model, embedding_model)
         prepared = await self._preparer.prepare(documents, chunking)

@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from .. import metrics
 from ..storage.collections import Collection
+from . import bm25
 from .filters import MATCH_ALL, Where
 
 
@@ -87,40 +88,17 @@ async def nearest(conn: psycopg.AsyncConnection, collection: Collection, query: 
     return [_candidate(row) for row in rows]
 
 
-def full_text_sql(dimension: int, where: sql.Composable = MATCH_ALL.clause, embedded: bool = False,
-                  thresholded: bool = False) -> sql.Composed:
-    """The full-text query (parameters en, zh, c, f, n; q when embedded, t when thresholded,
-    and where's own). Embedded: each hit's cosine similarity to the query vector q is
-    selected too, for the hits only (after the limit); thresholded: matches below t are left
-    out, which needs the similarity of every match."""
-    dim = sql.Literal(int(dimension))
-    similarity = sql.SQL("1 - (embedding::vector({dim}) <=> %(q)s::vector({dim}))").format(dim=dim)
-    return sql.SQL(
-        "SELECT {fields}, score{similar} FROM ("
-        " SELECT {fields}{embedding}, ts_rank(tsv, q, 1) AS score FROM chunks,"
-        " (SELECT websearch_to_tsquery('english', %(en)s) || websearch_to_tsquery('simple', %(zh)s) AS q) query"
-        " WHERE collection_id = %(c)s AND metadata @> %(f)s AND {where} AND tsv @@ q{cut}"
-        " ORDER BY score DESC, id LIMIT %(n)s) hits ORDER BY score DESC, id").format(
-            fields=sql.SQL(_FIELDS), where=where,
-            embedding=sql.SQL(", embedding") if embedded else sql.SQL(""),
-            similar=sql.SQL(", {}").format(similarity) if embedded else sql.SQL(""),
-            cut=sql.SQL(" AND {} >= %(t)s").format(similarity) if thresholded else sql.SQL(""))
-
-
-async def full_text(conn: psycopg.AsyncConnection, collection: Collection, english: str, chinese: str, limit: int,
+async def full_text(conn: psycopg.AsyncConnection, collection: Collection, text: str, chinese: str, limit: int,
                     metadata_filter: dict, where: Where = MATCH_ALL, query: np.ndarray | None = None,
                     score_threshold: float = 0.0) -> list[Candidate]:
-    """Chunks matching any query word, by ts_rank (normalization 1: divided by 1 + log of
-    the chunk's length, so long chunks do not win by size alone). With the query's vector,
-    each carries its similarity and those below score_threshold (when above 0) are left out."""
-    if not english and not chinese:
+    """Chunks by BM25 over the collection's own statistics (bm25.py). With the query's
+    vector, each carries its similarity and those below score_threshold (when above 0) are
+    left out."""
+    if not text.strip() and not chinese:
         return []
     started = time.perf_counter()
-    thresholded = query is not None and score_threshold > 0
-    cur = await conn.execute(
-        full_text_sql(collection.dimension, where.clause, query is not None, thresholded),
-        {"en": english, "zh": chinese, "c": collection.id, "f": Jsonb(metadata_filter), "n": limit,
-         "q": query, "t": score_threshold, **where.params})
-    rows = await cur.fetchall()
+    rows = await bm25.search(conn, _FIELDS, collection.id, collection.dimension, text, chinese, limit, metadata_filter,
+                             where, query, score_threshold)
     metrics.RETRIEVER_LATENCY.labels("full_text").observe(time.perf_counter() - started)
-    return [_candidate(row) for row in rows]
+    # bm25 selects the score first: move it where _candidate reads it.
+    return [_candidate((*row[1:7], row[0], *row[7:])) for row in rows]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
 
 from ..errors import AlreadyExists, FailedPrecondition, NotFound
 from .database import Database
@@ -28,13 +29,26 @@ class Collection:
     created_at: dt.datetime
     document_count: int = 0
     chunk_count: int = 0
+    # What the collection set for itself (migration 0009), e.g. {"fusion": {"vector": 1.0}};
+    # the rest takes the service's defaults.
+    settings: dict = field(default_factory=dict)
+    # Share of the collection's full-text terms that are Chinese (bm25_collections); filled
+    # in by uncounted reads only, which a search makes.
+    chinese_share: float = 0.0
 
 
 _SELECT = """
 SELECT c.id, c.tenant_id, c.name, c.embedding_model, c.dimension, c.description, c.created_at,
        (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) AS document_count,
-       (SELECT count(*) FROM chunks k WHERE k.collection_id = c.id) AS chunk_count
+       (SELECT count(*) FROM chunks k WHERE k.collection_id = c.id) AS chunk_count, c.settings
 FROM collections c"""
+# Without the counts, which cost a scan of the collection's chunks: for a search or a job,
+# which need the model, dimension and settings only.
+_SELECT_UNCOUNTED = """
+SELECT id, tenant_id, name, embedding_model, dimension, description, created_at,
+       0 AS document_count, 0 AS chunk_count, settings,
+       coalesce(s.chinese_length::float8 / nullif(s.total_length, 0), 0) AS chinese_share
+FROM collections LEFT JOIN bm25_collections s ON s.collection_id = id"""
 
 
 class CollectionStore:
@@ -42,7 +56,7 @@ class CollectionStore:
         self._db = db
 
     async def create(self, tenant_id: str, name: str, embedding_model: str, dimension: int,
-                     description: str) -> Collection:
+                     description: str, settings: dict | None = None) -> Collection:
         if dimension > MAX_INDEXED_DIMENSION:
             raise FailedPrecondition("EMBEDDING_DIMENSION", embedding_model,
                                      f"model {embedding_model!r} has {dimension} dimensions; "
@@ -51,29 +65,31 @@ class CollectionStore:
             try:
                 async with conn.transaction():
                     await conn.execute(
-                        "INSERT INTO collections (tenant_id, name, embedding_model, dimension, description) "
-                        "VALUES (%s, %s, %s, %s, %s)", (tenant_id, name, embedding_model, dimension, description))
+                        "INSERT INTO collections (tenant_id, name, embedding_model, dimension, description, settings) "
+                        "VALUES (%s, %s, %s, %s, %s, %s)",
+                        (tenant_id, name, embedding_model, dimension, description, Jsonb(settings or {})))
                     await _ensure_vector_index(conn, dimension)
             except psycopg.errors.UniqueViolation:
                 raise AlreadyExists("collection", name) from None
         return await self.get(tenant_id, name)
 
-    async def get(self, tenant_id: str, name: str) -> Collection:
+    async def get(self, tenant_id: str, name: str, counted: bool = True) -> Collection:
+        """The collection, NotFound if the tenant has none of that name; counted=False leaves
+        document_count and chunk_count at 0 and spares a scan of its chunks."""
         async with self._db.pool.connection() as conn:
             cur = conn.cursor(row_factory=class_row(Collection))
-            await cur.execute(_SELECT + " WHERE c.tenant_id = %s AND c.name = %s", (tenant_id, name))
+            await cur.execute((_SELECT + " WHERE c.tenant_id = %s AND c.name = %s") if counted else
+                              (_SELECT_UNCOUNTED + " WHERE tenant_id = %s AND name = %s"), (tenant_id, name))
             found = await cur.fetchone()
         if found is None:
             raise NotFound("collection", name)
         return found
 
     async def by_id(self, tenant_id: str, collection_id: int) -> Collection | None:
-        """The collection a job was created for, or None if it was deleted since; without its
-        counts (which cost a scan of its chunks), as a job only needs its model and dimension."""
+        """The collection a job was created for, or None if it was deleted since; uncounted."""
         async with self._db.pool.connection() as conn:
             cur = conn.cursor(row_factory=class_row(Collection))
-            await cur.execute("SELECT id, tenant_id, name, embedding_model, dimension, description, created_at "
-                              "FROM collections WHERE tenant_id = %s AND id = %s", (tenant_id, collection_id))
+            await cur.execute(_SELECT_UNCOUNTED + " WHERE tenant_id = %s AND id = %s", (tenant_id, collection_id))
             return await cur.fetchone()
 
     async def list(self, tenant_id: str) -> list[Collection]:

@@ -5,8 +5,11 @@ import static io.tianshu.gateway.error.ApiException.invalidRequest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.ByteString;
 import io.tianshu.rag.v1.AnswerRequest;
+import io.tianshu.rag.v1.CollectionSettings;
 import io.tianshu.rag.v1.CreateCollectionRequest;
 import io.tianshu.rag.v1.Document;
+import io.tianshu.rag.v1.FusionMethod;
+import io.tianshu.rag.v1.FusionSettings;
 import io.tianshu.rag.v1.RetrievalMode;
 import io.tianshu.rag.v1.RetrievalOptions;
 import io.tianshu.rag.v1.SearchRequest;
@@ -28,16 +31,39 @@ final class RagMapper {
             "full_text", RetrievalMode.RETRIEVAL_MODE_FULL_TEXT,
             "hybrid", RetrievalMode.RETRIEVAL_MODE_HYBRID);
 
+    private static final Map<String, FusionMethod> FUSION_METHODS = Map.of(
+            "score", FusionMethod.FUSION_METHOD_SCORE,
+            "rrf", FusionMethod.FUSION_METHOD_RRF);
+
     private RagMapper() {
     }
 
     static CreateCollectionRequest collection(RagRequests.NewCollection body, String tenant) {
-        return CreateCollectionRequest.newBuilder()
+        CreateCollectionRequest.Builder request = CreateCollectionRequest.newBuilder()
                 .setTenantId(tenant)
                 .setCollectionId(required(body.name(), "name"))
                 .setEmbeddingModel(orEmpty(body.embeddingModel()))
-                .setDescription(orEmpty(body.description()))
-                .build();
+                .setDescription(orEmpty(body.description()));
+        if (body.settings() != null && body.settings().fusion() != null) {
+            RagRequests.Fusion fusion = body.settings().fusion();
+            FusionSettings.Builder weights = FusionSettings.newBuilder();
+            if (fusion.vectorWeight() != null) {
+                weights.setVectorWeight(fusion.vectorWeight());
+            }
+            if (fusion.fullTextWeight() != null) {
+                weights.setFullTextWeight(fusion.fullTextWeight());
+            }
+            if (fusion.method() != null) {
+                FusionMethod method = FUSION_METHODS.get(fusion.method());
+                if (method == null) {
+                    throw invalidRequest("'settings.fusion.method' must be one of: score, rrf.",
+                            "settings.fusion.method");
+                }
+                weights.setMethod(method);
+            }
+            request.setSettings(CollectionSettings.newBuilder().setFusion(weights));
+        }
+        return request.build();
     }
 
     static List<Document> documents(RagRequests.Documents body) {

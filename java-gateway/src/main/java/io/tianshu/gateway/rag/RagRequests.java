@@ -26,7 +26,22 @@ final class RagRequests {
             String name,
             @Schema(description = "Embedding model of the collection; absent = the RAG service's default")
             String embeddingModel,
-            String description) {
+            String description,
+            @Schema(description = "Retrieval settings; absent fields follow the RAG service's defaults")
+            Settings settings) {
+    }
+
+    /** A collection's retrieval settings (the RAG service's CollectionSettings). */
+    record Settings(Fusion fusion) {
+    }
+
+    /** How hybrid search fuses its two rankings; absent fields = the RAG service's defaults. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record Fusion(
+            @Schema(description = "Weight of the vector ranking, 0 to 100") Double vectorWeight,
+            @Schema(description = "Weight of the full-text (BM25) ranking, 0 to 100") Double fullTextWeight,
+            @Schema(description = "score (normalised scores, weighted) or rrf (weighted Reciprocal Rank Fusion)",
+                    allowableValues = {"score", "rrf"}) String method) {
     }
 
     /** {@code POST /v1/rag/collections/{name}/documents} as JSON. */

@@ -8,10 +8,15 @@ import io.tianshu.rag.v1.AnswerResponse;
 import io.tianshu.rag.v1.AnswerUsage;
 import io.tianshu.rag.v1.Citation;
 import io.tianshu.rag.v1.Collection;
+import io.tianshu.rag.v1.CollectionSettings;
+import io.tianshu.rag.v1.FusionMethod;
+import io.tianshu.rag.v1.FusionSettings;
 import io.tianshu.rag.v1.Hit;
 import io.tianshu.rag.v1.IngestJob;
 import io.tianshu.rag.v1.IngestJobState;
+import io.tianshu.rag.v1.RetrievalMode;
 import io.tianshu.rag.v1.RetrieverScore;
+import io.tianshu.rag.v1.SearchResponse;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -26,12 +31,42 @@ final class RagViews {
     private RagViews() {
     }
 
+    /** settings: the collection's retrieval settings, defaults filled in; null from a RAG service without them. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record CollectionView(String object, String name, String embeddingModel, int dimension, String description,
-            long documentCount, long chunkCount, long createdAt) {
+            long documentCount, long chunkCount, long createdAt, SettingsView settings) {
         static CollectionView of(Collection c) {
             return new CollectionView("rag.collection", c.getCollectionId(), c.getEmbeddingModel(), c.getDimension(),
-                    c.getDescription(), c.getDocumentCount(), c.getChunkCount(), seconds(c.getCreateTime()));
+                    c.getDescription(), c.getDocumentCount(), c.getChunkCount(), seconds(c.getCreateTime()),
+                    c.hasSettings() ? SettingsView.of(c.getSettings()) : null);
+        }
+    }
+
+    record SettingsView(FusionView fusion) {
+        static SettingsView of(CollectionSettings s) {
+            FusionSettings f = s.getFusion();
+            return new SettingsView(new FusionView(f.getVectorWeight(), f.getFullTextWeight(),
+                    f.getMethod() == FusionMethod.FUSION_METHOD_UNSPECIFIED ? null
+                            : name(f.getMethod().name(), "FUSION_METHOD_")));
+        }
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record FusionView(double vectorWeight, double fullTextWeight, String method) {
+    }
+
+    /**
+     * Search hits, as a list object, with the mode that ran: the one asked for unless hybrid
+     * fell back to full text because the collection's embedding model cannot read its language,
+     * which fallback_reason then explains (null otherwise; mode null from an older RAG service).
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record SearchView(String object, List<HitView> data, String mode, String fallbackReason) {
+        static SearchView of(SearchResponse r) {
+            return new SearchView("list", r.getHitsList().stream().map(HitView::of).toList(),
+                    r.getMode() == RetrievalMode.RETRIEVAL_MODE_UNSPECIFIED ? null
+                            : name(r.getMode().name(), "RETRIEVAL_MODE_"),
+                    r.getFallbackReason().isEmpty() ? null : r.getFallbackReason());
         }
     }
 
@@ -75,7 +110,7 @@ final class RagViews {
         }
     }
 
-    /** One retriever's view of a hit: "vector" (cosine similarity) or "full_text" (ts_rank). */
+    /** One retriever's view of a hit: "vector" (cosine similarity) or "full_text" (BM25). */
     record RetrieverView(String retriever, float score, int rank) {
         static RetrieverView of(RetrieverScore s) {
             return new RetrieverView(name(s.getRetriever().name(), "RETRIEVER_"), s.getScore(), s.getRank());

@@ -46,7 +46,7 @@ class RetrievalController {
 
     @PostMapping("/v1/rag/collections/{name}/search")
     @Operation(summary = "Retrieve the chunks most relevant to a query (scope rag:read)")
-    Mono<RagViews.ListView<RagViews.HitView>> search(
+    Mono<RagViews.SearchView> search(
             @Parameter(schema = @Schema(pattern = RagRequests.COLLECTION_NAME)) @PathVariable String name,
             @RequestBody RagRequests.Search body, ServerWebExchange exchange) {
         String requestId = RequestId.of(exchange);
@@ -56,8 +56,7 @@ class RetrievalController {
                     return admission.search(caller, requestId, exchange.getResponse().getHeaders())
                             .then(rag.search(request, requestId));
                 })
-                .map(response -> RagViews.ListView.of(response.getHitsList().stream().map(RagViews.HitView::of)
-                        .toList()));
+                .map(RagViews.SearchView::of);
     }
 
     /**

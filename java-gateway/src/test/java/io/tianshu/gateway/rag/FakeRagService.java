@@ -15,6 +15,7 @@ import io.tianshu.rag.v1.AnswerResponse;
 import io.tianshu.rag.v1.AnswerUsage;
 import io.tianshu.rag.v1.Citation;
 import io.tianshu.rag.v1.Collection;
+import io.tianshu.rag.v1.CollectionSettings;
 import io.tianshu.rag.v1.CreateCollectionRequest;
 import io.tianshu.rag.v1.CreateCollectionResponse;
 import io.tianshu.rag.v1.DeleteCollectionRequest;
@@ -22,6 +23,8 @@ import io.tianshu.rag.v1.DeleteCollectionResponse;
 import io.tianshu.rag.v1.DeleteDocumentRequest;
 import io.tianshu.rag.v1.DeleteDocumentResponse;
 import io.tianshu.rag.v1.Document;
+import io.tianshu.rag.v1.FusionMethod;
+import io.tianshu.rag.v1.FusionSettings;
 import io.tianshu.rag.v1.GetIngestJobRequest;
 import io.tianshu.rag.v1.GetIngestJobResponse;
 import io.tianshu.rag.v1.Hit;
@@ -32,6 +35,7 @@ import io.tianshu.rag.v1.IngestJobState;
 import io.tianshu.rag.v1.ListCollectionsRequest;
 import io.tianshu.rag.v1.ListCollectionsResponse;
 import io.tianshu.rag.v1.RagServiceGrpc;
+import io.tianshu.rag.v1.RetrievalMode;
 import io.tianshu.rag.v1.Retriever;
 import io.tianshu.rag.v1.RetrieverScore;
 import io.tianshu.rag.v1.SearchRequest;
@@ -76,6 +80,11 @@ public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
             + "File \"/srv/tianshu_rag/retrieval/hybrid.py\", line 42";
     /** A question whose answer stream fails after its first text. */
     static final String FAIL_MID_ANSWER = "fail-mid-answer";
+    // Searches of this collection fall back to full text, as the RAG service's do for a Chinese
+    // collection whose embedding model reads English only.
+    static final String CHINESE_COLLECTION = "zh-docs";
+    static final String CHINESE_FALLBACK = "collection 'zh-docs' is mostly Chinese (93% of its terms) and its "
+            + "embedding model 'tiny-embed' reads English only: full-text search alone";
     /** Tokens every completed answer reports on its last message. */
     static final int PROMPT_TOKENS = 120;
     static final int COMPLETION_TOKENS = 3;
@@ -102,9 +111,17 @@ public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
     @Override
     public void createCollection(CreateCollectionRequest request, StreamObserver<CreateCollectionResponse> out) {
         lastCreate.set(request);
+        FusionSettings asked = request.getSettings().getFusion();
+        // The RAG service fills in its defaults (1 here) for the weights a request leaves unset.
+        FusionSettings fusion = FusionSettings.newBuilder()
+                .setVectorWeight(asked.hasVectorWeight() ? asked.getVectorWeight() : 1)
+                .setFullTextWeight(asked.hasFullTextWeight() ? asked.getFullTextWeight() : 1)
+                .setMethod(asked.getMethod() == FusionMethod.FUSION_METHOD_UNSPECIFIED ? FusionMethod.FUSION_METHOD_SCORE
+                        : asked.getMethod()).build();
         Collection collection = Collection.newBuilder().setTenantId(request.getTenantId())
                 .setCollectionId(request.getCollectionId()).setEmbeddingModel("tiny-embed").setDimension(384)
                 .setDescription(request.getDescription()).setCreateTime(Timestamp.newBuilder().setSeconds(1700000000))
+                .setSettings(CollectionSettings.newBuilder().setFusion(fusion))
                 .build();
         if (collections.putIfAbsent(key(request.getTenantId(), request.getCollectionId()), collection) != null) {
             out.onError(Status.ALREADY_EXISTS.withDescription("collection '" + request.getCollectionId()
@@ -273,7 +290,13 @@ public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
             reply(out, storedHits(request));
             return;
         }
-        reply(out, SearchResponse.newBuilder().addHits(Hit.newBuilder().setDocumentId("runbook")
+        RetrievalMode asked = request.getOptions().getMode();
+        SearchResponse.Builder response = SearchResponse.newBuilder().setMode(
+                asked == RetrievalMode.RETRIEVAL_MODE_UNSPECIFIED ? RetrievalMode.RETRIEVAL_MODE_HYBRID : asked);
+        if (request.getCollectionId().equals(CHINESE_COLLECTION)) {
+            response.setMode(RetrievalMode.RETRIEVAL_MODE_FULL_TEXT).setFallbackReason(CHINESE_FALLBACK);
+        }
+        reply(out, response.addHits(Hit.newBuilder().setDocumentId("runbook")
                 .setChunkId("runbook#1").setText("Drain traffic first.").addHeadingPath("Ops").addHeadingPath("Restart")
                 .setScore(0.03f).setRank(1)
                 .addRetrieverScores(RetrieverScore.newBuilder().setRetriever(Retriever.RETRIEVER_VECTOR)

@@ -3,8 +3,11 @@ package io.tianshu.gateway.rag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tianshu.rag.v1.Document;
+import io.tianshu.rag.v1.FusionMethod;
+import io.tianshu.rag.v1.FusionSettings;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.core.io.ByteArrayResource;
 import org.springframework.http.MediaType;
@@ -30,6 +33,44 @@ class RagCollectionsTest extends RagGatewayTest {
                 .jsonPath("$.created_at").isEqualTo(1700000000);
         assertThat(rag.lastCreate.get().getTenantId()).isEqualTo(tenant);
         assertThat(rag.collectionsOf("someone-else")).isEmpty();
+    }
+
+    @Test
+    void fusionWeightsRoundTripThroughTheCollectionSettings() {
+        String tenant = newTenant();
+        as(tenant, "rag:write").post().uri("/v1/rag/collections").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"name\": \"weighted\", \"settings\": {\"fusion\": {\"full_text_weight\": 0.3,"
+                        + " \"method\": \"rrf\"}}}")
+                .exchange()
+                .expectStatus().isCreated()
+                .expectBody()
+                .jsonPath("$.settings.fusion.full_text_weight").isEqualTo(0.3)
+                .jsonPath("$.settings.fusion.vector_weight").isEqualTo(1.0)
+                .jsonPath("$.settings.fusion.method").isEqualTo("rrf");
+        FusionSettings sent = rag.lastCreate.get().getSettings().getFusion();
+        assertThat(sent.hasFullTextWeight()).isTrue();
+        assertThat(sent.getFullTextWeight()).isEqualTo(0.3);
+        assertThat(sent.getMethod()).isEqualTo(FusionMethod.FUSION_METHOD_RRF);
+        assertThat(sent.hasVectorWeight()).as("unset stays unset: the service's default applies").isFalse();
+        create(tenant, "plain");
+        assertThat(rag.lastCreate.get().hasSettings()).isFalse();
+
+        as(tenant, "rag:read").get().uri("/v1/rag/collections").exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.data[?(@.name == 'weighted')].settings.fusion.full_text_weight")
+                .value((List<Double> weights) -> assertThat(weights).containsExactly(0.3))
+                .jsonPath("$.data[?(@.name == 'plain')].settings.fusion.full_text_weight")
+                .value((List<Double> weights) -> assertThat(weights).containsExactly(1.0));
+    }
+
+    @Test
+    void anUnknownFusionMethodIs400NamingTheField() {
+        as(newTenant(), "rag:write").post().uri("/v1/rag/collections").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"name\": \"x\", \"settings\": {\"fusion\": {\"method\": \"borda\"}}}")
+                .exchange()
+                .expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.error.param").isEqualTo("settings.fusion.method");
     }
 
     @Test

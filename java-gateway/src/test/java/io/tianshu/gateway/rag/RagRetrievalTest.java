@@ -24,6 +24,8 @@ class RagRetrievalTest extends RagGatewayTest {
                 .expectStatus().isOk()
                 .expectBody()
                 .jsonPath("$.object").isEqualTo("list")
+                .jsonPath("$.mode").isEqualTo("full_text")
+                .jsonPath("$.fallback_reason").isEmpty()
                 .jsonPath("$.data[0].document_id").isEqualTo("runbook")
                 .jsonPath("$.data[0].chunk_id").isEqualTo("runbook#1")
                 .jsonPath("$.data[0].heading_path[1]").isEqualTo("Restart")
@@ -52,8 +54,20 @@ class RagRetrievalTest extends RagGatewayTest {
 
     @Test
     void searchWithoutAModeIsHybrid() {
-        search("{\"query\": \"q\"}").expectStatus().isOk();
+        search("{\"query\": \"q\"}").expectStatus().isOk().expectBody().jsonPath("$.mode").isEqualTo("hybrid");
         assertThat(rag.lastSearch.get().getOptions().getMode()).isEqualTo(RetrievalMode.RETRIEVAL_MODE_HYBRID);
+    }
+
+    @Test
+    void hybridSearchThatFellBackToFullTextSaysWhy() {
+        reader(newTenant()).post().uri("/v1/rag/collections/" + FakeRagService.CHINESE_COLLECTION + "/search")
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"query\": \"熊猫\", \"mode\": \"hybrid\"}")
+                .exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.mode").isEqualTo("full_text")
+                .jsonPath("$.fallback_reason").isEqualTo(FakeRagService.CHINESE_FALLBACK)
+                .jsonPath("$.data[0].document_id").isEqualTo("runbook");
     }
 
     @Test
