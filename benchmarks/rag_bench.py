@@ -18,6 +18,8 @@ docs/benchmarks.md). The text is real, so full-text search sees real words.
 Run: make bench-rag   (sized for about 15 minutes on 2 quiet CPU cores); --chunks 20000 for a quick run
      make bench-rag ARGS='--scenario ingest-under-load'   interactive calls while another tenant
      ingests (rag_ingest_load_bench.py)
+     make bench-rag ARGS='--scenario full-text'   BM25 search at 100,000 chunks of InsuranceQA
+     text, four callers at once (rag_full_text_bench.py)
 """
 from __future__ import annotations
 
@@ -157,6 +159,24 @@ def queries(sources: list[list[str]], count: int, rng: random.Random) -> list[st
 
 
 # --- services -----------------------------------------------------------------------------
+def new_stack(log_name: str) -> localstack.Stack:
+    return localstack.Stack(log_dir=ROOT / "build" / "logs" / log_name, inference_port=localstack.free_port(),
+                            inference_metrics_port=0, rag_port=localstack.free_port(), rag_metrics_port=0,
+                            postgres_port=localstack.free_port())
+
+
+def start_stack(stack: localstack.Stack, inference_target: str) -> None:
+    """PostgreSQL, the inference service (or the running one at inference_target) and the RAG
+    service, each its own process; returns when all answer."""
+    inference = None if inference_target else stack.start_inference()
+    stack.wait_postgres(stack.start_postgres())
+    if inference_target:
+        stack.inference_port = int(inference_target.rsplit(":", 1)[1])
+    else:
+        stack.wait_inference(inference)
+    stack.wait_rag(stack.start_rag())
+
+
 async def embed(stub, texts: list[str]) -> np.ndarray:
     """The real model through the inference service, 256 texts per call (its limit)."""
     out = []
@@ -381,17 +401,9 @@ async def main() -> None:
     chunk_texts = chunk_sentences(sources, args.chunks, rng)
     asked = queries(sources, args.queries, rng)
 
-    stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench-rag", inference_port=localstack.free_port(),
-                             inference_metrics_port=0, rag_port=localstack.free_port(), rag_metrics_port=0,
-                             postgres_port=localstack.free_port())
+    stack = new_stack("bench-rag")
     try:
-        inference = None if args.inference_target else stack.start_inference()
-        stack.wait_postgres(stack.start_postgres())
-        if args.inference_target:
-            stack.inference_port = int(args.inference_target.rsplit(":", 1)[1])
-        else:
-            stack.wait_inference(inference)
-        stack.wait_rag(stack.start_rag())
+        start_stack(stack, args.inference_target)
         async with grpc.aio.insecure_channel(stack.rag_target) as rag_channel, \
                 grpc.aio.insecure_channel(stack.inference_target) as inference_channel:
             rag = pb_grpc.RagServiceStub(rag_channel)
@@ -436,8 +448,13 @@ if __name__ == "__main__":
         import rag_ingest_load_bench
 
         rag_ingest_load_bench.main(sys.argv[3:])
+    elif sys.argv[1:3] == ["--scenario", "full-text"]:
+        import rag_full_text_bench
+
+        rag_full_text_bench.main(sys.argv[3:])
     elif "--scenario" in sys.argv[1:2] and sys.argv[2:3] != ["search"]:
-        sys.exit("--scenario is 'search' (the default: ingestion, search latency, recall) or 'ingest-under-load'")
+        sys.exit("--scenario is 'search' (the default: ingestion, search latency, recall), 'ingest-under-load' "
+                 "or 'full-text'")
     else:
         if sys.argv[1:2] == ["--scenario"]:
             del sys.argv[1:3]

@@ -20,7 +20,7 @@ from pgvector.psycopg import register_vector
 from rank_bm25 import BM25Okapi
 
 from ..retrieval.fusion import reciprocal_rank_fusion
-from ..retrieval.terms import _CJK_RUN, chinese_bigrams, chinese_words, query_terms
+from ..retrieval.terms import chinese_bigrams, chinese_words, has_chinese, query_terms
 
 BM25, BM25_JIEBA, BM25_BIGRAMS, COSINE, RRF = "bm25", "bm25 jieba", "bm25 bigrams", "cosine", "rrf"
 
@@ -62,7 +62,7 @@ def compute(url: str, tenant: str, collection: str, queries: Sequence[str], quer
     vectors = np.asarray([row[1] for row in rows], dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     tokenizations = {BM25: ([row[3] for row in rows], [a[0] for a in asked])}
-    if any(_CJK_RUN.search(row[2]) for row in rows):
+    if any(has_chinese(row[2]) for row in rows):
         for name, chinese in ((BM25_JIEBA, chinese_words), (BM25_BIGRAMS, chinese_bigrams)):
             tokenizations[name] = ([row[4] + chinese(row[2]) for row in rows],
                                    [a[1] + list(dict.fromkeys(chinese(q))) for a, q in zip(asked, queries)])

@@ -27,6 +27,10 @@ _CHINESE_STOP = frozenset(
     "一个 一些 以及 还是 如果 因为 所以 但是 通过 进行 使用".split())
 
 
+def has_chinese(text: str) -> bool:
+    return _CJK_RUN.search(text) is not None
+
+
 def load_dictionary() -> None:
     """Loads jieba's dictionary now (about a second) rather than in the first Chinese search."""
     jieba.initialize()

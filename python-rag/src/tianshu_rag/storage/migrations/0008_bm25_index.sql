@@ -59,7 +59,7 @@ CREATE TABLE bm25_postings (
     PRIMARY KEY (term_id, chunk_id) INCLUDE (tf, length)
 );
 
--- Fills the session's bm25_changed with the terms of the chunks whose collections have
+-- Fills this connection's temporary bm25_changed with the terms of the chunks whose collections have
 -- statistics, one row per (chunk, term) with its frequency.
 CREATE FUNCTION bm25_collect(changed chunks[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
