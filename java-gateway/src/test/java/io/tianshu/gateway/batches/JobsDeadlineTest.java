@@ -28,7 +28,8 @@ class JobsDeadlineTest {
 
     private static final Duration UNARY = Duration.ofMillis(300);
     private static final Duration CREATE = Duration.ofMillis(500);
-    private static final Duration HEALTH = Duration.ofMillis(200);
+    // Long enough that the check reaches the hung backend before it gives up, on a busy machine too.
+    private static final Duration HEALTH = Duration.ofSeconds(1);
     // A breaker that never opens in this test: each call must meet the hung service itself.
     private static final TianshuProperties PROPERTIES = new TianshuProperties(null, null, null, null, null,
             new TianshuProperties.Batch("hung-batch", UNARY, CREATE, HEALTH, DataSize.ofMegabytes(4),
