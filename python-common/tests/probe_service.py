@@ -40,6 +40,16 @@ class Probe:
         yield StringValue(value="first")
         raise self.error
 
+    async def endless(self, request, context):
+        """Streams until the caller hangs up; with request.value "pause", it sleeps between
+        messages, so a hang-up finds it inside an await rather than at a yield."""
+        n = 0
+        while True:
+            if request.value == "pause":
+                await asyncio.sleep(0.01)
+            n += 1
+            yield StringValue(value=str(n) * 1024)
+
     async def write_then_fail(self, request, context):
         """A stream written through context.write, the shape of grpc's own health Watch."""
         await context.write(StringValue(value="first"))
@@ -56,7 +66,8 @@ class Probe:
 
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {
             "Ping": unary(self.ping), "Fail": unary(self.fail), "Hold": unary(self.hold),
-            "FailMidstream": stream(self.fail_midstream), "WriteThenFail": stream(self.write_then_fail)}),))
+            "FailMidstream": stream(self.fail_midstream), "WriteThenFail": stream(self.write_then_fail),
+            "Endless": stream(self.endless)}),))
 
 
 def requests_counter() -> Counter:

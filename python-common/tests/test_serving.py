@@ -12,7 +12,7 @@ from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from probe_service import SERVICE, Probe, probe_server, requests_counter, unary
+from probe_service import SERVICE, Probe, probe_server, requests_counter, stream, unary
 from tianshu_grpc_server.errors import NotFound
 from tianshu_grpc_server.serving import serve_until_signalled
 
@@ -102,6 +102,30 @@ async def test_each_finished_call_is_counted_once_by_method_and_code_and_logged_
     assert [r.request_id for r in finished[:3]] == ["req-0", "req-1", "req-2"]
     assert all(len(r.request_id) == 32 for r in finished[3:])  # none given: a fresh one each
     assert finished[3].request_id != finished[4].request_id
+
+
+async def test_a_stream_the_caller_hangs_up_on_is_counted_cancelled_wherever_the_handler_was():
+    """The hang-up reaches a streaming handler either inside an await (CancelledError) or parked
+    at a yield while the server sends (its generator is closed: GeneratorExit); both are the
+    caller's cancellation, and dashboards alert on anything else."""
+    requests, hang_ups = requests_counter(), 0
+    async with probe_server(Probe(), requests) as server, grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as ch:
+        for mode in ("pause", "flood") * 5:
+            call = stream(ch, "Endless")(StringValue(value=mode))
+            for _ in range(3):
+                await call.read()
+            call.cancel()
+            hang_ups += 1
+        for _ in range(500):  # the server unwinds each handler a moment after the hang-up
+            if _counted(requests).get(("Endless", "CANCELLED"), 0) >= hang_ups:
+                break
+            await asyncio.sleep(0.01)
+    assert _counted(requests) == {("Endless", "CANCELLED"): hang_ups}
+
+
+def _counted(requests) -> dict:
+    return {(s.labels["method"], s.labels["code"]): s.value for metric in requests.collect()
+            for s in metric.samples if s.name == "probe_requests_total"}
 
 
 class RecordingServer:

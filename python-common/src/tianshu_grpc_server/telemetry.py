@@ -27,7 +27,10 @@ def _request_id(details) -> str:
 
 
 def _status(context, error: BaseException | None) -> str:
-    if isinstance(error, asyncio.CancelledError):
+    # A hang-up reaches a stream's handler as CancelledError when it waits inside an await, and
+    # as GeneratorExit when it is parked at a yield while the server sends (the server drops the
+    # generator and it is closed): the caller cancelled either way.
+    if isinstance(error, (asyncio.CancelledError, GeneratorExit)) or context.cancelled():
         return grpc.StatusCode.CANCELLED.name
     code = context.code()
     if code is None:
