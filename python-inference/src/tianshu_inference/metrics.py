@@ -33,6 +33,11 @@ EMBED_STEP_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 EMBED_WAITING_TEXTS = Gauge("tianshu_inference_embed_waiting_texts",
                             "Texts of Embed calls waiting for the embedding model, by priority", ["priority"])
+RERANKED_DOCUMENTS = Counter("tianshu_inference_reranked_documents_total",
+                             "Documents scored by Rerank, by model and priority", ["model", "priority"])
+RERANK_STEP_SECONDS = Histogram(
+    "tianshu_inference_rerank_step_seconds", "Time a cross-encoder takes to score one Rerank call", ["model"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 RUNNING = Gauge("tianshu_inference_running_requests", "Generations the engine is running")
 WAITING = Gauge("tianshu_inference_waiting_requests", "Generations waiting for the engine")
 KV_CACHE_USAGE = Gauge("tianshu_inference_kv_cache_usage_ratio", "Fraction of the KV cache in use")

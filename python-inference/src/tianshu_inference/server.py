@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from pathlib import Path
 
 import uvloop
 from grpc_health.v1 import health_pb2
@@ -14,6 +15,7 @@ from tianshu_grpc_server.serving import build_server, serve_until_signalled
 from . import metrics, model_store, validation
 from .embedder import Embedder
 from .engine import VllmEngine
+from .reranker import CrossEncoderReranker
 from .servicer import InferenceServicer
 from .settings import InferenceSettings
 
@@ -40,6 +42,7 @@ class InferenceServer:
         self.server, self.port = self.grpc.server, self.grpc.port
         self.engine: VllmEngine | None = None
         self.embedder: Embedder | None = None
+        self.reranker: CrossEncoderReranker | None = None
         self._stopped = False
 
     async def start(self) -> None:
@@ -53,6 +56,11 @@ class InferenceServer:
                 Embedder, self.settings.embed_model_id, model_store.embed_model_path(self.settings),
                 self.settings.embed_max_batch, self.settings.embed_step_texts, self.settings.embed_batch_nice,
                 self.settings.embed_workers)
+        if self.settings.rerank_model_path:
+            self.reranker = await asyncio.to_thread(
+                CrossEncoderReranker, self.settings.rerank_model_id, Path(self.settings.rerank_model_path),
+                self.settings.rerank_max_documents)
+            self.servicer.attach_reranker(self.reranker)
         self.servicer.attach(self.engine, self.embedder)
         if self.settings.metrics_port:
             metrics.serve_http(self.settings.metrics_port, self.engine.load)
@@ -69,6 +77,8 @@ class InferenceServer:
         await self.server.stop(self.settings.shutdown_grace_seconds)
         if self.embedder:
             self.embedder.shutdown()
+        if self.reranker:
+            self.reranker.shutdown()
         if self.engine:
             self.engine.shutdown()
         log.info("stopped")

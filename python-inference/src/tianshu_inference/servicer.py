@@ -10,11 +10,12 @@ from . import metrics, validation
 from .embedder import Embedder
 from .engine import Engine
 from .generation import Delta, FinishReason, GenerationJob, ModelCard, ToolCall
+from .reranker import CrossEncoderReranker, bi_encoder_scores
 from .tool_calls import Mode, Piece, ToolUse
 
 _FINISH = {FinishReason.STOP: pb.FINISH_REASON_STOP, FinishReason.LENGTH: pb.FINISH_REASON_LENGTH,
            FinishReason.ABORT: pb.FINISH_REASON_ABORT, FinishReason.TOOL_CALLS: pb.FINISH_REASON_TOOL_CALLS}
-_KIND = {"generate": pb.MODEL_KIND_GENERATE, "embed": pb.MODEL_KIND_EMBED}
+_KIND = {"generate": pb.MODEL_KIND_GENERATE, "embed": pb.MODEL_KIND_EMBED, "rerank": pb.MODEL_KIND_RERANK}
 
 
 class InferenceServicer(pb_grpc.InferenceServiceServicer):
@@ -22,6 +23,11 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         self._limits = limits
         self._engine: Engine | None = None
         self._embedder: Embedder | None = None
+        self._reranker: CrossEncoderReranker | None = None
+
+    def attach_reranker(self, reranker: CrossEncoderReranker) -> None:
+        """A cross-encoder, where the deployment has one; called before attach()."""
+        self._reranker = reranker
 
     def attach(self, engine: Engine, embedder: Embedder | None) -> None:
         """Called by serve() once the models have loaded; until then calls get UNAVAILABLE."""
@@ -104,6 +110,22 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         return pb.EmbedResponse(model=embedder.card.id, dimension=embedder.card.dimension,
                                 embeddings=[pb.Embedding(values=v) for v in vectors], usage=_usage(tokens, 0))
 
+    async def Rerank(self, request: pb.RerankRequest, context) -> pb.RerankResponse:
+        reranker, embedder = self._scorer_for(request.model)
+        card = reranker.card if reranker else embedder.card
+        documents = list(request.documents)
+        validation.rerank_input(request.query, documents, request.top_n, card, self._limits)
+        priority = validation.embed_priority(request.priority)
+        if reranker:
+            scores, tokens = await reranker.scores(request.query, documents)
+        else:
+            scores, tokens = await bi_encoder_scores(embedder, request.query, documents, priority, request.tenant_id)
+        metrics.RERANKED_DOCUMENTS.labels(card.id, priority.value).inc(len(documents))
+        # sorted() is stable: equal scores keep the order the caller gave.
+        ranked = sorted(range(len(documents)), key=lambda i: -scores[i])[:request.top_n or None]
+        return pb.RerankResponse(model=card.id, usage=_usage(tokens, 0),
+                                 results=[pb.RerankResult(index=i, relevance_score=scores[i]) for i in ranked])
+
     async def Tokenize(self, request: pb.TokenizeRequest, context) -> pb.TokenizeResponse:
         engine = self._generator_for(request.model)
         given = validation.generation_input(request.messages, request.prompt, self._limits)
@@ -153,7 +175,8 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
     def _cards(self) -> list[ModelCard]:
         if self._engine is None:
             raise Unavailable("models are still loading")
-        return [self._engine.card] + ([self._embedder.card] if self._embedder else [])
+        return [self._engine.card] + ([self._embedder.card] if self._embedder else []) \
+            + ([self._reranker.card] if self._reranker else [])
 
     def _generator_for(self, model: str) -> Engine:
         cards = self._cards()
@@ -162,6 +185,16 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
                 raise InvalidArgument("model", f"model {model!r} is an embedding model; it cannot generate")
             raise NotFound("model", model, f"model {model!r} is not served here; served: {[c.id for c in cards]}")
         return self._engine
+
+    def _scorer_for(self, model: str) -> tuple[CrossEncoderReranker | None, Embedder | None]:
+        """Rerank's model: the cross-encoder (also when none is named and there is one), else an
+        embedding model."""
+        self._cards()  # UNAVAILABLE while the models load
+        if self._reranker and model in ("", self._reranker.card.id):
+            return self._reranker, None
+        if model and model == self._engine.card.id:
+            raise InvalidArgument("model", f"model {model!r} is a generation model; it cannot rerank")
+        return None, self._embedder_for(model)
 
     def _embedder_for(self, model: str) -> Embedder:
         cards = self._cards()

@@ -53,6 +53,13 @@ class InferenceSettings(BaseSettings):
     # per core up to 4 on a CPU (each computing on one core: embedder.py says why), 1 on a GPU.
     embed_workers: int = Field(0, ge=0)
     embed_max_text_chars: int = Field(32_768, gt=0)
+    # A cross-encoder for Rerank: a sentence-transformers CrossEncoder folder with one output
+    # (e.g. BAAI/bge-reranker-base). None ships in a registry package, so the default is none,
+    # and Rerank scores with the embedding model (reranker.py says how).
+    rerank_model_path: str = ""
+    rerank_model_id: str = "reranker"
+    # Most documents in one Rerank call.
+    rerank_max_documents: int = Field(256, gt=0)
 
     # Weights' dtype for vLLM ("float32", "bfloat16", "auto", ...). Empty: chosen for the host
     # (host_dtype.py): bfloat16 on CPUs with bfloat16 instructions, float32 on other CPUs, the

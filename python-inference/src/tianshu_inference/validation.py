@@ -287,3 +287,24 @@ def priority(value: int) -> int:
 def embed_priority(value: int) -> EmbedPriority:
     """An Embed call's place in the embedding model's queue (PRIORITY_BATCH is bulk work)."""
     return EmbedPriority.BATCH if priority(value) == BATCH_PRIORITY else EmbedPriority.INTERACTIVE
+
+
+def rerank_input(query: str, documents: list[str], top_n: int, card, limits: Limits) -> None:
+    """A Rerank call's query, documents and top_n, against the scoring model's card."""
+    if not query:
+        raise InvalidArgument("query", "must not be empty")
+    if len(query) > limits.max_embed_chars:
+        raise InvalidArgument("query", f"{len(query)} characters; the limit is {limits.max_embed_chars}")
+    if not documents:
+        raise InvalidArgument("documents", "must not be empty")
+    if len(documents) > card.max_batch_size:
+        raise InvalidArgument("documents", f"{len(documents)} documents; model {card.id!r} scores at most "
+                                           f"{card.max_batch_size} per call")
+    for i, document in enumerate(documents):
+        if not document:
+            raise InvalidArgument(f"documents[{i}]", "must not be empty")
+        if len(document) > limits.max_embed_chars:
+            raise InvalidArgument(f"documents[{i}]", f"{len(document)} characters; the limit is "
+                                                     f"{limits.max_embed_chars}")
+    if top_n < 0:
+        raise InvalidArgument("top_n", f"must be 0 (every document) or more, got {top_n}")
