@@ -27,7 +27,7 @@ import reactor.core.publisher.Mono;
 public class AdmissionStep {
 
     /** Which kind of model a route serves. */
-    public enum ModelUse { GENERATION, EMBEDDING }
+    public enum ModelUse { GENERATION, EMBEDDING, RERANK }
 
     /**
      * One request of a route.
@@ -104,6 +104,10 @@ public class AdmissionStep {
     }
 
     private Mono<Model> ofKind(String served, ModelUse use) {
-        return use == ModelUse.EMBEDDING ? catalog.requireEmbeddingModel(served) : catalog.requireGenerationModel(served);
+        return switch (use) {
+            case GENERATION -> catalog.requireGenerationModel(served);
+            case EMBEDDING -> catalog.requireEmbeddingModel(served);
+            case RERANK -> catalog.requireRerankModel(served);
+        };
     }
 }

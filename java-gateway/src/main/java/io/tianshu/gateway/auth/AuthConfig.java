@@ -68,6 +68,8 @@ class AuthConfig {
                         // Creating, reading and deleting the caller's own stored responses.
                         .pathMatchers("/v1/responses", "/v1/responses/**").hasAuthority(Scope.CHAT.authority())
                         .pathMatchers(HttpMethod.POST, "/v1/embeddings").hasAuthority(Scope.EMBEDDINGS.authority())
+                        .pathMatchers(HttpMethod.POST, "/v1/rerank", "/v2/rerank")
+                        .hasAuthority(Scope.EMBEDDINGS.authority())
                         .pathMatchers("/v1/admin/**").hasAuthority(Scope.ADMIN.authority())
                         // Search and answers are POSTs that only read; every other POST or
                         // DELETE under /v1/rag changes collections or documents.

@@ -5,6 +5,8 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.tianshu.gateway.config.TianshuProperties;
 import io.tianshu.inference.v1.EmbedRequest;
 import io.tianshu.inference.v1.EmbedResponse;
+import io.tianshu.inference.v1.RerankRequest;
+import io.tianshu.inference.v1.RerankResponse;
 import io.tianshu.inference.v1.GenerateRequest;
 import io.tianshu.inference.v1.GenerateResponse;
 import io.tianshu.inference.v1.GenerateStreamRequest;
@@ -74,6 +76,11 @@ public class InferenceClient {
     public Mono<EmbedResponse> embed(EmbedRequest request) {
         return unary(request.getRequestId(), settings.deadline(), (stub, observer) -> stub.embed(request, observer),
                 EmbedResponse::getModel);
+    }
+
+    public Mono<RerankResponse> rerank(RerankRequest request) {
+        return unary(request.getRequestId(), settings.deadline(), (stub, observer) -> stub.rerank(request, observer),
+                RerankResponse::getModel);
     }
 
     /** Counts prompt tokens before admission. */

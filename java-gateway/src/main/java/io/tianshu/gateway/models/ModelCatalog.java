@@ -64,6 +64,10 @@ public class ModelCatalog {
                 throw ApiException.invalidRequest(
                         "The model '" + id + "' is an embedding model and cannot generate text.", "model");
             }
+            if (model.getKind() == ModelKind.MODEL_KIND_RERANK) {
+                throw ApiException.invalidRequest(
+                        "The model '" + id + "' is a reranking model and cannot generate text.", "model");
+            }
         });
     }
 
@@ -72,6 +76,16 @@ public class ModelCatalog {
         return require(id).doOnNext(model -> {
             if (model.getKind() != ModelKind.MODEL_KIND_EMBED) {
                 throw ApiException.invalidRequest("The model '" + id + "' is not an embedding model.", "model");
+            }
+        });
+    }
+
+    /** A model that scores documents: a cross-encoder, or an embedding model as a bi-encoder. */
+    public Mono<Model> requireRerankModel(String id) {
+        return require(id).doOnNext(model -> {
+            if (model.getKind() != ModelKind.MODEL_KIND_RERANK && model.getKind() != ModelKind.MODEL_KIND_EMBED) {
+                throw ApiException.invalidRequest("The model '" + id + "' is neither a reranking nor an embedding "
+                        + "model.", "model");
             }
         });
     }

@@ -111,9 +111,27 @@ public class PromptCounter {
     public static Estimate embedding(List<String> texts, Model model) {
         long total = 0;
         for (String text : texts) {
-            long bound = text.getBytes(StandardCharsets.UTF_8).length + SPECIAL_TOKENS_PER_TEXT;
-            total += model.getContextLength() > 0 ? Math.min(bound, model.getContextLength()) : bound;
+            total += bounded(text.getBytes(StandardCharsets.UTF_8).length, model);
         }
         return new Estimate(0, total);
+    }
+
+    /**
+     * The same bound for a rerank: a cross-encoder reads the query with each document, which
+     * covers an embedding model's query-once too. Settled to the real count when Rerank answers.
+     */
+    public static Estimate rerank(String query, List<String> documents, Model model) {
+        long queryBytes = query.getBytes(StandardCharsets.UTF_8).length;
+        long total = 0;
+        for (String document : documents) {
+            // One separator more than a text alone: [CLS] query [SEP] document [SEP].
+            total += bounded(queryBytes + document.getBytes(StandardCharsets.UTF_8).length + 1, model);
+        }
+        return new Estimate(0, total);
+    }
+
+    private static long bounded(long bytes, Model model) {
+        long bound = bytes + SPECIAL_TOKENS_PER_TEXT;
+        return model.getContextLength() > 0 ? Math.min(bound, model.getContextLength()) : bound;
     }
 }

@@ -11,6 +11,9 @@ import io.tianshu.inference.v1.Choice;
 import io.tianshu.inference.v1.EmbedRequest;
 import io.tianshu.inference.v1.EmbedResponse;
 import io.tianshu.inference.v1.Embedding;
+import io.tianshu.inference.v1.RerankRequest;
+import io.tianshu.inference.v1.RerankResponse;
+import io.tianshu.inference.v1.RerankResult;
 import io.tianshu.inference.v1.FinishReason;
 import io.tianshu.inference.v1.GenerateRequest;
 import io.tianshu.inference.v1.GenerateResponse;
@@ -30,7 +33,11 @@ import io.tianshu.inference.v1.ToolCall;
 import io.tianshu.inference.v1.ToolCallDelta;
 import io.tianshu.inference.v1.Usage;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,6 +55,8 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public static final String TOOLS_MODEL = "tiny-tools";
     public static final String TOOL_PARSER = "hermes";
     public static final String EMBED_MODEL = "tiny-embed";
+    /** A cross-encoder that scores at most 3 documents per call. */
+    public static final String RERANK_MODEL = "tiny-reranker";
     /** Stream one delta, then never finish: only a cancellation ends the call. */
     public static final String HANG = "hang";
     /** Stream one delta, then wait until {@link #resume()} before finishing normally. */
@@ -90,6 +99,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
     public final AtomicReference<String> lastTraceparent = new AtomicReference<>();
     public final AtomicInteger listModelsCalls = new AtomicInteger();
     public final AtomicReference<EmbedRequest> lastEmbed = new AtomicReference<>();
+    public final AtomicReference<RerankRequest> lastRerank = new AtomicReference<>();
     public final AtomicReference<TokenizeRequest> lastTokenize = new AtomicReference<>();
     public final AtomicInteger tokenizeCalls = new AtomicInteger();
     // What each Tokenize call counted; the ids it answers point back here, so a Generate sent
@@ -114,6 +124,7 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
         lastTraceparent.set(null);
         listModelsCalls.set(0);
         lastEmbed.set(null);
+        lastRerank.set(null);
         lastTokenize.set(null);
         tokenizeCalls.set(0);
         generateCalls.set(0);
@@ -125,6 +136,8 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
                 .setContextLength(2048).setMaxChoices(4).setMaxLogprobs(5).build());
         models.add(Model.newBuilder().setId(EMBED_MODEL).setKind(ModelKind.MODEL_KIND_EMBED)
                 .setContextLength(512).setDimension(384).setMaxBatchSize(64).build());
+        models.add(Model.newBuilder().setId(RERANK_MODEL).setKind(ModelKind.MODEL_KIND_RERANK)
+                .setContextLength(512).setMaxBatchSize(3).build());
         models.add(Model.newBuilder().setId(TOOLS_MODEL).setKind(ModelKind.MODEL_KIND_GENERATE)
                 .setContextLength(2048).setMaxChoices(4).setToolParser(TOOL_PARSER).build());
     }
@@ -172,6 +185,29 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
             tokens += text.length();
         }
         responses.onNext(response.setUsage(Usage.newBuilder().setPromptTokens(tokens).setTotalTokens(tokens)).build());
+        responses.onCompleted();
+    }
+
+    /**
+     * Scores each document by the share of its words found in the query, best first (ties in
+     * input order), top_n of them; usage counts one token per character of query and documents.
+     */
+    @Override
+    public void rerank(RerankRequest request, StreamObserver<RerankResponse> responses) {
+        lastRerank.set(request);
+        Set<String> asked = Set.of(request.getQuery().toLowerCase().split("\\W+"));
+        List<RerankResult> results = new ArrayList<>();
+        int tokens = request.getQuery().length();
+        for (int i = 0; i < request.getDocumentsCount(); i++) {
+            String[] words = request.getDocuments(i).toLowerCase().split("\\W+");
+            long found = Arrays.stream(words).filter(asked::contains).count();
+            results.add(RerankResult.newBuilder().setIndex(i).setRelevanceScore((float) found / words.length).build());
+            tokens += request.getDocuments(i).length();
+        }
+        results.sort(Comparator.comparing(RerankResult::getRelevanceScore).reversed());
+        int kept = request.getTopN() > 0 ? Math.min(request.getTopN(), results.size()) : results.size();
+        responses.onNext(RerankResponse.newBuilder().setModel(request.getModel()).addAllResults(results.subList(0, kept))
+                .setUsage(Usage.newBuilder().setPromptTokens(tokens).setTotalTokens(tokens)).build());
         responses.onCompleted();
     }
 
