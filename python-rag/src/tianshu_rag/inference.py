@@ -47,9 +47,9 @@ def _translate(error: grpc.aio.AioRpcError, what: str) -> ServiceError:
 
 
 def _translate_generation(error: grpc.aio.AioRpcError, what: str) -> ServiceError:
-    """For generation calls, whose model the caller chose: an unknown model (NOT_FOUND) or an
-    embedding model (INVALID_ARGUMENT) is the caller's mistake, so the inference service's own
-    status reaches the caller as it is."""
+    """For calls whose model the caller chose (generation, reranking): an unknown model
+    (NOT_FOUND) or one of the wrong kind (INVALID_ARGUMENT) is the caller's mistake, so the
+    inference service's own status reaches the caller as it is."""
     if error.code() in _REFUSALS:
         return Relayed.of(error)
     return _translate(error, what)
@@ -88,6 +88,19 @@ class InferenceClient:
         except grpc.aio.AioRpcError as error:
             raise _translate(error, "Embed") from error
         return [np.asarray(e.values, dtype=np.float32) for e in response.embeddings]
+
+    async def rerank(self, model_id: str, query: str, documents: Sequence[str], top_n: int,
+                     tenant_id: str = "") -> list[tuple[int, float]]:
+        """(index into documents, relevance score), best first, top_n of them. A model the
+        inference service cannot rerank with is the caller's (or its collection's) choice: the
+        refusal reaches the caller as the inference service worded it."""
+        try:
+            response = await self._stub.Rerank(pb.RerankRequest(
+                model=model_id, query=query, documents=list(documents), top_n=top_n, tenant_id=tenant_id,
+                priority=pb.PRIORITY_INTERACTIVE), timeout=self._timeout)
+        except grpc.aio.AioRpcError as error:
+            raise _translate_generation(error, "Rerank") from error
+        return [(r.index, r.relevance_score) for r in response.results]
 
     async def count_tokens(self, model_id: str, messages: Sequence[tuple[str, str]]) -> tuple[int, int]:
         """Tokens of a chat as the generation model will see it, and its context length."""

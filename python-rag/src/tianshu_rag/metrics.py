@@ -12,6 +12,9 @@ SEARCH_LATENCY = Histogram(
 RETRIEVER_LATENCY = Histogram(
     "tianshu_rag_retriever_latency_seconds", "Time of one retriever's database query",
     ["retriever"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+RERANK_LATENCY = Histogram(
+    "tianshu_rag_rerank_latency_seconds", "Time of a search's reranking stage (the inference service's Rerank)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 ANSWERS = Counter("tianshu_rag_answers_total", "Answers by outcome", ["outcome"])
 
 

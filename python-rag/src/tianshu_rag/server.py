@@ -23,6 +23,7 @@ from .ingestion.reaper import JobReaper
 from .ingestion.runner import JobRunner
 from .retrieval import terms
 from .retrieval.fusion import FusionWeights
+from .retrieval.rerank import RerankChoice
 from .retrieval.search import Retriever, SearchLimits
 from .servicer import Components, RagServicer
 from .settings import RagSettings
@@ -40,7 +41,9 @@ class RagServer:
         self.settings = settings
         self.servicer = RagServicer(settings.default_embedding_model, settings.default_top_k, settings.answer_top_k,
                                     FusionWeights(settings.fusion_vector_weight, settings.fusion_full_text_weight,
-                                                  settings.fusion_method))
+                                                  settings.fusion_method),
+                                    RerankChoice(settings.rerank_enabled, settings.rerank_model,
+                                                 settings.rerank_candidates))
         add_servicer = functools.partial(rag_pb2_grpc.add_RagServiceServicer_to_server, self.servicer)
         self.grpc = build_server(SERVICE_NAME, add_servicer, metrics.REQUESTS, f"{settings.host}:{settings.port}",
                                  settings.max_message_bytes)
@@ -84,7 +87,7 @@ class RagServer:
         retriever = Retriever(self.db, collections, self.inference,
                               SearchLimits(s.max_query_chars, s.max_top_k, s.rrf_k, s.candidates_per_hit,
                                            s.hnsw_ef_search, self.servicer.default_fusion,
-                                           frozenset(s.english_only_embedding_models)))
+                                           frozenset(s.english_only_embedding_models), self.servicer.default_rerank))
         answerer = Answerer(retriever, self.inference, AnswerSettings(
             s.generation_model, s.answer_top_k, s.answer_min_similarity, s.answer_max_tokens))
         self.servicer.attach(Components(self.db, self.inference, collections, jobs, watcher, ingestor, retriever,

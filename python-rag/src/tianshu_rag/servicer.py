@@ -16,7 +16,9 @@ from .ingestion.prepare import DocumentInput
 from .inference import InferenceClient
 from .retrieval import filters, fusion
 from .retrieval.fusion import FusionWeights
-from .retrieval.search import FULL_TEXT, HYBRID, VECTOR, Hit, Retriever, SearchOptions
+from .retrieval import rerank
+from .retrieval.rerank import RerankChoice
+from .retrieval.search import FULL_TEXT, HYBRID, RERANK, VECTOR, Hit, Retriever, SearchOptions
 from .storage import documents as document_store
 from .storage.collections import Collection, CollectionStore
 from .storage.database import Database
@@ -28,7 +30,7 @@ _MODES = {pb.RETRIEVAL_MODE_UNSPECIFIED: HYBRID, pb.RETRIEVAL_MODE_HYBRID: HYBRI
           pb.RETRIEVAL_MODE_VECTOR: VECTOR, pb.RETRIEVAL_MODE_FULL_TEXT: FULL_TEXT}
 _MODE_VALUES = {HYBRID: pb.RETRIEVAL_MODE_HYBRID, VECTOR: pb.RETRIEVAL_MODE_VECTOR,
                 FULL_TEXT: pb.RETRIEVAL_MODE_FULL_TEXT}
-_RETRIEVERS = {VECTOR: pb.RETRIEVER_VECTOR, FULL_TEXT: pb.RETRIEVER_FULL_TEXT}
+_RETRIEVERS = {VECTOR: pb.RETRIEVER_VECTOR, FULL_TEXT: pb.RETRIEVER_FULL_TEXT, RERANK: pb.RETRIEVER_RERANK}
 _JOB_STATES = {QUEUED: pb.INGEST_JOB_STATE_QUEUED, RUNNING: pb.INGEST_JOB_STATE_RUNNING,
                SUCCEEDED: pb.INGEST_JOB_STATE_SUCCEEDED, FAILED: pb.INGEST_JOB_STATE_FAILED}
 _OUTCOMES = {ANSWERED: pb.ANSWER_OUTCOME_ANSWERED, NO_RELEVANT_CONTEXT: pb.ANSWER_OUTCOME_NO_RELEVANT_CONTEXT}
@@ -80,14 +82,23 @@ _FUSION_METHODS = {pb.FUSION_METHOD_SCORE: fusion.SCORE, pb.FUSION_METHOD_RRF: f
 _FUSION_METHOD_VALUES = {name: value for value, name in _FUSION_METHODS.items()}
 
 
-def _collection(c: Collection, defaults: FusionWeights) -> pb.Collection:
+def _collection(c: Collection, defaults: FusionWeights, rerank_defaults: RerankChoice) -> pb.Collection:
+    """The collection with its settings as searches apply them (its own over the service's)."""
     weights = defaults.with_overrides(c.settings.get("fusion", {}))
+    reranking = RerankChoice.from_stored(c.settings.get("rerank", {})).over(rerank_defaults)
     return pb.Collection(tenant_id=c.tenant_id, collection_id=c.name, embedding_model=c.embedding_model,
                          dimension=c.dimension, description=c.description, document_count=c.document_count,
                          chunk_count=c.chunk_count, create_time=_timestamp(c.created_at),
                          settings=pb.CollectionSettings(fusion=pb.FusionSettings(
                              vector_weight=weights.vector, full_text_weight=weights.full_text,
-                             method=_FUSION_METHOD_VALUES[weights.method])))
+                             method=_FUSION_METHOD_VALUES[weights.method]), rerank=pb.RerankSettings(
+                             enabled=bool(reranking.enabled), model=reranking.model or c.embedding_model,
+                             candidates=reranking.candidates)))
+
+
+def _rerank_choice(asked: pb.RerankSettings, field: str) -> RerankChoice:
+    return rerank.checked(RerankChoice(asked.enabled if asked.HasField("enabled") else None, asked.model,
+                                       asked.candidates), field)
 
 
 def _settings(request_settings: pb.CollectionSettings) -> dict:
@@ -99,7 +110,8 @@ def _settings(request_settings: pb.CollectionSettings) -> dict:
     stored = fusion.checked_fusion(asked.vector_weight if asked.HasField("vector_weight") else None,
                                    asked.full_text_weight if asked.HasField("full_text_weight") else None,
                                    _FUSION_METHODS.get(asked.method))
-    return {"fusion": stored} if stored else {}
+    reranking = _rerank_choice(request_settings.rerank, "settings.rerank").stored()
+    return ({"fusion": stored} if stored else {}) | ({"rerank": reranking} if reranking else {})
 
 
 def _job(j: IngestJob) -> pb.IngestJob:
@@ -138,7 +150,8 @@ def _options(options: pb.RetrievalOptions, default_top_k: int) -> SearchOptions:
     return SearchOptions(mode=_MODES[options.mode], top_k=options.top_k or default_top_k,
                          min_similarity=options.min_similarity, metadata_filter=_plain(options.metadata_filter),
                          embedding_model=options.embedding_model, metadata_condition=condition,
-                         score_threshold=options.score_threshold)
+                         score_threshold=options.score_threshold,
+                         rerank=_rerank_choice(options.rerank, "options.rerank"))
 
 
 def _condition(condition: pb.MetadataCondition, field: str) -> filters.Condition:
@@ -170,9 +183,10 @@ class Components:
 
 class RagServicer(pb_grpc.RagServiceServicer):
     def __init__(self, default_embedding_model: str, default_top_k: int, answer_top_k: int,
-                 default_fusion: FusionWeights = FusionWeights(1.0, 1.0)):
+                 default_fusion: FusionWeights = FusionWeights(1.0, 1.0),
+                 default_rerank: RerankChoice = RerankChoice(enabled=False, candidates=30)):
         self._default_model, self._top_k, self._answer_top_k = default_embedding_model, default_top_k, answer_top_k
-        self.default_fusion = default_fusion
+        self.default_fusion, self.default_rerank = default_fusion, default_rerank
         self._components: Components | None = None
 
     def attach(self, components: Components) -> None:
@@ -189,11 +203,11 @@ class RagServicer(pb_grpc.RagServiceServicer):
         model = await self._c.inference.embedding_model(request.embedding_model or self._default_model)
         created = await self._c.collections.create(_tenant(request.tenant_id), _collection_name(request.collection_id),
                                                    model.id, model.dimension, request.description, settings)
-        return pb.CreateCollectionResponse(collection=_collection(created, self.default_fusion))
+        return pb.CreateCollectionResponse(collection=_collection(created, self.default_fusion, self.default_rerank))
 
     async def ListCollections(self, request, context):
         found = await self._c.collections.list(_tenant(request.tenant_id))
-        return pb.ListCollectionsResponse(collections=[_collection(c, self.default_fusion) for c in found])
+        return pb.ListCollectionsResponse(collections=[_collection(c, self.default_fusion, self.default_rerank) for c in found])
 
     async def DeleteCollection(self, request, context):
         await self._c.collections.delete(_tenant(request.tenant_id), request.collection_id)
@@ -223,7 +237,7 @@ class RagServicer(pb_grpc.RagServiceServicer):
         found = await self._c.retriever.search(_tenant(request.tenant_id), request.collection_id, request.query,
                                                _options(request.options, self._top_k))
         return pb.SearchResponse(hits=[_hit(h) for h in found.hits], mode=_MODE_VALUES[found.mode],
-                                 fallback_reason=found.fallback_reason)
+                                 fallback_reason=found.fallback_reason, rerank_model=found.rerank_model)
 
     async def Answer(self, request, context):
         if not request.question.strip():

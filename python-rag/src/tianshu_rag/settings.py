@@ -72,6 +72,14 @@ class RagSettings(BaseSettings):
     # Embedding models that read English only (a JSON list): hybrid search of a collection
     # whose documents are mostly Chinese runs full-text search alone with these, and says so.
     english_only_embedding_models: list[str] = ["all-minilm-l6-v2"]
+    # The reranking stage for collections and calls that do not set it (RerankSettings): off,
+    # because the one model every deployment has is an embedding model, whose cosine only
+    # reorders what hybrid fusion already ranked (docs/benchmarks.md, "Retrieval quality").
+    # rerank_model "" is each collection's embedding model; name the inference service's
+    # cross-encoder here where the deployment has one.
+    rerank_enabled: bool = False
+    rerank_model: str = ""
+    rerank_candidates: int = Field(30, ge=1, le=100)
     # HNSW candidate list per vector query (pgvector's hnsw.ef_search; raised to the number
     # of hits asked for). pgvector's default of 40 gave recall@10 0.86 at 100,000 chunks;
     # 400 gave 0.99 for a few ms more (make bench-rag, docs/benchmarks.md).

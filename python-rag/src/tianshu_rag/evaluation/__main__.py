@@ -37,6 +37,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--database-url", help="its database, which the baselines read the chunks from")
     parser.add_argument("--skip-ingest", action="store_true", help="the collections are already loaded")
     parser.add_argument("--inference-target", default="127.0.0.1:50051")
+    parser.add_argument("--rerank-model", default="",
+                        help="the model of the hybrid+rerank mode (the inference service's cross-encoder or an "
+                             "embedding model); default: each collection's embedding model")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     args = parser.parse_args()
@@ -75,7 +78,7 @@ async def _against(target: str, database_url: str, args: argparse.Namespace) -> 
             if not args.skip_ingest:
                 await ingest(stub, args.tenant, name, eval_set.documents)
             results.append(await evaluate(stub, inference_pb2_grpc.InferenceServiceStub(inference), database_url,
-                                          args.tenant, name, eval_set))
+                                          args.tenant, name, eval_set, args.rerank_model))
     return results
 
 

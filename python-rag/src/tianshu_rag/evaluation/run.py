@@ -24,7 +24,10 @@ from .datasets import EvalSet
 from .metrics import summarize
 
 MODES = {"vector": pb.RETRIEVAL_MODE_VECTOR, "full_text": pb.RETRIEVAL_MODE_FULL_TEXT,
-         "hybrid": pb.RETRIEVAL_MODE_HYBRID}
+         "hybrid": pb.RETRIEVAL_MODE_HYBRID, "hybrid+rerank": pb.RETRIEVAL_MODE_HYBRID}
+# The modes that run the reranking stage (with the service's default candidates, and the model
+# evaluate() is given: "" is the collection's embedding model).
+RERANKED = frozenset({"hybrid+rerank"})
 # Chunks asked for: enough to fill 10 distinct documents in a small corpus. With the
 # service's CANDIDATES_PER_HIT of 4, hybrid fuses the top 100 of each retriever, which is
 # also the most one Search returns (MAX_TOP_K), so the offline fusion below sees the same.
@@ -82,12 +85,15 @@ async def ingest(stub: pb_grpc.RagServiceStub, tenant: str, collection: str, doc
             raise RuntimeError(f"ingest failed: {job.error}")
 
 
-async def _search(stub, tenant: str, collection: str, query: str, mode: int,
-                  top_k: int) -> tuple[list[tuple[str, float]], float]:
-    """(chunk id, score) of each hit, and the call's seconds."""
+async def _search(stub, tenant: str, collection: str, query: str, mode: int, top_k: int,
+                  rerank: pb.RerankSettings | None = None) -> tuple[list[tuple[str, float]], float]:
+    """(chunk id, score) of each hit, and the call's seconds. Without `rerank` the stage is
+    off whatever the collection says, so the plain modes measure the retrievers alone."""
     started = time.perf_counter()
     response = await stub.Search(pb.SearchRequest(tenant_id=tenant, collection_id=collection, query=query,
-                                                  options=pb.RetrievalOptions(mode=mode, top_k=top_k)))
+                                                  options=pb.RetrievalOptions(
+                                                      mode=mode, top_k=top_k,
+                                                      rerank=rerank or pb.RerankSettings(enabled=False))))
     return [(hit.chunk_id, hit.score) for hit in response.hits], time.perf_counter() - started
 
 
@@ -96,7 +102,8 @@ def _documents(chunk_ids: Sequence[str]) -> list[str]:
 
 
 async def evaluate(stub: pb_grpc.RagServiceStub, embedder: inference_pb2_grpc.InferenceServiceStub,
-                   database_url: str, tenant: str, collection: str, eval_set: EvalSet) -> SetResult:
+                   database_url: str, tenant: str, collection: str, eval_set: EvalSet,
+                   rerank_model: str = "") -> SetResult:
     listed = (await stub.ListCollections(pb.ListCollectionsRequest(tenant_id=tenant))).collections
     stored = next(c for c in listed if c.collection_id == collection)
     result = SetResult(eval_set.name, stored.document_count, stored.chunk_count, len(eval_set.queries))
@@ -105,8 +112,9 @@ async def evaluate(stub: pb_grpc.RagServiceStub, embedder: inference_pb2_grpc.In
     pools: dict[str, list[list[tuple[str, float]]]] = {"vector": [], "full_text": []}
     for name, mode in MODES.items():
         ranked, seconds = [], []
+        rerank = pb.RerankSettings(enabled=True, model=rerank_model) if name in RERANKED else None
         for query in asked:
-            hits, took = await _search(stub, tenant, collection, query, mode, CHUNK_HITS)
+            hits, took = await _search(stub, tenant, collection, query, mode, CHUNK_HITS, rerank)
             ranked.append(_documents([chunk_id for chunk_id, _ in hits]))
             seconds.append(took)
         result.rows[name] = Row(summarize(list(zip(ranked, relevant))), seconds)

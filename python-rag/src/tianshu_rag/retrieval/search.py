@@ -15,9 +15,12 @@ from . import candidates
 from .candidates import Candidate
 from .filters import Condition, Where, checked_condition, condition_sql, equality_filter
 from .fusion import FusionWeights
+from .rerank import RerankChoice, RerankPlan, plan
 from .terms import query_terms
 
 VECTOR, FULL_TEXT, HYBRID = "vector", "full_text", "hybrid"
+# The name the reranking stage's scores go under beside the retrievers' (Hit.retriever_scores).
+RERANK = "rerank"
 MODES = (VECTOR, FULL_TEXT, HYBRID)
 
 
@@ -34,6 +37,8 @@ class SearchOptions:
     # Hits whose cosine similarity to the query is below this are dropped, whichever
     # retriever found them; 0 keeps all.
     score_threshold: float = 0.0
+    # The reranking stage as this call asks for it (unset parts follow the collection's).
+    rerank: RerankChoice = RerankChoice()
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class Retrieved:
     # The mode that ran: the one asked for unless hybrid fell back to full text, and why.
     mode: str
     fallback_reason: str = ""
+    # The model that reranked the hits; "" when none did.
+    rerank_model: str = ""
 
 
 # A collection is Chinese when more than this share of its full-text terms (term occurrences)
@@ -87,6 +94,8 @@ class SearchLimits:
     # Embedding models that read English only: hybrid search of a Chinese collection of one
     # of these runs full text alone (Retrieved.fallback_reason).
     english_only_embedding_models: frozenset[str] = frozenset()
+    # The reranking stage of collections and calls that do not set it (off by default).
+    rerank: RerankChoice = RerankChoice(enabled=False, candidates=30)
 
 
 class Retriever:
@@ -115,7 +124,11 @@ class Retriever:
         if fallback:
             options = dataclasses.replace(options, mode=FULL_TEXT)
         started = time.perf_counter()
-        pool_size = options.top_k if options.mode != HYBRID else options.top_k * self._limits.candidates_per_hit
+        reranking = plan(options.rerank, collection.settings.get("rerank", {}), self._limits.rerank,
+                         collection.embedding_model, options.top_k)
+        # Retrieval finds as many hits as the reranking stage rescores.
+        depth = reranking.candidates if reranking else options.top_k
+        pool_size = depth if options.mode != HYBRID else depth * self._limits.candidates_per_hit
         # The query is embedded first whenever a retriever needs its vector: the vector
         # retriever, and the full-text one in hybrid mode (so that every hit carries its
         # similarity) or under a score threshold (which is a similarity).
@@ -134,9 +147,23 @@ class Retriever:
         found = await asyncio.gather(*retrievers.values())
         lists: dict[str, list[Candidate]] = dict(zip(retrievers, found))
         weights = self._limits.fusion.with_overrides(collection.settings.get("fusion", {}))
-        hits = self._rank(options.mode, lists, options.top_k, weights)
+        hits = self._rank(options.mode, lists, depth, weights)
+        if reranking and hits:
+            hits = await self._reranked(collection, query, hits, reranking, options.top_k)
         metrics.SEARCH_LATENCY.labels(options.mode).observe(time.perf_counter() - started)
-        return Retrieved(hits, options.mode, fallback)
+        return Retrieved(hits, options.mode, fallback, reranking.model if reranking else "")
+
+    async def _reranked(self, collection: Collection, query: str, hits: list[Hit], reranking: RerankPlan,
+                        top_k: int) -> list[Hit]:
+        """The hits ordered by the reranking model's score, top_k of them; each keeps its
+        retrievers' scores and gains the stage's."""
+        started = time.perf_counter()
+        scored = await self._inference.rerank(reranking.model, query, [h.candidate.text for h in hits],
+                                              top_k, tenant_id=collection.tenant_id)
+        metrics.RERANK_LATENCY.observe(time.perf_counter() - started)
+        return [Hit(hits[index].candidate, score, rank,
+                    hits[index].retriever_scores + (RetrieverScore(RERANK, score, rank),))
+                for rank, (index, score) in enumerate(scored, start=1)]
 
     def _fallback(self, collection: Collection, mode: str) -> str:
         """Why hybrid search runs as full-text search alone for this collection, or "": its

@@ -10,6 +10,7 @@ import io.tianshu.rag.v1.CreateCollectionRequest;
 import io.tianshu.rag.v1.Document;
 import io.tianshu.rag.v1.FusionMethod;
 import io.tianshu.rag.v1.FusionSettings;
+import io.tianshu.rag.v1.RerankSettings;
 import io.tianshu.rag.v1.RetrievalMode;
 import io.tianshu.rag.v1.RetrievalOptions;
 import io.tianshu.rag.v1.SearchRequest;
@@ -44,6 +45,11 @@ final class RagMapper {
                 .setCollectionId(required(body.name(), "name"))
                 .setEmbeddingModel(orEmpty(body.embeddingModel()))
                 .setDescription(orEmpty(body.description()));
+        CollectionSettings.Builder settings = CollectionSettings.newBuilder();
+        if (body.settings() != null && body.settings().rerank() != null) {
+            RagRequests.Rerank rerank = body.settings().rerank();
+            settings.setRerank(rerank(rerank.enabled(), rerank.model(), rerank.candidates(), "settings.rerank"));
+        }
         if (body.settings() != null && body.settings().fusion() != null) {
             RagRequests.Fusion fusion = body.settings().fusion();
             FusionSettings.Builder weights = FusionSettings.newBuilder();
@@ -61,7 +67,10 @@ final class RagMapper {
                 }
                 weights.setMethod(method);
             }
-            request.setSettings(CollectionSettings.newBuilder().setFusion(weights));
+            settings.setFusion(weights);
+        }
+        if (body.settings() != null) {
+            request.setSettings(settings);
         }
         return request.build();
     }
@@ -110,7 +119,7 @@ final class RagMapper {
                 .setCollectionId(collection)
                 .setQuery(required(body.query(), "query"))
                 .setOptions(options(body.mode(), body.topK(), body.metadataFilter(), body.minSimilarity(),
-                        body.embeddingModel()))
+                        body.embeddingModel()).setRerank(rerank(body.rerank())))
                 .build();
     }
 
@@ -120,12 +129,56 @@ final class RagMapper {
                 .setTenantId(tenant)
                 .setCollectionId(collection)
                 .setQuestion(required(body.question(), "question"))
-                .setOptions(options(body.mode(), body.topK(), body.metadataFilter(), body.minSimilarity(), null))
+                .setOptions(options(body.mode(), body.topK(), body.metadataFilter(), body.minSimilarity(), null)
+                        .setRerank(rerank(body.rerank())))
                 .setMaxTokens(body.maxTokens() == null ? 0 : body.maxTokens())
                 .build();
     }
 
-    private static RetrievalOptions options(String mode, Integer topK, JsonNode filter, Float minSimilarity,
+    /** A call's {@code rerank}: absent, true or false, or an object of the collection setting's fields. */
+    private static RerankSettings rerank(JsonNode rerank) {
+        if (rerank == null || rerank.isNull()) {
+            return RerankSettings.getDefaultInstance();
+        }
+        if (rerank.isBoolean()) {
+            return RerankSettings.newBuilder().setEnabled(rerank.booleanValue()).build();
+        }
+        if (!rerank.isObject()) {
+            throw invalidRequest("'rerank' must be true, false or an object with enabled, model and candidates.",
+                    "rerank");
+        }
+        JsonNode enabled = rerank.get("enabled");
+        JsonNode model = rerank.get("model");
+        JsonNode candidates = rerank.get("candidates");
+        if (enabled != null && !enabled.isNull() && !enabled.isBoolean()) {
+            throw invalidRequest("'rerank.enabled' must be a boolean.", "rerank.enabled");
+        }
+        if (model != null && !model.isNull() && !model.isTextual()) {
+            throw invalidRequest("'rerank.model' must be a string.", "rerank.model");
+        }
+        if (candidates != null && !candidates.isNull() && !candidates.canConvertToInt()) {
+            throw invalidRequest("'rerank.candidates' must be an integer.", "rerank.candidates");
+        }
+        return rerank(enabled == null || enabled.isNull() ? null : enabled.booleanValue(),
+                model == null || model.isNull() ? null : model.textValue(),
+                candidates == null || candidates.isNull() ? null : candidates.intValue(), "rerank");
+    }
+
+    private static RerankSettings rerank(Boolean enabled, String model, Integer candidates, String param) {
+        RerankSettings.Builder settings = RerankSettings.newBuilder().setModel(orEmpty(model));
+        if (enabled != null) {
+            settings.setEnabled(enabled);
+        }
+        if (candidates != null) {
+            if (candidates < 1 || candidates > 100) {
+                throw invalidRequest("'" + param + ".candidates' must be between 1 and 100.", param + ".candidates");
+            }
+            settings.setCandidates(candidates);
+        }
+        return settings.build();
+    }
+
+    private static RetrievalOptions.Builder options(String mode, Integer topK, JsonNode filter, Float minSimilarity,
             String embeddingModel) {
         RetrievalOptions.Builder options = RetrievalOptions.newBuilder()
                 .setMode(mode(mode))
@@ -140,7 +193,7 @@ final class RagMapper {
         if (minSimilarity != null) {
             options.setMinSimilarity(minSimilarity);
         }
-        return options.build();
+        return options;
     }
 
     private static RetrievalMode mode(String mode) {

@@ -32,7 +32,21 @@ final class RagRequests {
     }
 
     /** A collection's retrieval settings (the RAG service's CollectionSettings). */
-    record Settings(Fusion fusion) {
+    record Settings(Fusion fusion, Rerank rerank) {
+    }
+
+    /**
+     * The reranking stage: the retrieval's best candidates scored again by a model; absent
+     * fields = the RAG service's defaults. In a search or answer body {@code rerank} may also
+     * be just true or false.
+     */
+    @Schema(name = "RagRerank")
+    record Rerank(
+            @Schema(description = "On or off; off by default") Boolean enabled,
+            @Schema(description = "A reranking model, or an embedding model (scoring by cosine); absent = the "
+                    + "collection's embedding model, or the deployment's cross-encoder") String model,
+            @Schema(minimum = "1", maximum = "100", description = "Hits of the retrieval rescored, never fewer than "
+                    + "top_k; absent = 30") Integer candidates) {
     }
 
     /** How hybrid search fuses its two rankings; absent fields = the RAG service's defaults. */
@@ -95,7 +109,10 @@ final class RagRequests {
                     + "16 keys, values strings, numbers or booleans") JsonNode metadataFilter,
             @Schema(minimum = "-1", maximum = "1", description = "Vector candidates below this cosine similarity are "
                     + "dropped") Float minSimilarity,
-            String embeddingModel) {
+            String embeddingModel,
+            @Schema(description = "The reranking stage for this search: true, false, or an object as in the "
+                    + "collection's settings.rerank; absent = the collection's setting",
+                    oneOf = {Boolean.class, Rerank.class}) JsonNode rerank) {
     }
 
     /** {@code POST /v1/rag/collections/{name}/answers}. */
@@ -110,6 +127,8 @@ final class RagRequests {
             @Schema(types = "object") JsonNode metadataFilter,
             @Schema(minimum = "-1", maximum = "1") Float minSimilarity,
             @Schema(minimum = "0", description = "0 or absent = the service's default") Integer maxTokens,
+            @Schema(description = "The reranking stage of the retrieval, as in search",
+                    oneOf = {Boolean.class, Rerank.class}) JsonNode rerank,
             @Schema(description = "true = server-sent events: answer.delta events, then one answer.citations")
             Boolean stream) {
 

@@ -11,6 +11,7 @@ import io.tianshu.rag.v1.Collection;
 import io.tianshu.rag.v1.CollectionSettings;
 import io.tianshu.rag.v1.FusionMethod;
 import io.tianshu.rag.v1.FusionSettings;
+import io.tianshu.rag.v1.RerankSettings;
 import io.tianshu.rag.v1.Hit;
 import io.tianshu.rag.v1.IngestJob;
 import io.tianshu.rag.v1.IngestJobState;
@@ -42,13 +43,19 @@ final class RagViews {
         }
     }
 
-    record SettingsView(FusionView fusion) {
+    /** rerank: null from a RAG service without the reranking stage. */
+    record SettingsView(FusionView fusion, RerankView rerank) {
         static SettingsView of(CollectionSettings s) {
             FusionSettings f = s.getFusion();
+            RerankSettings r = s.getRerank();
             return new SettingsView(new FusionView(f.getVectorWeight(), f.getFullTextWeight(),
                     f.getMethod() == FusionMethod.FUSION_METHOD_UNSPECIFIED ? null
-                            : name(f.getMethod().name(), "FUSION_METHOD_")));
+                            : name(f.getMethod().name(), "FUSION_METHOD_")),
+                    s.hasRerank() ? new RerankView(r.getEnabled(), r.getModel(), r.getCandidates()) : null);
         }
+    }
+
+    record RerankView(boolean enabled, String model, int candidates) {
     }
 
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -61,12 +68,13 @@ final class RagViews {
      * which fallback_reason then explains (null otherwise; mode null from an older RAG service).
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record SearchView(String object, List<HitView> data, String mode, String fallbackReason) {
+    record SearchView(String object, List<HitView> data, String mode, String fallbackReason, String rerankModel) {
         static SearchView of(SearchResponse r) {
             return new SearchView("list", r.getHitsList().stream().map(HitView::of).toList(),
                     r.getMode() == RetrievalMode.RETRIEVAL_MODE_UNSPECIFIED ? null
                             : name(r.getMode().name(), "RETRIEVAL_MODE_"),
-                    r.getFallbackReason().isEmpty() ? null : r.getFallbackReason());
+                    r.getFallbackReason().isEmpty() ? null : r.getFallbackReason(),
+                    r.getRerankModel().isEmpty() ? null : r.getRerankModel());
         }
     }
 
@@ -110,7 +118,10 @@ final class RagViews {
         }
     }
 
-    /** One retriever's view of a hit: "vector" (cosine similarity) or "full_text" (BM25). */
+    /**
+     * One retriever's view of a hit: "vector" (cosine similarity), "full_text" (BM25), or
+     * "rerank" (the reranking model's score, when the search was reranked).
+     */
     record RetrieverView(String retriever, float score, int rank) {
         static RetrieverView of(RetrieverScore s) {
             return new RetrieverView(name(s.getRetriever().name(), "RETRIEVER_"), s.getScore(), s.getRank());

@@ -25,6 +25,7 @@ import io.tianshu.rag.v1.DeleteDocumentResponse;
 import io.tianshu.rag.v1.Document;
 import io.tianshu.rag.v1.FusionMethod;
 import io.tianshu.rag.v1.FusionSettings;
+import io.tianshu.rag.v1.RerankSettings;
 import io.tianshu.rag.v1.GetIngestJobRequest;
 import io.tianshu.rag.v1.GetIngestJobResponse;
 import io.tianshu.rag.v1.Hit;
@@ -121,7 +122,12 @@ public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         Collection collection = Collection.newBuilder().setTenantId(request.getTenantId())
                 .setCollectionId(request.getCollectionId()).setEmbeddingModel("tiny-embed").setDimension(384)
                 .setDescription(request.getDescription()).setCreateTime(Timestamp.newBuilder().setSeconds(1700000000))
-                .setSettings(CollectionSettings.newBuilder().setFusion(fusion))
+                .setSettings(CollectionSettings.newBuilder().setFusion(fusion).setRerank(RerankSettings.newBuilder()
+                        .setEnabled(request.getSettings().getRerank().getEnabled())
+                        .setModel(request.getSettings().getRerank().getModel().isEmpty() ? "tiny-embed"
+                                : request.getSettings().getRerank().getModel())
+                        .setCandidates(request.getSettings().getRerank().getCandidates() > 0
+                                ? request.getSettings().getRerank().getCandidates() : 30)))
                 .build();
         if (collections.putIfAbsent(key(request.getTenantId(), request.getCollectionId()), collection) != null) {
             out.onError(Status.ALREADY_EXISTS.withDescription("collection '" + request.getCollectionId()
@@ -295,6 +301,10 @@ public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
                 asked == RetrievalMode.RETRIEVAL_MODE_UNSPECIFIED ? RetrievalMode.RETRIEVAL_MODE_HYBRID : asked);
         if (request.getCollectionId().equals(CHINESE_COLLECTION)) {
             response.setMode(RetrievalMode.RETRIEVAL_MODE_FULL_TEXT).setFallbackReason(CHINESE_FALLBACK);
+        }
+        if (request.getOptions().getRerank().getEnabled()) {
+            response.setRerankModel(request.getOptions().getRerank().getModel().isEmpty() ? "tiny-embed"
+                    : request.getOptions().getRerank().getModel());
         }
         reply(out, response.addHits(Hit.newBuilder().setDocumentId("runbook")
                 .setChunkId("runbook#1").setText("Drain traffic first.").addHeadingPath("Ops").addHeadingPath("Restart")

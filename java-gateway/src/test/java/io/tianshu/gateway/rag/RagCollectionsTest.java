@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tianshu.rag.v1.Document;
 import io.tianshu.rag.v1.FusionMethod;
 import io.tianshu.rag.v1.FusionSettings;
+import io.tianshu.rag.v1.RerankSettings;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -62,6 +63,30 @@ class RagCollectionsTest extends RagGatewayTest {
                 .value((List<Double> weights) -> assertThat(weights).containsExactly(0.3))
                 .jsonPath("$.data[?(@.name == 'plain')].settings.fusion.full_text_weight")
                 .value((List<Double> weights) -> assertThat(weights).containsExactly(1.0));
+    }
+
+    @Test
+    void rerankSettingsRoundTripAndAnOutOfRangeCandidatesIs400() {
+        String tenant = newTenant();
+        as(tenant, "rag:write").post().uri("/v1/rag/collections").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"name\": \"reranked\", \"settings\": {\"rerank\": {\"enabled\": true, "
+                        + "\"candidates\": 40}}}")
+                .exchange()
+                .expectStatus().isCreated()
+                .expectBody()
+                .jsonPath("$.settings.rerank.enabled").isEqualTo(true)
+                .jsonPath("$.settings.rerank.model").isEqualTo("tiny-embed")
+                .jsonPath("$.settings.rerank.candidates").isEqualTo(40);
+        RerankSettings sent = rag.lastCreate.get().getSettings().getRerank();
+        assertThat(sent.hasEnabled()).isTrue();
+        assertThat(sent.getCandidates()).isEqualTo(40);
+        assertThat(sent.getModel()).as("unset stays unset: the service's default applies").isEmpty();
+
+        as(tenant, "rag:write").post().uri("/v1/rag/collections").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"name\": \"x\", \"settings\": {\"rerank\": {\"candidates\": 101}}}")
+                .exchange()
+                .expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.error.param").isEqualTo("settings.rerank.candidates");
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.tianshu.gateway.rag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tianshu.gateway.requestid.RequestId;
+import io.tianshu.rag.v1.RerankSettings;
 import io.tianshu.rag.v1.RetrievalMode;
 import io.tianshu.rag.v1.SearchRequest;
 import java.time.Duration;
@@ -68,6 +69,38 @@ class RagRetrievalTest extends RagGatewayTest {
                 .jsonPath("$.mode").isEqualTo("full_text")
                 .jsonPath("$.fallback_reason").isEqualTo(FakeRagService.CHINESE_FALLBACK)
                 .jsonPath("$.data[0].document_id").isEqualTo("runbook");
+    }
+
+    @Test
+    void rerankIsTrueFalseOrAnObjectAndTheModelThatRerankedIsShown() {
+        search("{\"query\": \"q\", \"rerank\": true}").expectStatus().isOk()
+                .expectBody().jsonPath("$.rerank_model").isEqualTo("tiny-embed");
+        assertThat(rag.lastSearch.get().getOptions().getRerank().getEnabled()).isTrue();
+
+        search("{\"query\": \"q\", \"rerank\": {\"enabled\": true, \"model\": \"ce\", \"candidates\": 50}}")
+                .expectStatus().isOk().expectBody().jsonPath("$.rerank_model").isEqualTo("ce");
+        RerankSettings sent = rag.lastSearch.get().getOptions().getRerank();
+        assertThat(List.of(sent.getEnabled(), sent.getModel(), sent.getCandidates())).containsExactly(true, "ce", 50);
+
+        search("{\"query\": \"q\", \"rerank\": false}").expectStatus().isOk()
+                .expectBody().jsonPath("$.rerank_model").doesNotExist();
+        assertThat(rag.lastSearch.get().getOptions().getRerank().hasEnabled()).isTrue();
+        search("{\"query\": \"q\"}").expectStatus().isOk();
+        assertThat(rag.lastSearch.get().getOptions().getRerank().hasEnabled())
+                .as("absent: the collection's setting applies").isFalse();
+    }
+
+    @Test
+    void badRerankChoicesAre400NamingTheField() {
+        search("{\"query\": \"refused-rerank\", \"rerank\": \"yes\"}").expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.error.param").isEqualTo("rerank");
+        search("{\"query\": \"refused-rerank\", \"rerank\": {\"enabled\": 1}}").expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.error.param").isEqualTo("rerank.enabled");
+        search("{\"query\": \"refused-rerank\", \"rerank\": {\"candidates\": 0}}").expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.error.param").isEqualTo("rerank.candidates");
+        search("{\"query\": \"refused-rerank\", \"rerank\": {\"model\": 3}}").expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.error.param").isEqualTo("rerank.model");
+        assertThat(rag.searches).noneMatch(sent -> sent.getQuery().equals("refused-rerank"));
     }
 
     @Test
