@@ -39,9 +39,13 @@ class PreparedDocument:
 
 
 def embedding_texts(chunks: Sequence[Chunk]) -> list[str]:
-    # Headings go into the embedded text: "Install > Linux" says what a chunk is about
-    # even when its own text only says "run the script".
-    return [" > ".join(c.heading_path) + "\n" + c.text if c.heading_path else c.text for c in chunks]
+    return [passage(c.heading_path, c.text) for c in chunks]
+
+
+def passage(heading_path: Sequence[str], text: str) -> str:
+    """What a model reads of a chunk (embedding it, reranking it). Headings go in: "Install >
+    Linux" says what a chunk is about even when its own text only says "run the script"."""
+    return " > ".join(heading_path) + "\n" + text if heading_path else text
 
 
 @dataclass(frozen=True)

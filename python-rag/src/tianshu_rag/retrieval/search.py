@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .. import metrics
 from ..errors import InvalidArgument, model_mismatch
 from ..inference import InferenceClient
+from ..ingestion.prepare import passage
 from ..storage.collections import Collection, CollectionStore
 from ..storage.database import Database
 from . import candidates
@@ -158,8 +159,15 @@ class Retriever:
         """The hits ordered by the reranking model's score, top_k of them; each keeps its
         retrievers' scores and gains the stage's."""
         started = time.perf_counter()
-        scored = await self._inference.rerank(reranking.model, query, [h.candidate.text for h in hits],
-                                              top_k, tenant_id=collection.tenant_id)
+        if reranking.model == collection.embedding_model and all(h.similarity is not None for h in hits):
+            # The collection's own model scores by the cosine its stored vectors already give
+            # (Hit.similarity): embedding the candidates again would cost a second or so of
+            # CPU per search for the same numbers.
+            scored = sorted(((i, h.similarity) for i, h in enumerate(hits)), key=lambda pair: -pair[1])[:top_k]
+        else:
+            passages = [passage(h.candidate.heading_path, h.candidate.text) for h in hits]
+            scored = await self._inference.rerank(reranking.model, query, passages, top_k,
+                                                  tenant_id=collection.tenant_id)
         metrics.RERANK_LATENCY.observe(time.perf_counter() - started)
         return [Hit(hits[index].candidate, score, rank,
                     hits[index].retriever_scores + (RetrieverScore(RERANK, score, rank),))
