@@ -13,8 +13,8 @@ from .answering.answerer import ANSWERED, NO_RELEVANT_CONTEXT, Answerer
 from .errors import InvalidArgument, Unavailable
 from .ingestion.ingest import Ingestor
 from .ingestion.prepare import DocumentInput
-from .reading.document_pages import DocumentPage, DocumentReader
 from .inference import InferenceClient
+from .reading.document_pages import DocumentPage, DocumentReader
 from .retrieval import filters, fusion
 from .retrieval.fusion import FusionWeights
 from .retrieval.search import FULL_TEXT, HYBRID, VECTOR, Hit, Retriever, SearchOptions

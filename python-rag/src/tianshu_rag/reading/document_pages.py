@@ -3,7 +3,8 @@ repeats from the one before (chunking's overlap), so that a client can rebuild t
 text and mark a cited chunk in it.
 
 A page token names the next chunk and the version (content sha256) the pages so far came from:
-a document replaced between two pages is refused (FAILED_PRECONDITION), never shown half old, half new.
+a document replaced between two pages is refused (FAILED_PRECONDITION), never shown half old,
+half new.
 """
 from __future__ import annotations
 
