@@ -1,9 +1,11 @@
 """The knowledge bases page in a real browser against the real stack: a collection is created,
 two files dropped in at once are ingested with live progress, searched in the three modes and
-asked a question whose citation opens the cited chunk."""
+asked a question whose citation opens the cited chunk highlighted in its whole document."""
 from __future__ import annotations
 
 import uuid
+
+import httpx
 
 from playwright.sync_api import expect
 
@@ -60,15 +62,38 @@ def test_two_files_are_ingested_with_progress_searched_in_three_modes_and_an_ans
     page.locator("[data-test=ask]").click()
     citation = page.locator("[data-test=citation]").first
     expect(citation).to_be_visible(timeout=WAIT_MS)
-    # The [n] marker in the answer's text and the source listed under it open the same chunk.
-    for opener in (page.locator("[data-test=answer] .markdown button.cite").first, citation):
-        opener.click()
-        expect(page.locator("[data-test=cited-chunk]")).to_have_text(
-            "Drain traffic first, then restart the gateway pods one at a time.")
+    # The [n] marker in the answer's text and the source listed under it (by mouse, then by
+    # keyboard) open the same chunk, in its whole document.
+    cited = "Drain traffic first, then restart the gateway pods one at a time."
+    for open_it in (lambda: page.locator("[data-test=answer] .markdown button.cite").first.click(),
+                    lambda: (citation.focus(), page.keyboard.press("Enter"))):
+        open_it()
+        document = page.locator("[data-test=document]")
+        expect(document).to_be_visible(timeout=WAIT_MS)
+        highlighted = document.locator("mark[data-test=cited-chunk]")
+        expect(highlighted).to_have_text([cited])
+        expect(highlighted).to_be_focused()
+        expect(highlighted).to_be_in_viewport()
+        # The rest of the document is there too, under its headings, and not highlighted.
+        expect(document).to_contain_text("Tianshu operations › Rotating API keys")
+        expect(document).to_contain_text("Create the new key, deploy it to clients, then revoke the old key.")
+        expect(document.locator("mark", has_text="Create the new key")).to_have_count(0)
         expect(page.locator("[data-test=cited-document]")).to_contain_text(
             "runbook.md › Tianshu operations › Restarting the gateway")
         page.keyboard.press("Escape")
-        expect(page.locator("[data-test=cited-chunk]")).to_have_count(0)
+        expect(page.locator("[data-test=document]")).to_have_count(0)
+
+    # A document deleted since the answer: the citation still shows what it quoted, and says why
+    # the document is not shown.
+    deleted = httpx.delete(f"{stack.gateway_url}/v1/rag/collections/{name}/documents/runbook.md",
+                           headers={"Authorization": f"Bearer {stack.admin_key()}"}, timeout=60)
+    assert deleted.status_code == 200, deleted.text
+    citation.click()
+    expect(page.locator("[data-test=document-problem]")).to_contain_text("document 'runbook.md' not found",
+                                                                         timeout=WAIT_MS)
+    expect(page.locator("[data-test=cited-chunk]")).to_have_text(cited)
+    expect(page.locator("[data-test=document]")).to_have_count(0)
+    page.keyboard.press("Escape")
 
     page.get_by_role("button", name=f"Delete collection {name}").click()
     page.locator(".n-popconfirm__action button", has_text="Confirm").click()

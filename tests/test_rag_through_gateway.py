@@ -91,11 +91,48 @@ def test_answer_streams_text_then_ends_with_citations_of_the_section_that_answer
             "Drain traffic first, then restart the gateway pods one at a time.")
 
 
+def test_a_cited_chunk_opens_in_its_whole_document(http, collection):
+    answered = http.post(f"/v1/rag/collections/{collection}/answers",
+                         json={"question": "Which source says how to restart the gateway?", "max_tokens": 64})
+    assert answered.status_code == 200, answered.text
+    citations = answered.json()["citations"]
+    assert citations, answered.json()
+    cited = citations[0]
+
+    document = http.get(f"/v1/rag/collections/{collection}/documents/{cited['document_id']}")
+    assert document.status_code == 200, document.text
+    body = document.json()
+    assert (body["object"], body["id"], body["collection"], body["content_type"]) == \
+        ("rag.document", "runbook", collection, "text/markdown")
+    assert body["chunk_count"] == len(body["chunks"]) == 2 and body["next_page_token"] is None
+    assert [c["chunk_id"] for c in body["chunks"]] == ["runbook#0", "runbook#1"]
+    [same] = [c for c in body["chunks"] if c["chunk_id"] == cited["chunk_id"]]
+    assert (same["text"], same["heading_path"]) == (cited["text"], cited["heading_path"])
+    assert [c["heading_path"][-1] for c in body["chunks"]] == ["Restarting the gateway", "Rotating API keys"]
+
+    first = http.get(f"/v1/rag/collections/{collection}/documents/runbook", params={"limit": 1}).json()
+    assert [c["chunk_id"] for c in first["chunks"]] == ["runbook#0"]
+    rest = http.get(f"/v1/rag/collections/{collection}/documents/runbook",
+                    params={"limit": 1, "page_token": first["next_page_token"]}).json()
+    assert [c["chunk_id"] for c in rest["chunks"]] == ["runbook#1"] and rest["next_page_token"] is None
+
+
+def test_a_missing_document_is_404_naming_it(http, collection):
+    missing = http.get(f"/v1/rag/collections/{collection}/documents/handbook")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == "document 'handbook' not found"
+    bad_token = http.get(f"/v1/rag/collections/{collection}/documents/runbook", params={"page_token": "x"})
+    assert bad_token.status_code == 400
+    assert bad_token.json()["error"]["message"].startswith("page_token:")
+
+
 def test_another_tenant_cannot_see_the_collection(other_tenant, http, collection, stack):
     with httpx.Client(base_url=stack.gateway_url, headers=other_tenant, timeout=60) as other:
         listed = other.get("/v1/rag/collections").json()["data"]
         searched = other.post(f"/v1/rag/collections/{collection}/search", json={"query": "rotate"})
+        read = other.get(f"/v1/rag/collections/{collection}/documents/runbook")
 
     assert collection not in [c["name"] for c in listed]
     assert searched.status_code == 404
     assert searched.json()["error"]["code"] == "not_found"
+    assert read.status_code == 404 and read.json()["error"]["message"] == f"collection '{collection}' not found"

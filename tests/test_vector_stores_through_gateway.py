@@ -155,6 +155,22 @@ def test_the_store_is_a_rag_collection_of_the_same_tenant_and_no_other(stack, cl
     assert store.id not in [s.id for s in stranger.vector_stores.list()]
 
 
+def test_a_files_content_is_its_parsed_text_as_the_sdk_reads_it(stack, auth, client, birds):
+    store, uploads = birds
+    page = client.vector_stores.files.content(uploads["egrets"].id, vector_store_id=store.id)
+    items = list(page)
+    assert [item.type for item in items] == ["text"]
+    assert items[0].text == "Egrets are white herons that follow cattle to catch the insects the animals stir up."
+    raw = httpx.get(f"{stack.gateway_url}/v1/vector_stores/{store.id}/files/{uploads['egrets'].id}/content",
+                    headers=auth, timeout=60).json()
+    assert (raw["object"], raw["has_more"], raw["next_page"]) == ("vector_store.file_content.page", False, None)
+    assert (raw["file_id"], raw["filename"]) == (uploads["egrets"].id, "egrets.html")
+    assert raw["attributes"] == {"family": "ardeidae", "year": 2024, "white": True}
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.vector_stores.files.content("file-none", vector_store_id=store.id)
+    assert missing.value.body["message"] == f"No file found with id 'file-none' in vector store '{store.id}'."
+
+
 def test_deleting_files_and_the_store_removes_them_from_search(client, birds):
     store, uploads = birds
     deleted = client.vector_stores.files.delete(file_id=uploads["owls"].id, vector_store_id=store.id)

@@ -21,6 +21,7 @@ from .ingestion.prepare import ChunkingLimits
 from .ingestion.preparer import Preparer
 from .ingestion.reaper import JobReaper
 from .ingestion.runner import JobRunner
+from .reading.document_pages import DocumentReader
 from .retrieval import terms
 from .retrieval.fusion import FusionWeights
 from .retrieval.rerank import RerankChoice
@@ -91,7 +92,7 @@ class RagServer:
         answerer = Answerer(retriever, self.inference, AnswerSettings(
             s.generation_model, s.answer_top_k, s.answer_min_similarity, s.answer_max_tokens))
         self.servicer.attach(Components(self.db, self.inference, collections, jobs, watcher, ingestor, retriever,
-                                        answerer))
+                                        answerer, DocumentReader(self.db, collections)))
         if s.metrics_port:
             metrics.serve_http(s.metrics_port)
         await self.grpc.set_health(health_pb2.HealthCheckResponse.SERVING)

@@ -14,6 +14,7 @@ from .errors import InvalidArgument, Unavailable
 from .ingestion.ingest import Ingestor
 from .ingestion.prepare import DocumentInput
 from .inference import InferenceClient
+from .reading.document_pages import DocumentPage, DocumentReader
 from .retrieval import filters, fusion
 from .retrieval.fusion import FusionWeights
 from .retrieval import rerank
@@ -133,6 +134,18 @@ def _hit(h: Hit) -> pb.Hit:
                   similarity=h.similarity)
 
 
+def _document_page(page: DocumentPage, collection_id: str) -> pb.GetDocumentResponse:
+    d = page.document
+    return pb.GetDocumentResponse(
+        document=pb.StoredDocument(document_id=d.document_id, collection_id=collection_id,
+                                   content_type=d.content_type, metadata=_struct(d.metadata),
+                                   chunk_count=d.chunk_count, update_time=_timestamp(d.updated_at)),
+        chunks=[pb.DocumentChunk(index=c.chunk.index, chunk_id=f"{d.document_id}#{c.chunk.index}",
+                                 heading_path=list(c.chunk.heading_path), text=c.chunk.text,
+                                 overlap_chars=c.repeated_chars) for c in page.chunks],
+        next_page_token=page.next_page_token)
+
+
 def _history(turns) -> list[tuple[str, str]]:
     for i, turn in enumerate(turns):
         if turn.role not in ("user", "assistant"):
@@ -179,6 +192,7 @@ class Components:
     ingestor: Ingestor
     retriever: Retriever
     answerer: Answerer
+    documents: DocumentReader
 
 
 class RagServicer(pb_grpc.RagServiceServicer):
@@ -232,6 +246,11 @@ class RagServicer(pb_grpc.RagServiceServicer):
         collection = await self._c.collections.get(_tenant(request.tenant_id), request.collection_id, counted=False)
         await document_store.delete(self._c.db, collection, request.document_id)
         return pb.DeleteDocumentResponse()
+
+    async def GetDocument(self, request, context):
+        page = await self._c.documents.page(_tenant(request.tenant_id), request.collection_id, request.document_id,
+                                            request.page_size, request.page_token)
+        return _document_page(page, request.collection_id)
 
     async def Search(self, request, context):
         found = await self._c.retriever.search(_tenant(request.tenant_id), request.collection_id, request.query,

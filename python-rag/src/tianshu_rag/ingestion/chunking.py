@@ -99,6 +99,29 @@ def _pack(units: list[_Unit], max_tokens: int, overlap_tokens: int) -> list[list
     return chunks
 
 
+def _unit_start(text: str, at: int) -> bool:
+    """Whether a sentence or paragraph unit of _join could start at text[at]: after a line
+    break, a sentence end and a space, or a Chinese sentence end (joined with no space)."""
+    before = text[:at]
+    return before.endswith("\n") or before.endswith(tuple(c + " " for c in ".!?;")) or before[-1:] in "。！？；"
+
+
+def repeated_prefix_chars(previous: str, text: str) -> int:
+    """Characters at the start of text (a chunk) that repeat the end of previous (the chunk
+    before it in its section): the whole sentences _pack carried over (_overlap). Read back
+    from the stored texts, since the cut positions are not stored: the longest start of text
+    that previous ends with, begins a sentence there, and is not all of text. 0 when the
+    chunks share none (also when the shared units were pieces of one over-long sentence,
+    which then simply show twice)."""
+    for k in range(min(len(previous) - 1, len(text) - 1), 0, -1):
+        if text[k - 1] != previous[-1]:
+            continue
+        next_unit_follows = text[k] in " \n" or _CJK.match(text[k])
+        if next_unit_follows and previous.endswith(text[:k]) and _unit_start(previous, len(previous) - k):
+            return k
+    return 0
+
+
 def chunk_blocks(blocks: list[Block], tokens: Tokens, max_tokens: int, overlap_tokens: int) -> list[Chunk]:
     if overlap_tokens >= max_tokens:
         raise ValueError("overlap_tokens must be smaller than max_tokens")

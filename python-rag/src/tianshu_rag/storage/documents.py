@@ -2,6 +2,7 @@
 whole ingest job becomes visible at once; chunks go in by binary COPY."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -80,3 +81,41 @@ async def delete(db: Database, collection: Collection, document_id: str) -> None
                                  (collection.id, document_id))
         if cur.rowcount == 0:
             raise NotFound("document", document_id)
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    document_id: str
+    content_type: str
+    content_sha256: str
+    metadata: dict
+    chunk_count: int
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ChunkText:
+    index: int
+    heading_path: tuple[str, ...]
+    text: str
+
+
+async def read(db: Database, collection: Collection, document_id: str, first: int,
+               count: int) -> tuple[StoredDocument, list[ChunkText]]:
+    """The document and its chunks first..first+count-1, read in one snapshot so that a
+    replacement committing in between cannot mix two versions; NotFound if it is not stored."""
+    async with db.pool.connection() as conn:
+        async with conn.transaction():
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cur = await conn.execute(
+                "SELECT document_id, content_type, content_sha256, metadata, chunk_count, updated_at FROM documents "
+                "WHERE collection_id = %s AND document_id = %s", (collection.id, document_id))
+            row = await cur.fetchone()
+            if row is None:
+                raise NotFound("document", document_id)
+            cur = await conn.execute(
+                "SELECT chunk_index, heading_path, text FROM chunks WHERE collection_id = %s AND document_id = %s "
+                "AND chunk_index >= %s AND chunk_index < %s ORDER BY chunk_index",
+                (collection.id, document_id, first, first + count))
+            chunks = [ChunkText(index, tuple(path), text) for index, path, text in await cur.fetchall()]
+    return StoredDocument(*row), chunks

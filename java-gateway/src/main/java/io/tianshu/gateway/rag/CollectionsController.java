@@ -14,6 +14,7 @@ import io.tianshu.gateway.web.SseStream;
 import io.tianshu.rag.v1.DeleteCollectionRequest;
 import io.tianshu.rag.v1.DeleteDocumentRequest;
 import io.tianshu.rag.v1.Document;
+import io.tianshu.rag.v1.GetDocumentRequest;
 import io.tianshu.rag.v1.GetIngestJobRequest;
 import io.tianshu.rag.v1.IngestDocumentsRequest;
 import io.tianshu.rag.v1.WatchIngestJobRequest;
@@ -27,6 +28,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ServerWebExchange;
@@ -140,6 +142,27 @@ class CollectionsController {
                 .flatMap(caller -> rag.deleteDocument(DeleteDocumentRequest.newBuilder().setTenantId(caller.tenant())
                         .setCollectionId(name).setDocumentId(id).build(), RequestId.of(exchange)))
                 .thenReturn(new RagViews.Deleted(id, "rag.document", true));
+    }
+
+    @GetMapping("/v1/rag/collections/{name}/documents/{id}")
+    @Operation(summary = "A document with its chunks in order, a page at a time (scope rag:read)",
+            description = "What a citation's document_id and chunk_id point at: the document's metadata and its "
+                    + "text as chunks (index, chunk_id, heading_path, text, overlap_chars), at most limit of them; "
+                    + "next_page_token reads on. A document replaced between two pages is 400 (read it again).")
+    Mono<RagViews.DocumentView> document(
+            @Parameter(schema = @Schema(pattern = RagRequests.COLLECTION_NAME)) @PathVariable String name,
+            @PathVariable String id,
+            @Parameter(schema = @Schema(types = "integer", format = "int32", minimum = "1",
+                    maximum = "" + RagRequests.MAX_DOCUMENT_PAGE, defaultValue = "100"))
+            @RequestParam(defaultValue = "100") int limit,
+            @RequestParam(name = "page_token", required = false) String pageToken,
+            ServerWebExchange exchange) {
+        GetDocumentRequest.Builder request = GetDocumentRequest.newBuilder().setCollectionId(name).setDocumentId(id)
+                .setPageSize(RagRequests.documentPage(limit)).setPageToken(pageToken == null ? "" : pageToken);
+        return Callers.current()
+                .flatMap(caller -> rag.getDocument(request.setTenantId(caller.tenant()).build(),
+                        RequestId.of(exchange)))
+                .map(RagViews.DocumentView::of);
     }
 
     @GetMapping("/v1/rag/jobs/{id}")

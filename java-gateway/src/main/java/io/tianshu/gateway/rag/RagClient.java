@@ -13,6 +13,8 @@ import io.tianshu.rag.v1.DeleteCollectionRequest;
 import io.tianshu.rag.v1.DeleteCollectionResponse;
 import io.tianshu.rag.v1.DeleteDocumentRequest;
 import io.tianshu.rag.v1.DeleteDocumentResponse;
+import io.tianshu.rag.v1.GetDocumentRequest;
+import io.tianshu.rag.v1.GetDocumentResponse;
 import io.tianshu.rag.v1.GetIngestJobRequest;
 import io.tianshu.rag.v1.GetIngestJobResponse;
 import io.tianshu.rag.v1.IngestDocumentsRequest;
@@ -81,6 +83,10 @@ public class RagClient {
     public Mono<Void> deleteDocument(DeleteDocumentRequest request, String requestId) {
         return rag.<DeleteDocumentResponse>unary(requestId, settings.deadline(), (s, o) -> s.deleteDocument(request, o))
                 .then();
+    }
+
+    public Mono<GetDocumentResponse> getDocument(GetDocumentRequest request, String requestId) {
+        return rag.unary(requestId, settings.deadline(), (s, o) -> s.getDocument(request, o));
     }
 
     public Mono<SearchResponse> search(SearchRequest request, String requestId) {

@@ -1,6 +1,7 @@
 package io.tianshu.gateway.rag;
 
 import static io.swagger.v3.oas.annotations.media.Schema.RequiredMode.REQUIRED;
+import static io.tianshu.gateway.error.ApiException.invalidRequest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
@@ -14,8 +15,18 @@ final class RagRequests {
 
     // What the RAG service takes as a collection id.
     static final String COLLECTION_NAME = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$";
+    // The most chunks the RAG service returns in one GetDocument page.
+    static final int MAX_DOCUMENT_PAGE = 500;
 
     private RagRequests() {
+    }
+
+    /** limit of {@code GET /v1/rag/collections/{name}/documents/{id}}, checked. */
+    static int documentPage(int limit) {
+        if (limit < 1 || limit > MAX_DOCUMENT_PAGE) {
+            throw invalidRequest("limit must be between 1 and " + MAX_DOCUMENT_PAGE + ".", "limit");
+        }
+        return limit;
     }
 
     /** {@code POST /v1/rag/collections}. */

@@ -9,12 +9,14 @@ import io.tianshu.rag.v1.AnswerUsage;
 import io.tianshu.rag.v1.Citation;
 import io.tianshu.rag.v1.Collection;
 import io.tianshu.rag.v1.CollectionSettings;
+import io.tianshu.rag.v1.DocumentChunk;
 import io.tianshu.rag.v1.FusionMethod;
 import io.tianshu.rag.v1.FusionSettings;
-import io.tianshu.rag.v1.RerankSettings;
+import io.tianshu.rag.v1.GetDocumentResponse;
 import io.tianshu.rag.v1.Hit;
 import io.tianshu.rag.v1.IngestJob;
 import io.tianshu.rag.v1.IngestJobState;
+import io.tianshu.rag.v1.RerankSettings;
 import io.tianshu.rag.v1.RetrievalMode;
 import io.tianshu.rag.v1.RetrieverScore;
 import io.tianshu.rag.v1.SearchResponse;
@@ -105,6 +107,32 @@ final class RagViews {
                     j.getChunksTotal(), j.getChunksDone(), j.getEmbeddingTokens(),
                     j.getError().isEmpty() ? null : j.getError(), seconds(j.getCreateTime()),
                     seconds(j.getUpdateTime()));
+        }
+    }
+
+    /**
+     * A stored document and a page of its chunks, in order. The document's text is its chunks
+     * joined, each without its first overlap_chars (the sentences it repeats of the chunk
+     * before); next_page_token reads the following chunks, null on the last page.
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record DocumentView(String id, String object, String collection, String contentType,
+            Map<String, Object> metadata, int chunkCount, long updatedAt, List<ChunkView> chunks,
+            String nextPageToken) {
+        static DocumentView of(GetDocumentResponse r) {
+            var d = r.getDocument();
+            return new DocumentView(d.getDocumentId(), "rag.document", d.getCollectionId(), d.getContentType(),
+                    Structs.toMap(d.getMetadata()), d.getChunkCount(), seconds(d.getUpdateTime()),
+                    r.getChunksList().stream().map(ChunkView::of).toList(),
+                    r.getNextPageToken().isEmpty() ? null : r.getNextPageToken());
+        }
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record ChunkView(int index, String chunkId, List<String> headingPath, String text, int overlapChars) {
+        static ChunkView of(DocumentChunk c) {
+            return new ChunkView(c.getIndex(), c.getChunkId(), c.getHeadingPathList(), c.getText(),
+                    c.getOverlapChars());
         }
     }
 

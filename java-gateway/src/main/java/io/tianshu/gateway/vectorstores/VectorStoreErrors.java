@@ -25,6 +25,12 @@ final class VectorStoreErrors {
                 "batch_id");
     }
 
+    /** 400: the file's content is not stored (yet, or ever: its ingest job failed). */
+    static ApiException contentNotStored(String fileId, String status) {
+        return ApiException.invalidRequest("File " + fileId + " is " + status + "; its content can be read once "
+                + "its status is completed.", "file_id");
+    }
+
     /** 400: the file exists but was uploaded for another purpose than vector stores. */
     static ApiException notADocument(String fileId, String purpose, String param) {
         return ApiException.invalidRequest("File " + fileId + " has purpose '" + purpose + "'; only files uploaded "

@@ -10,7 +10,9 @@ import io.tianshu.gateway.auth.Caller;
 import io.tianshu.gateway.auth.Callers;
 import io.tianshu.gateway.db.Blocking;
 import io.tianshu.gateway.db.RandomIds;
+import io.tianshu.gateway.rag.RagClient;
 import io.tianshu.gateway.requestid.RequestId;
+import io.tianshu.rag.v1.GetDocumentRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -33,19 +35,23 @@ import reactor.core.publisher.Mono;
 @Tag(name = "Vector stores")
 class VectorStoreFilesController {
 
+    // The most chunks the RAG service returns in one GetDocument page.
+    private static final int FILE_CONTENT_PAGE = 500;
     private static final Set<String> STATUSES = Set.of("in_progress", "completed", "failed", "cancelled");
 
     private final VectorStoreRepository repository;
     private final IngestProgress progress;
     private final FileAttacher attacher;
     private final StoreCleanup cleanup;
+    private final RagClient rag;
 
     VectorStoreFilesController(VectorStoreRepository repository, IngestProgress progress, FileAttacher attacher,
-            StoreCleanup cleanup) {
+            StoreCleanup cleanup, RagClient rag) {
         this.repository = repository;
         this.progress = progress;
         this.attacher = attacher;
         this.cleanup = cleanup;
+        this.rag = rag;
     }
 
     @PostMapping("/v1/vector_stores/{vector_store_id}/files")
@@ -87,11 +93,38 @@ class VectorStoreFilesController {
     @Operation(summary = "A file of a vector store (scope rag:read)")
     Mono<VectorStoreViews.VectorStoreFileObject> get(@PathVariable("vector_store_id") String storeId,
             @PathVariable("file_id") String fileId, ServerWebExchange exchange) {
-        return Callers.current().flatMap(caller -> Blocking.call(() -> repository.owned(caller.tenant(), storeId))
-                .then(progress.refresh(caller.tenant(), List.of(storeId), RequestId.of(exchange)))
-                .then(Blocking.call(() -> repository.findFile(caller.tenant(), storeId, fileId)
-                        .orElseThrow(() -> VectorStoreErrors.fileNotFound(storeId, fileId)))))
+        return Callers.current().flatMap(caller -> currentFile(caller, storeId, fileId, RequestId.of(exchange)))
                 .map(VectorStoreViews.VectorStoreFileObject::of);
+    }
+
+    @GetMapping("/v1/vector_stores/{vector_store_id}/files/{file_id}/content")
+    @Operation(summary = "The parsed content of a vector store file (scope rag:read)",
+            description = "The file's RAG document read back: one text item per chunk, in order, at most "
+                    + FILE_CONTENT_PAGE + " a page; next_page, sent back as ?page=, reads on. A file that is not "
+                    + "completed is 400.")
+    Mono<VectorStoreViews.FileContentPage> content(@PathVariable("vector_store_id") String storeId,
+            @PathVariable("file_id") String fileId, @RequestParam(required = false) String page,
+            ServerWebExchange exchange) {
+        String requestId = RequestId.of(exchange);
+        return Callers.current().flatMap(caller -> currentFile(caller, storeId, fileId, requestId)
+                .flatMap(file -> {
+                    if (!"completed".equals(file.status())) {
+                        return Mono.error(VectorStoreErrors.contentNotStored(fileId, file.status()));
+                    }
+                    return rag.getDocument(GetDocumentRequest.newBuilder().setTenantId(caller.tenant())
+                                    .setCollectionId(storeId).setDocumentId(fileId).setPageSize(FILE_CONTENT_PAGE)
+                                    .setPageToken(page == null ? "" : page).build(), requestId)
+                            .map(document -> VectorStoreViews.FileContentPage.of(file, document));
+                }));
+    }
+
+    /** The store's file, its status brought up to date with its ingest job; 404 for another tenant's. */
+    private Mono<VectorStoreRepository.FileRow> currentFile(Caller caller, String storeId, String fileId,
+            String requestId) {
+        return Blocking.call(() -> repository.owned(caller.tenant(), storeId))
+                .then(progress.refresh(caller.tenant(), List.of(storeId), requestId))
+                .then(Blocking.call(() -> repository.findFile(caller.tenant(), storeId, fileId)
+                        .orElseThrow(() -> VectorStoreErrors.fileNotFound(storeId, fileId))));
     }
 
     @DeleteMapping("/v1/vector_stores/{vector_store_id}/files/{file_id}")

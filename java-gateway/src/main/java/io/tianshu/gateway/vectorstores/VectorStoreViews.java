@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import io.swagger.v3.oas.annotations.media.Schema;
+import io.tianshu.rag.v1.GetDocumentResponse;
 import java.util.List;
 import java.util.Map;
 
@@ -105,6 +106,26 @@ final class VectorStoreViews {
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record SearchResult(String fileId, String filename, double score, Map<String, Object> attributes,
             List<Content> content) {
+    }
+
+    /**
+     * OpenAI's vector_store.file_content.page: the file's text as its RAG document's chunks in
+     * order, one text item each, without the sentences a chunk repeats of the one before (so the
+     * items joined are the text once). next_page (given back as ?page=) reads on. file_id,
+     * filename and attributes name the file, as a search result does.
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record FileContentPage(@Schema(allowableValues = "vector_store.file_content.page") String object,
+            List<Content> data, boolean hasMore, String nextPage, String fileId, String filename,
+            @Schema(types = "object") JsonNode attributes) {
+
+        static FileContentPage of(VectorStoreRepository.FileRow file, GetDocumentResponse document) {
+            List<Content> data = document.getChunksList().stream()
+                    .map(c -> new Content("text", c.getText().substring(c.getOverlapChars()))).toList();
+            String next = document.getNextPageToken();
+            return new FileContentPage("vector_store.file_content.page", data, !next.isEmpty(),
+                    next.isEmpty() ? null : next, file.fileId(), file.filename(), file.attributes());
+        }
     }
 
     /** A piece of a result's content; always text here. */

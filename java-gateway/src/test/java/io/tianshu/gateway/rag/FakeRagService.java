@@ -23,9 +23,11 @@ import io.tianshu.rag.v1.DeleteCollectionResponse;
 import io.tianshu.rag.v1.DeleteDocumentRequest;
 import io.tianshu.rag.v1.DeleteDocumentResponse;
 import io.tianshu.rag.v1.Document;
+import io.tianshu.rag.v1.DocumentChunk;
 import io.tianshu.rag.v1.FusionMethod;
 import io.tianshu.rag.v1.FusionSettings;
-import io.tianshu.rag.v1.RerankSettings;
+import io.tianshu.rag.v1.GetDocumentRequest;
+import io.tianshu.rag.v1.GetDocumentResponse;
 import io.tianshu.rag.v1.GetIngestJobRequest;
 import io.tianshu.rag.v1.GetIngestJobResponse;
 import io.tianshu.rag.v1.Hit;
@@ -36,11 +38,13 @@ import io.tianshu.rag.v1.IngestJobState;
 import io.tianshu.rag.v1.ListCollectionsRequest;
 import io.tianshu.rag.v1.ListCollectionsResponse;
 import io.tianshu.rag.v1.RagServiceGrpc;
+import io.tianshu.rag.v1.RerankSettings;
 import io.tianshu.rag.v1.RetrievalMode;
 import io.tianshu.rag.v1.Retriever;
 import io.tianshu.rag.v1.RetrieverScore;
 import io.tianshu.rag.v1.SearchRequest;
 import io.tianshu.rag.v1.SearchResponse;
+import io.tianshu.rag.v1.StoredDocument;
 import io.tianshu.rag.v1.WatchIngestJobRequest;
 import io.tianshu.rag.v1.WatchIngestJobResponse;
 import java.util.Collections;
@@ -55,9 +59,9 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * RagService keeping collections and jobs in memory per tenant, as the real one scopes them:
  * another tenant's collection or job is NOT_FOUND. Search and Answer give canned results;
- * a query or question names the failure to simulate. Collections named like vector stores
- * ("vs_...") keep their documents and answer searches with them, one hit per document in the
- * order ingested, similarities 0.9, 0.8, ...
+ * a query or question names the failure to simulate. Every collection keeps its documents, which
+ * GetDocument reads back; collections named like vector stores ("vs_...") answer searches with
+ * them, one hit per document in the order ingested, similarities 0.9, 0.8, ...
  */
 public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
 
@@ -95,6 +99,7 @@ public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
     /** Every IngestDocuments call, to tell which tenant's uploads reached the service. */
     public final List<IngestDocumentsRequest> ingests = new CopyOnWriteArrayList<>();
     public final AtomicReference<SearchRequest> lastSearch = new AtomicReference<>();
+    public final AtomicReference<GetDocumentRequest> lastGetDocument = new AtomicReference<>();
     /** Every DeleteDocument and DeleteCollection call, as "tenant/collection[/document]". */
     public final List<String> deletions = new CopyOnWriteArrayList<>();
     final AtomicReference<AnswerRequest> lastAnswer = new AtomicReference<>();
@@ -202,11 +207,9 @@ public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
                 .setEmbeddingModel(collection.getEmbeddingModel()).build();
         jobs.put(job.getJobId(), job);
         lastJobs.put(request.getCollectionId(), job.getJobId());
-        if (request.getCollectionId().startsWith("vs_")) {
-            Map<String, Document> stored = documents.computeIfAbsent(key(request.getTenantId(),
-                    request.getCollectionId()), k -> Collections.synchronizedMap(new LinkedHashMap<>()));
-            request.getDocumentsList().forEach(d -> stored.put(d.getDocumentId(), d));
-        }
+        Map<String, Document> stored = documents.computeIfAbsent(key(request.getTenantId(),
+                request.getCollectionId()), k -> Collections.synchronizedMap(new LinkedHashMap<>()));
+        request.getDocumentsList().forEach(d -> stored.put(d.getDocumentId(), d));
         reply(out, IngestDocumentsResponse.newBuilder().setJob(job).build());
     }
 
@@ -276,6 +279,39 @@ public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
             stored.remove(request.getDocumentId());
         }
         reply(out, DeleteDocumentResponse.getDefaultInstance());
+    }
+
+    /**
+     * A stored document as the real service reads one back: its paragraphs are its chunks, each
+     * after the first repeating the paragraph before it (overlap_chars of it), pages of
+     * page_size chunks (0 = 100) whose token is the next chunk's index.
+     */
+    @Override
+    public void getDocument(GetDocumentRequest request, StreamObserver<GetDocumentResponse> out) {
+        lastGetDocument.set(request);
+        if (missing(request.getTenantId(), request.getCollectionId(), out)) {
+            return;
+        }
+        Document document = documents.getOrDefault(key(request.getTenantId(), request.getCollectionId()), Map.of())
+                .get(request.getDocumentId());
+        if (document == null) {
+            out.onError(notFound("document '" + request.getDocumentId() + "'"));
+            return;
+        }
+        String[] paragraphs = document.getContent().toStringUtf8().split("\n\n");
+        int first = request.getPageToken().isEmpty() ? 0 : Integer.parseInt(request.getPageToken());
+        int end = Math.min(paragraphs.length, first + (request.getPageSize() == 0 ? 100 : request.getPageSize()));
+        GetDocumentResponse.Builder page = GetDocumentResponse.newBuilder().setDocument(StoredDocument.newBuilder()
+                .setDocumentId(document.getDocumentId()).setCollectionId(request.getCollectionId())
+                .setContentType(document.getContentType()).setMetadata(document.getMetadata())
+                .setChunkCount(paragraphs.length).setUpdateTime(Timestamp.newBuilder().setSeconds(1700000100)));
+        for (int i = first; i < end; i++) {
+            String repeated = i == 0 ? "" : paragraphs[i - 1] + "\n\n";
+            page.addChunks(DocumentChunk.newBuilder().setIndex(i).setChunkId(document.getDocumentId() + "#" + i)
+                    .addHeadingPath("Doc").setText(repeated + paragraphs[i])
+                    .setOverlapChars(i == 0 ? 0 : paragraphs[i - 1].length()));
+        }
+        reply(out, page.setNextPageToken(end < paragraphs.length ? Integer.toString(end) : "").build());
     }
 
     @Override

@@ -1,0 +1,1 @@
+"""Reading stored documents back."""
