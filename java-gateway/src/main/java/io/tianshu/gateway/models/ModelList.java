@@ -42,6 +42,7 @@ record ModelList(String object, List<Entry> data) {
         return switch (kind) {
             case MODEL_KIND_GENERATE -> "generate";
             case MODEL_KIND_EMBED -> "embed";
+            case MODEL_KIND_RERANK -> "rerank";
             default -> "unknown";
         };
     }

@@ -19,7 +19,9 @@ class ModelsEndpointTest extends GatewayTest {
                 .jsonPath("$.data[0].owned_by").isEqualTo("tianshu")
                 .jsonPath("$.data[0].kind").isEqualTo("generate")
                 .jsonPath("$.data[0].context_length").isEqualTo(2048)
-                .jsonPath("$.data[1].kind").isEqualTo("embed");
+                .jsonPath("$.data[1].kind").isEqualTo("embed")
+                .jsonPath("$.data[3].id").isEqualTo(FakeInferenceService.RERANK_MODEL)
+                .jsonPath("$.data[3].kind").isEqualTo("rerank");
     }
 
     @Test

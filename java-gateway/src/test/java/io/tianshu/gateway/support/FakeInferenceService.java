@@ -136,10 +136,10 @@ public class FakeInferenceService extends InferenceServiceGrpc.InferenceServiceI
                 .setContextLength(2048).setMaxChoices(4).setMaxLogprobs(5).build());
         models.add(Model.newBuilder().setId(EMBED_MODEL).setKind(ModelKind.MODEL_KIND_EMBED)
                 .setContextLength(512).setDimension(384).setMaxBatchSize(64).build());
-        models.add(Model.newBuilder().setId(RERANK_MODEL).setKind(ModelKind.MODEL_KIND_RERANK)
-                .setContextLength(512).setMaxBatchSize(3).build());
         models.add(Model.newBuilder().setId(TOOLS_MODEL).setKind(ModelKind.MODEL_KIND_GENERATE)
                 .setContextLength(2048).setMaxChoices(4).setToolParser(TOOL_PARSER).build());
+        models.add(Model.newBuilder().setId(RERANK_MODEL).setKind(ModelKind.MODEL_KIND_RERANK)
+                .setContextLength(512).setMaxBatchSize(3).build());
     }
 
     public void addModel(String id) {
