@@ -10,7 +10,9 @@ from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
 
 from tianshu_grpc_server import json_logging
 from .answering.answerer import ANSWERED, NO_RELEVANT_CONTEXT, Answerer
+from .embedding_models import FOLLOWS_LANGUAGE, EmbeddingModels
 from .errors import InvalidArgument, Unavailable
+from .ingestion import language
 from .ingestion.ingest import Ingestor
 from .ingestion.prepare import DocumentInput
 from .inference import InferenceClient
@@ -80,6 +82,12 @@ _FUSION_METHODS = {pb.FUSION_METHOD_SCORE: fusion.SCORE, pb.FUSION_METHOD_RRF: f
 _FUSION_METHOD_VALUES = {name: value for value, name in _FUSION_METHODS.items()}
 
 
+_LANGUAGES = {pb.COLLECTION_LANGUAGE_UNSPECIFIED: language.AUTO, pb.COLLECTION_LANGUAGE_AUTO: language.AUTO,
+              pb.COLLECTION_LANGUAGE_ZH: language.ZH, pb.COLLECTION_LANGUAGE_EN: language.EN}
+_LANGUAGE_VALUES = {language.AUTO: pb.COLLECTION_LANGUAGE_AUTO, language.ZH: pb.COLLECTION_LANGUAGE_ZH,
+                    language.EN: pb.COLLECTION_LANGUAGE_EN}
+
+
 def _collection(c: Collection, defaults: FusionWeights) -> pb.Collection:
     weights = defaults.with_overrides(c.settings.get("fusion", {}))
     return pb.Collection(tenant_id=c.tenant_id, collection_id=c.name, embedding_model=c.embedding_model,
@@ -87,7 +95,8 @@ def _collection(c: Collection, defaults: FusionWeights) -> pb.Collection:
                          chunk_count=c.chunk_count, create_time=_timestamp(c.created_at),
                          settings=pb.CollectionSettings(fusion=pb.FusionSettings(
                              vector_weight=weights.vector, full_text_weight=weights.full_text,
-                             method=_FUSION_METHOD_VALUES[weights.method])))
+                             method=_FUSION_METHOD_VALUES[weights.method]),
+                             language=_LANGUAGE_VALUES[c.settings.get("language", language.AUTO)]))
 
 
 def _settings(request_settings: pb.CollectionSettings) -> dict:
@@ -96,10 +105,12 @@ def _settings(request_settings: pb.CollectionSettings) -> dict:
     asked = request_settings.fusion
     if asked.method not in (pb.FUSION_METHOD_UNSPECIFIED, *_FUSION_METHODS):
         raise InvalidArgument("settings.fusion.method", f"unknown fusion method {asked.method}")
+    if request_settings.language not in _LANGUAGES:
+        raise InvalidArgument("settings.language", f"unknown collection language {request_settings.language}")
     stored = fusion.checked_fusion(asked.vector_weight if asked.HasField("vector_weight") else None,
                                    asked.full_text_weight if asked.HasField("full_text_weight") else None,
                                    _FUSION_METHODS.get(asked.method))
-    return {"fusion": stored} if stored else {}
+    return {**({"fusion": stored} if stored else {}), "language": _LANGUAGES[request_settings.language]}
 
 
 def _job(j: IngestJob) -> pb.IngestJob:
@@ -166,12 +177,12 @@ class Components:
     ingestor: Ingestor
     retriever: Retriever
     answerer: Answerer
+    embedding_models: EmbeddingModels
 
 
 class RagServicer(pb_grpc.RagServiceServicer):
-    def __init__(self, default_embedding_model: str, default_top_k: int, answer_top_k: int,
-                 default_fusion: FusionWeights = FusionWeights(1.0, 1.0)):
-        self._default_model, self._top_k, self._answer_top_k = default_embedding_model, default_top_k, answer_top_k
+    def __init__(self, default_top_k: int, answer_top_k: int, default_fusion: FusionWeights = FusionWeights(1.0, 1.0)):
+        self._top_k, self._answer_top_k = default_top_k, answer_top_k
         self.default_fusion = default_fusion
         self._components: Components | None = None
 
@@ -186,7 +197,10 @@ class RagServicer(pb_grpc.RagServiceServicer):
 
     async def CreateCollection(self, request, context):
         settings = _settings(request.settings)
-        model = await self._c.inference.embedding_model(request.embedding_model or self._default_model)
+        model, follows_language = await self._c.embedding_models.for_new_collection(request.embedding_model,
+                                                                                    settings["language"])
+        if follows_language:
+            settings[FOLLOWS_LANGUAGE] = True
         created = await self._c.collections.create(_tenant(request.tenant_id), _collection_name(request.collection_id),
                                                    model.id, model.dimension, request.description, settings)
         return pb.CreateCollectionResponse(collection=_collection(created, self.default_fusion))

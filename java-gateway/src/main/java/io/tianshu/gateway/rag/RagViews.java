@@ -8,6 +8,7 @@ import io.tianshu.rag.v1.AnswerResponse;
 import io.tianshu.rag.v1.AnswerUsage;
 import io.tianshu.rag.v1.Citation;
 import io.tianshu.rag.v1.Collection;
+import io.tianshu.rag.v1.CollectionLanguage;
 import io.tianshu.rag.v1.CollectionSettings;
 import io.tianshu.rag.v1.FusionMethod;
 import io.tianshu.rag.v1.FusionSettings;
@@ -42,12 +43,14 @@ final class RagViews {
         }
     }
 
-    record SettingsView(FusionView fusion) {
+    record SettingsView(FusionView fusion, String language) {
         static SettingsView of(CollectionSettings s) {
             FusionSettings f = s.getFusion();
             return new SettingsView(new FusionView(f.getVectorWeight(), f.getFullTextWeight(),
                     f.getMethod() == FusionMethod.FUSION_METHOD_UNSPECIFIED ? null
-                            : name(f.getMethod().name(), "FUSION_METHOD_")));
+                            : name(f.getMethod().name(), "FUSION_METHOD_")),
+                    s.getLanguage() == CollectionLanguage.COLLECTION_LANGUAGE_UNSPECIFIED ? "auto"
+                            : name(s.getLanguage().name(), "COLLECTION_LANGUAGE_"));
         }
     }
 
