@@ -2,10 +2,10 @@
 token's last hidden state, scaled to unit length (BAAI's FlagEmbedding does exactly this for
 the bge-*-v1.5 family; mean pooling would give other vectors than the model was trained for).
 
-Each worker's session computes on the calling thread alone (intra_op_num_threads=1): the
-embedder runs one worker per core, and the batch lane's lowered CPU priority (embedder.py)
-holds only for work done on its own thread. Padding cannot change a text's vector beyond
-float rounding: the attention mask keeps padded positions out of every attention step.
+The session computes on the calling thread alone (intra_op_num_threads=1): the embedder runs
+one worker per core, and the batch lane's lowered CPU priority (embedder.py) holds only for
+work done on its own thread. Padding cannot change a text's vector beyond float rounding: the
+attention mask keeps padded positions out of every attention step.
 """
 from __future__ import annotations
 
@@ -17,17 +17,26 @@ import numpy as np
 _MAX_TOKENS = 512
 
 
+def session(folder: Path):
+    """The model's onnxruntime session, which every worker of the model shares: its run() may
+    be called from several threads at once, and each copy would hold 140 MB."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    return onnxruntime.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxBertEncoder:
-    def __init__(self, folder: Path):
-        import onnxruntime
+    """One worker's encoder: the shared session, and a tokenizer of its own (a tokenizer is
+    not safe to call from two threads at once)."""
+
+    def __init__(self, folder: Path, shared_session):
         from tokenizers import Tokenizer
 
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        self._session = onnxruntime.InferenceSession(str(folder / "model.onnx"), options,
-                                                     providers=["CPUExecutionProvider"])
+        self._session = shared_session
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(_MAX_TOKENS)

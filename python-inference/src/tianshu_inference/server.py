@@ -11,8 +11,7 @@ from tianshu.inference.v1 import inference_pb2, inference_pb2_grpc
 from tianshu_grpc_server import json_logging
 from tianshu_grpc_server.serving import build_server, serve_until_signalled
 
-from . import metrics, model_store, validation
-from . import sentence_encoder
+from . import metrics, model_store, onnx_encoder, sentence_encoder, validation
 from .embedder import Embedder
 from .onnx_encoder import OnnxBertEncoder
 from .sentence_encoder import SentenceTransformerEncoder
@@ -38,7 +37,8 @@ def _embedders(settings: InferenceSettings) -> list[Embedder]:
         if settings.zh_embed_model_id == settings.embed_model_id:
             raise ValueError("TIANSHU_INFERENCE_ZH_EMBED_MODEL_ID must differ from TIANSHU_INFERENCE_EMBED_MODEL_ID")
         folder = model_store.zh_embed_model_path(settings)
-        embedders.append(Embedder(settings.zh_embed_model_id, lambda: OnnxBertEncoder(folder), **lanes))
+        shared = onnx_encoder.session(folder)
+        embedders.append(Embedder(settings.zh_embed_model_id, lambda: OnnxBertEncoder(folder, shared), **lanes))
     return embedders
 
 

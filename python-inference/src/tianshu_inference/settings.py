@@ -58,7 +58,8 @@ class InferenceSettings(BaseSettings):
     # it has every core while nothing else runs, and gives them up at once to interactive
     # calls (embedder.py). 0 leaves it at the service's own priority.
     embed_batch_nice: int = Field(19, ge=0, le=19)
-    # Worker threads, each with its own copy of the model (90 MB), per embedding lane and model;
+    # Worker threads per embedding lane and model, each with its own copy of a sentence-transformers
+    # model (90 MB; the ONNX model's workers share one session);
     # 0 = one per core up to 4 on a CPU (each computing on one core: embedder.py says why), 1 on
     # a GPU.
     embed_workers: int = Field(0, ge=0)
