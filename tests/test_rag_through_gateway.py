@@ -136,3 +136,25 @@ def test_another_tenant_cannot_see_the_collection(other_tenant, http, collection
     assert searched.status_code == 404
     assert searched.json()["error"]["code"] == "not_found"
     assert read.status_code == 404 and read.json()["error"]["message"] == f"collection '{collection}' not found"
+
+
+def test_a_chinese_collection_over_rest_reads_chinese_with_the_chinese_model(http, finished_job):
+    name = f"zh-{uuid.uuid4().hex[:8]}"
+    created = http.post("/v1/rag/collections", json={"name": name, "settings": {"language": "zh"}})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["embedding_model"], body["dimension"], body["settings"]["language"]) == ("bge-small-zh-v1.5", 512,
+                                                                                          "zh")
+    upload = http.post(f"/v1/rag/collections/{name}/documents", json={"documents": [
+        {"id": "panda", "text": "大熊猫主要吃竹子，每天要花十几个小时进食。野生大熊猫生活在四川的山林里。"},
+        {"id": "tea", "text": "绿茶不经过发酵，乌龙茶半发酵，红茶全发酵。泡绿茶的水温不宜太高。"}]})
+    assert upload.status_code == 202, upload.text
+    job = finished_job(http, upload.json())
+    assert job["status"] == "succeeded", job
+
+    found = http.post(f"/v1/rag/collections/{name}/search", json={"query": "熊猫吃什么", "top_k": 2, "mode": "hybrid"})
+    assert found.status_code == 200, found.text
+    result = found.json()
+    assert result["mode"] == "hybrid" and result["fallback_reason"] is None
+    assert result["data"][0]["document_id"] == "panda"
+    assert {r["retriever"] for r in result["data"][0]["retrievers"]} == {"vector", "full_text"}

@@ -49,3 +49,4 @@ def service_under_test(inference_server) -> ServiceUnderTest:
 def chat(content: str, **sampling) -> pb.Generation:
     return pb.Generation(model=MODEL, messages=[pb.ChatMessage(role="user", content=content)],
                          sampling=pb.SamplingParams(**sampling))
+ZH_EMBED_MODEL = "bge-small-zh-v1.5"

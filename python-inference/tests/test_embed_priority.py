@@ -20,7 +20,7 @@ def _bulk_text(call: int, i: int) -> str:
 
 def _waiting(server, priority: str) -> float:
     return metric_value(scrape(server.settings.metrics_port), "tianshu_inference_embed_waiting_texts",
-                        priority=priority)
+                        model=EMBED_MODEL, priority=priority)
 
 
 async def test_an_interactive_call_waits_for_one_bulk_step_not_for_the_queue(inference_server, stub):
@@ -57,7 +57,7 @@ async def test_an_interactive_call_waits_for_one_bulk_step_not_for_the_queue(inf
 
         assert moved("tianshu_inference_embed_calls_total", model=EMBED_MODEL, priority=priority) == calls
         assert moved("tianshu_inference_embedded_texts_total", model=EMBED_MODEL, priority=priority) == texts
-        assert moved("tianshu_inference_embed_queue_seconds_count", priority=priority) == calls
+        assert moved("tianshu_inference_embed_queue_seconds_count", model=EMBED_MODEL, priority=priority) == calls
     assert _waiting(inference_server, "batch") == 0 and _waiting(inference_server, "interactive") == 0
 
 

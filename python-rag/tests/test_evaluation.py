@@ -66,4 +66,6 @@ async def test_the_evaluation_table_shows_every_mode_beside_every_baseline(stub,
         assert 0 < row.metrics["mrr@10"] <= 1, name
     assert result.rows["hybrid"].metrics["mrr@10"] > 0.7
     assert result.chunks >= len(shipped.documents) and result.documents == len(shipped.documents)
+    # Mostly English: the collection kept the default model, and the table says which it was.
+    assert result.embedding_model == "all-minilm-l6-v2" and table.splitlines()[0].endswith("all-minilm-l6-v2")
     assert {("rrf", 1.0, 1.0), ("rrf", 0.0, 1.0), ("score", 1.0, 0.5)} <= set(result.fusion)

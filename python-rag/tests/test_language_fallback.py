@@ -1,6 +1,6 @@
 """Hybrid search does not fuse an embedding model that cannot read the collection's language:
 a mostly Chinese collection of an English-only model is searched by full text alone, and the
-response says so."""
+response says so; so is one that says it is Chinese before its terms show it."""
 from tianshu.rag.v1 import rag_pb2 as pb
 
 CHINESE = {
@@ -21,9 +21,11 @@ async def _search(stub, tenant: str, collection: str, query: str, mode) -> pb.Se
                                               options=pb.RetrievalOptions(mode=mode, top_k=3)))
 
 
-async def test_hybrid_search_of_a_chinese_collection_runs_full_text_alone_and_says_why(
-        stub, tenant, new_collection, ingest):
-    await new_collection("zh")
+async def test_hybrid_search_of_a_chinese_collection_runs_full_text_alone_and_says_why(stub, tenant, ingest):
+    # Its caller chose the English-only model: a Chinese collection that names none gets the
+    # Chinese model (test_collection_language.py).
+    await stub.CreateCollection(pb.CreateCollectionRequest(tenant_id=tenant, collection_id="zh",
+                                                           embedding_model="all-minilm-l6-v2"))
     await ingest("zh", [(doc, text, "text/plain") for doc, text in CHINESE.items()])
     for mode in (pb.RETRIEVAL_MODE_HYBRID, pb.RETRIEVAL_MODE_UNSPECIFIED):
         hybrid = await _search(stub, tenant, "zh", "熊猫吃什么", mode)
@@ -45,3 +47,17 @@ async def test_hybrid_search_of_a_mostly_english_collection_fuses_both(stub, ten
     hybrid = await _search(stub, tenant, "en", "what do pandas eat", pb.RETRIEVAL_MODE_HYBRID)
     assert hybrid.mode == pb.RETRIEVAL_MODE_HYBRID and hybrid.fallback_reason == ""
     assert pb.RETRIEVER_VECTOR in {s.retriever for h in hybrid.hits for s in h.retriever_scores}
+
+
+async def test_a_collection_that_says_it_is_chinese_falls_back_on_an_english_only_model(stub, tenant, ingest):
+    created = await stub.CreateCollection(pb.CreateCollectionRequest(
+        tenant_id=tenant, collection_id="zh-said", embedding_model="all-minilm-l6-v2",
+        settings=pb.CollectionSettings(language=pb.COLLECTION_LANGUAGE_ZH)))
+    assert created.collection.embedding_model == "all-minilm-l6-v2", "a model its caller names is kept"
+    # Half English by its terms: only its language setting says Chinese.
+    await ingest("zh-said", [("panda", CHINESE["panda"] + " " + ENGLISH["panda"] + " " + ENGLISH["opera"],
+                              "text/plain")])
+
+    hybrid = await _search(stub, tenant, "zh-said", "熊猫吃什么", pb.RETRIEVAL_MODE_HYBRID)
+    assert hybrid.mode == pb.RETRIEVAL_MODE_FULL_TEXT
+    assert "says its documents are Chinese" in hybrid.fallback_reason

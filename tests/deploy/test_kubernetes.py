@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from code_settings import ROOT
+from code_settings import ROOT, service_settings
 from conftest import OVERLAYS, report, run
 
 # The oldest and newest Kubernetes minor versions the manifests are meant for (native gRPC
@@ -87,6 +87,16 @@ def test_gateway_lists_every_inference_pod(rendered, overlay):
     expected = [f"inference-{i}.{service}:50051" for i in range(inference["spec"]["replicas"])]
     targets = _by_kind(rendered[overlay], "ConfigMap")["gateway"]["data"]["TIANSHU_INFERENCE_TARGETS"]
     assert targets.split(",") == expected
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_chinese_collections_get_an_embedding_model_the_inference_pods_serve(rendered, overlay):
+    config = _by_kind(rendered[overlay], "ConfigMap")
+    served = config["inference"]["data"].get("TIANSHU_INFERENCE_ZH_EMBED_MODEL_ID",
+                                             service_settings()["inference"]["TIANSHU_INFERENCE_ZH_EMBED_MODEL_ID"].default)
+    asked = config["rag"]["data"].get("TIANSHU_RAG_CHINESE_EMBEDDING_MODEL",
+                                      service_settings()["rag"]["TIANSHU_RAG_CHINESE_EMBEDDING_MODEL"].default)
+    assert served and asked == served
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

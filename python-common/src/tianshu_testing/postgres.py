@@ -34,16 +34,19 @@ def pg_url(pg_server) -> str:
     return pg_server.get_uri()
 
 
+def new_database(pg_server) -> str:
+    """The URL of a new, empty database on the server."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return pg_server.get_uri(database=name)
+
+
 @pytest.fixture
 def fresh_database(pg_server) -> Callable[[], str]:
     """new() -> the URL of a new, empty database on the session's server. Each call makes
     another, for a test that needs several (a server restarted on one, a second replica)."""
-    def new() -> str:
-        name = f"test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return pg_server.get_uri(database=name)
-    return new
+    return lambda: new_database(pg_server)
 
 
 @pytest.fixture

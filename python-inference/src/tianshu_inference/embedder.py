@@ -1,4 +1,4 @@
-"""Sentence embeddings with sentence-transformers, off the event loop, in two lanes.
+"""Sentence embeddings of one model, off the event loop, in two lanes.
 
 Interactive calls (a search query, /v1/embeddings) and batch calls (ingestion, batch lines)
 each have worker threads of their own, fed in steps by embed_queue.py, so a query never
@@ -10,7 +10,8 @@ core each read as many texts per second as one two-core model and never wait for
 The batch lane's threads run at a low CPU priority (`batch_nice`): alone they have every core,
 and the moment an interactive call (or a search's SQL, the gateway) needs a core the kernel
 hands it over. Each worker has its own copy of the model (90 MB) because a model's tokenizer is
-not safe to call from two threads at once.
+not safe to call from two threads at once. Every embedding model served has an Embedder of its
+own, so a model's lanes never wait for another model's work.
 """
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Callable
 
 from . import metrics
 from .embed_queue import EmbedCall, EmbedPriority, EmbedQueue
 from .generation import ModelCard
+from .sentence_encoder import SentenceEncoder
 
 log = logging.getLogger(__name__)
 
@@ -35,26 +37,20 @@ _SUB_BATCH = 8
 
 @dataclass(frozen=True)
 class _Worker:
-    model: object  # SentenceTransformer
+    model: SentenceEncoder
     thread: ThreadPoolExecutor
 
 
 class Embedder:
-    def __init__(self, model_id: str, path: Path, max_batch: int, step_texts: int, batch_nice: int,
-                 workers: int = 0):
-        # The model is a local folder; never reach for a hub at run time.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
-        from sentence_transformers import SentenceTransformer
+    """One embedding model's lanes. `load` builds a copy of the model for one worker thread;
+    `on_gpu` says whether it computes on a GPU (one worker per lane is enough there)."""
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        if device == "cpu":
-            # Process-wide: the one other user of torch here is this embedder.
-            torch.set_num_threads(1)
-        count = workers or (1 if device == "cuda" else min(os.cpu_count() or 1, 4))
+    def __init__(self, model_id: str, load: Callable[[], SentenceEncoder], max_batch: int, step_texts: int,
+                 batch_nice: int, workers: int = 0, on_gpu: bool = False):
+        count = workers or (1 if on_gpu else min(os.cpu_count() or 1, 4))
         self.workers_per_lane = count
         self._workers = {
-            priority: [_Worker(SentenceTransformer(str(path), device=device), ThreadPoolExecutor(
+            priority: [_Worker(load(), ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix=f"embed-{priority.value}",
                 initializer=_lower_thread_priority if priority is EmbedPriority.BATCH else None,
                 initargs=(batch_nice,) if priority is EmbedPriority.BATCH else ())) for _ in range(count)]
@@ -63,12 +59,10 @@ class Embedder:
         self._wake = {priority: asyncio.Event() for priority in EmbedPriority}
         self._runners: list[asyncio.Task] = []
         model = self._workers[EmbedPriority.INTERACTIVE][0].model
-        dimension = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") \
-            else model.get_sentence_embedding_dimension()
         self.card = ModelCard(id=model_id, kind="embed", context_length=model.max_seq_length,
-                              dimension=dimension, max_batch_size=max_batch)
+                              dimension=model.dimension, max_batch_size=max_batch)
         for priority in EmbedPriority:
-            metrics.EMBED_WAITING_TEXTS.labels(priority.value).set_function(
+            metrics.EMBED_WAITING_TEXTS.labels(model_id, priority.value).set_function(
                 lambda p=priority: self._queue.waiting_texts(p))
 
     async def embed(self, texts: list[str], priority: EmbedPriority = EmbedPriority.INTERACTIVE,
@@ -94,7 +88,7 @@ class Embedder:
             # A caller that went away leaves no texts behind for the model to read.
             self._queue.drop(call)
             if call.started is not None:
-                metrics.EMBED_QUEUE_SECONDS.labels(priority.value).observe(call.started - call.arrived)
+                metrics.EMBED_QUEUE_SECONDS.labels(self.card.id, priority.value).observe(call.started - call.arrived)
             metrics.EMBED_CALLS.labels(self.card.id, priority.value).inc()
             metrics.EMBEDDED_TEXTS.labels(self.card.id, priority.value).inc(len(texts))
 
@@ -119,26 +113,18 @@ class Embedder:
             else:
                 self._queue.finish(parts, vectors, tokens)
 
-    def _encode(self, lane: EmbedPriority, model, texts: list[str]) -> tuple[list[list[float]], list[int]]:
-        """What SentenceTransformer.encode does, tokenizing once (the token counts come from the
-        attention mask the model reads), in sub-batches of texts of similar length: a batch is
-        padded to its longest text, and chunks of 50 to 250 tokens in arrival order wasted 40%
-        of the model's time on padding (measured: 36 texts/s in batches of 32 as they come, 63
-        sorted by length in batches of 8, on one core)."""
-        import torch
-        from sentence_transformers.util import batch_to_device
-
+    def _encode(self, lane: EmbedPriority, model: SentenceEncoder, texts: list[str]) -> tuple[list[list[float]], list[int]]:
+        """The step's texts in sub-batches of similar length: a batch is padded to its longest
+        text, and chunks of 50 to 250 tokens in arrival order wasted 40% of the model's time on
+        padding (measured: 36 texts/s in batches of 32 as they come, 63 sorted by length in
+        batches of 8, on one core)."""
         started = time.perf_counter()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors: list = [None] * len(texts)
         tokens = [0] * len(texts)
         for start in range(0, len(order), _SUB_BATCH):
             part = order[start:start + _SUB_BATCH]
-            features = model.preprocess([texts[i] for i in part])
-            counts = features["attention_mask"].sum(dim=1).tolist()
-            with torch.inference_mode():
-                output = model(batch_to_device(features, model.device))
-                found = torch.nn.functional.normalize(output["sentence_embedding"], p=2, dim=1).float().cpu().tolist()
+            found, counts = model.encode([texts[i] for i in part])
             for i, vector, count in zip(part, found, counts):
                 vectors[i], tokens[i] = vector, count
         metrics.EMBED_STEP_SECONDS.labels(self.card.id, lane.value).observe(time.perf_counter() - started)

@@ -26,13 +26,14 @@ EMBED_CALLS = Counter("tianshu_inference_embed_calls_total", "Embed calls answer
                       ["model", "priority"])
 EMBED_QUEUE_SECONDS = Histogram(
     "tianshu_inference_embed_queue_seconds", "Time from an Embed call's arrival to the model's first step on it",
-    ["priority"], buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+    ["model", "priority"], buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 EMBED_STEP_SECONDS = Histogram(
     "tianshu_inference_embed_step_seconds", "Time the embedding model takes for one step of texts, by lane",
     ["model", "priority"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 EMBED_WAITING_TEXTS = Gauge("tianshu_inference_embed_waiting_texts",
-                            "Texts of Embed calls waiting for the embedding model, by priority", ["priority"])
+                            "Texts of Embed calls waiting for an embedding model, by model and priority",
+                            ["model", "priority"])
 RERANKED_DOCUMENTS = Counter("tianshu_inference_reranked_documents_total",
                              "Documents scored by Rerank, by model and priority", ["model", "priority"])
 RERANK_STEP_SECONDS = Histogram(

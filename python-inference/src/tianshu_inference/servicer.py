@@ -22,16 +22,17 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
     def __init__(self, limits: validation.Limits):
         self._limits = limits
         self._engine: Engine | None = None
-        self._embedder: Embedder | None = None
+        self._embedders: list[Embedder] = []
         self._reranker: CrossEncoderReranker | None = None
 
     def attach_reranker(self, reranker: CrossEncoderReranker) -> None:
         """A cross-encoder, where the deployment has one; called before attach()."""
         self._reranker = reranker
 
-    def attach(self, engine: Engine, embedder: Embedder | None) -> None:
-        """Called by serve() once the models have loaded; until then calls get UNAVAILABLE."""
-        self._engine, self._embedder = engine, embedder
+    def attach(self, engine: Engine, embedders: list[Embedder]) -> None:
+        """Called by serve() once the models have loaded; until then calls get UNAVAILABLE.
+        The first embedder answers Embed calls that name no model."""
+        self._engine, self._embedders = engine, embedders
 
     async def Generate(self, request: pb.GenerateRequest, context) -> pb.GenerateResponse:
         engine, job, tools = await self._prepare(request.generation)
@@ -175,7 +176,7 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
     def _cards(self) -> list[ModelCard]:
         if self._engine is None:
             raise Unavailable("models are still loading")
-        return [self._engine.card] + ([self._embedder.card] if self._embedder else []) \
+        return [self._engine.card] + [e.card for e in self._embedders] \
             + ([self._reranker.card] if self._reranker else [])
 
     def _generator_for(self, model: str) -> Engine:
@@ -198,12 +199,13 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
 
     def _embedder_for(self, model: str) -> Embedder:
         cards = self._cards()
-        if self._embedder is None or (model and model != self._embedder.card.id):
+        found = next((e for e in self._embedders if e.card.id == model or not model), None)
+        if found is None:
             if any(c.id == model for c in cards):
                 raise InvalidArgument("model", f"model {model!r} is a generation model; it cannot embed")
             raise NotFound("model", model,
                            f"embedding model {model!r} is not served here; served: {[c.id for c in cards]}")
-        return self._embedder
+        return found
 
 
 def _finish(reason: FinishReason, called) -> FinishReason:

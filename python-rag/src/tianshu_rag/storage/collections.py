@@ -10,7 +10,9 @@ from psycopg import sql
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from ..embedding_models import FOLLOWS_LANGUAGE
 from ..errors import AlreadyExists, FailedPrecondition, NotFound
+from ..inference import EmbeddingModel
 from .database import Database
 from .jobs import JobStore
 
@@ -72,6 +74,28 @@ class CollectionStore:
             except psycopg.errors.UniqueViolation:
                 raise AlreadyExists("collection", name) from None
         return await self.get(tenant_id, name)
+
+    async def settle_model(self, collection: Collection, model: EmbeddingModel | None, language: str) -> Collection:
+        """Ends the wait of a collection whose model follows the language of its first ingest
+        (embedding_models.py): it takes `model` (None: keeps its own) if it still waits and
+        holds no chunk, and records the language found. Of concurrent first ingests the first
+        decides; the others get the collection as it decided."""
+        async with self._db.pool.connection() as conn, conn.transaction():
+            if model is not None and model.dimension > MAX_INDEXED_DIMENSION:
+                model = None
+            if model is not None:
+                await _ensure_vector_index(conn, model.dimension)
+            await conn.execute(
+                "UPDATE collections SET embedding_model = coalesce(%s, embedding_model), "
+                "dimension = coalesce(%s, dimension), "
+                "settings = (settings - %s) || jsonb_build_object('detected_language', %s::text) "
+                "WHERE id = %s AND settings ? %s AND NOT EXISTS (SELECT 1 FROM chunks WHERE collection_id = %s)",
+                (model.id if model else None, model.dimension if model else None, FOLLOWS_LANGUAGE, language,
+                 collection.id, FOLLOWS_LANGUAGE, collection.id))
+        found = await self.by_id(collection.tenant_id, collection.id)
+        if found is None:
+            raise NotFound("collection", collection.name)
+        return found
 
     async def get(self, tenant_id: str, name: str, counted: bool = True) -> Collection:
         """The collection, NotFound if the tenant has none of that name; counted=False leaves

@@ -5,7 +5,7 @@ import static io.tianshu.gateway.error.ApiException.invalidRequest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.ByteString;
 import io.tianshu.rag.v1.AnswerRequest;
-import io.tianshu.rag.v1.CollectionSettings;
+import io.tianshu.rag.v1.CollectionLanguage;
 import io.tianshu.rag.v1.CreateCollectionRequest;
 import io.tianshu.rag.v1.Document;
 import io.tianshu.rag.v1.FusionMethod;
@@ -36,6 +36,11 @@ final class RagMapper {
             "score", FusionMethod.FUSION_METHOD_SCORE,
             "rrf", FusionMethod.FUSION_METHOD_RRF);
 
+    private static final Map<String, CollectionLanguage> LANGUAGES = Map.of(
+            "auto", CollectionLanguage.COLLECTION_LANGUAGE_AUTO,
+            "zh", CollectionLanguage.COLLECTION_LANGUAGE_ZH,
+            "en", CollectionLanguage.COLLECTION_LANGUAGE_EN);
+
     private RagMapper() {
     }
 
@@ -45,10 +50,17 @@ final class RagMapper {
                 .setCollectionId(required(body.name(), "name"))
                 .setEmbeddingModel(orEmpty(body.embeddingModel()))
                 .setDescription(orEmpty(body.description()));
-        CollectionSettings.Builder settings = CollectionSettings.newBuilder();
         if (body.settings() != null && body.settings().rerank() != null) {
             RagRequests.Rerank rerank = body.settings().rerank();
-            settings.setRerank(rerank(rerank.enabled(), rerank.model(), rerank.candidates(), "settings.rerank"));
+            request.getSettingsBuilder().setRerank(rerank(rerank.enabled(), rerank.model(), rerank.candidates(),
+                    "settings.rerank"));
+        }
+        if (body.settings() != null && body.settings().language() != null) {
+            CollectionLanguage language = LANGUAGES.get(body.settings().language());
+            if (language == null) {
+                throw invalidRequest("'settings.language' must be one of: auto, zh, en.", "settings.language");
+            }
+            request.getSettingsBuilder().setLanguage(language);
         }
         if (body.settings() != null && body.settings().fusion() != null) {
             RagRequests.Fusion fusion = body.settings().fusion();
@@ -67,10 +79,7 @@ final class RagMapper {
                 }
                 weights.setMethod(method);
             }
-            settings.setFusion(weights);
-        }
-        if (body.settings() != null) {
-            request.setSettings(settings);
+            request.getSettingsBuilder().setFusion(weights);
         }
         return request.build();
     }

@@ -43,7 +43,13 @@ final class RagRequests {
     }
 
     /** A collection's retrieval settings (the RAG service's CollectionSettings). */
-    record Settings(Fusion fusion, Rerank rerank) {
+    record Settings(
+            Fusion fusion,
+            @Schema(description = "Language of the documents, which picks the embedding model when none is "
+                    + "named: zh the Chinese model, en the default, auto (absent) the model for the language "
+                    + "of the first documents ingested", allowableValues = {"auto", "zh", "en"})
+            String language,
+            Rerank rerank) {
     }
 
     /**

@@ -8,6 +8,7 @@ import io.tianshu.rag.v1.AnswerResponse;
 import io.tianshu.rag.v1.AnswerUsage;
 import io.tianshu.rag.v1.Citation;
 import io.tianshu.rag.v1.Collection;
+import io.tianshu.rag.v1.CollectionLanguage;
 import io.tianshu.rag.v1.CollectionSettings;
 import io.tianshu.rag.v1.DocumentChunk;
 import io.tianshu.rag.v1.FusionMethod;
@@ -46,13 +47,15 @@ final class RagViews {
     }
 
     /** rerank: null from a RAG service without the reranking stage. */
-    record SettingsView(FusionView fusion, RerankView rerank) {
+    record SettingsView(FusionView fusion, String language, RerankView rerank) {
         static SettingsView of(CollectionSettings s) {
             FusionSettings f = s.getFusion();
             RerankSettings r = s.getRerank();
             return new SettingsView(new FusionView(f.getVectorWeight(), f.getFullTextWeight(),
                     f.getMethod() == FusionMethod.FUSION_METHOD_UNSPECIFIED ? null
                             : name(f.getMethod().name(), "FUSION_METHOD_")),
+                    s.getLanguage() == CollectionLanguage.COLLECTION_LANGUAGE_UNSPECIFIED ? "auto"
+                            : name(s.getLanguage().name(), "COLLECTION_LANGUAGE_"),
                     s.hasRerank() ? new RerankView(r.getEnabled(), r.getModel(), r.getCandidates()) : null);
         }
     }

@@ -15,6 +15,7 @@ import io.tianshu.rag.v1.AnswerResponse;
 import io.tianshu.rag.v1.AnswerUsage;
 import io.tianshu.rag.v1.Citation;
 import io.tianshu.rag.v1.Collection;
+import io.tianshu.rag.v1.CollectionLanguage;
 import io.tianshu.rag.v1.CollectionSettings;
 import io.tianshu.rag.v1.CreateCollectionRequest;
 import io.tianshu.rag.v1.CreateCollectionResponse;
@@ -127,7 +128,10 @@ public class FakeRagService extends RagServiceGrpc.RagServiceImplBase {
         Collection collection = Collection.newBuilder().setTenantId(request.getTenantId())
                 .setCollectionId(request.getCollectionId()).setEmbeddingModel("tiny-embed").setDimension(384)
                 .setDescription(request.getDescription()).setCreateTime(Timestamp.newBuilder().setSeconds(1700000000))
-                .setSettings(CollectionSettings.newBuilder().setFusion(fusion).setRerank(RerankSettings.newBuilder()
+                .setSettings(CollectionSettings.newBuilder().setFusion(fusion).setLanguage(
+                        request.getSettings().getLanguage() == CollectionLanguage.COLLECTION_LANGUAGE_UNSPECIFIED
+                                ? CollectionLanguage.COLLECTION_LANGUAGE_AUTO : request.getSettings().getLanguage())
+                        .setRerank(RerankSettings.newBuilder()
                         .setEnabled(request.getSettings().getRerank().getEnabled())
                         .setModel(request.getSettings().getRerank().getModel().isEmpty() ? "tiny-embed"
                                 : request.getSettings().getRerank().getModel())

@@ -2,6 +2,7 @@ package io.tianshu.gateway.rag;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tianshu.rag.v1.CollectionLanguage;
 import io.tianshu.rag.v1.Document;
 import io.tianshu.rag.v1.FusionMethod;
 import io.tianshu.rag.v1.FusionSettings;
@@ -87,6 +88,40 @@ class RagCollectionsTest extends RagGatewayTest {
                 .exchange()
                 .expectStatus().isBadRequest()
                 .expectBody().jsonPath("$.error.param").isEqualTo("settings.rerank.candidates");
+    }
+
+    @Test
+    void theLanguageRoundTripsThroughTheCollectionSettings() {
+        String tenant = newTenant();
+        as(tenant, "rag:write").post().uri("/v1/rag/collections").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"name\": \"zh\", \"settings\": {\"language\": \"zh\"}}")
+                .exchange()
+                .expectStatus().isCreated()
+                .expectBody().jsonPath("$.settings.language").isEqualTo("zh");
+        assertThat(rag.lastCreate.get().getSettings().getLanguage())
+                .isEqualTo(CollectionLanguage.COLLECTION_LANGUAGE_ZH);
+        create(tenant, "plain");
+        assertThat(rag.lastCreate.get().getSettings().getLanguage())
+                .as("absent: the service's auto").isEqualTo(CollectionLanguage.COLLECTION_LANGUAGE_UNSPECIFIED);
+
+        as(tenant, "rag:read").get().uri("/v1/rag/collections").exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.data[?(@.name == 'zh')].settings.language")
+                .value((List<String> languages) -> assertThat(languages).containsExactly("zh"))
+                .jsonPath("$.data[?(@.name == 'plain')].settings.language")
+                .value((List<String> languages) -> assertThat(languages).containsExactly("auto"));
+    }
+
+    @Test
+    void anUnknownLanguageIs400NamingTheField() {
+        as(newTenant(), "rag:write").post().uri("/v1/rag/collections").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"name\": \"x\", \"settings\": {\"language\": \"klingon\"}}")
+                .exchange()
+                .expectStatus().isBadRequest()
+                .expectBody()
+                .jsonPath("$.error.param").isEqualTo("settings.language")
+                .jsonPath("$.error.message").value((String m) -> assertThat(m).contains("auto, zh, en"));
     }
 
     @Test
