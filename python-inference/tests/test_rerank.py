@@ -8,7 +8,7 @@ import torch
 from tianshu.inference.v1 import inference_pb2 as pb
 from tianshu_testing.service import metric_value, scrape
 
-from conftest import EMBED_MODEL, MODEL
+from conftest import EMBED_MODEL, MODEL, ZH_EMBED_MODEL
 from tianshu_inference import model_store
 from tianshu_inference.reranker import CrossEncoderReranker
 from tianshu_inference.settings import InferenceSettings
@@ -31,6 +31,16 @@ async def test_an_embedding_model_ranks_by_the_cosine_of_the_vectors_embed_retur
     assert [r.relevance_score for r in ranked.results] == pytest.approx(sorted(cosines, reverse=True), abs=1e-5)
     assert ranked.usage.prompt_tokens == embedded.usage.prompt_tokens
     assert ranked.usage.total_tokens == ranked.usage.prompt_tokens and ranked.usage.completion_tokens == 0
+
+
+async def test_the_chinese_embedding_model_reranks_chinese_documents(stub):
+    documents = ["绿茶不经过发酵，乌龙茶半发酵，红茶全发酵。", "大熊猫主要吃竹子，每天要花十几个小时进食。",
+                 "高速铁路的列车时速可以超过三百公里。"]
+    ranked = await stub.Rerank(pb.RerankRequest(model=ZH_EMBED_MODEL, query="熊猫吃什么", documents=documents))
+
+    assert ranked.model == ZH_EMBED_MODEL
+    assert [r.index for r in ranked.results][0] == 1
+    assert ranked.results[0].relevance_score > ranked.results[1].relevance_score
 
 
 async def test_top_n_keeps_the_best_and_no_name_means_the_embedding_model(stub):

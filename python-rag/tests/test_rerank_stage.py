@@ -52,6 +52,21 @@ async def test_a_reranked_search_orders_the_retrievals_best_candidates_by_the_mo
     assert reranked.hits[0].document_id == "panda"
 
 
+async def test_another_model_rescores_the_candidates_through_the_inference_service(stub, tenant, animals):
+    await animals("animals")
+    fused = await _search(stub, tenant, "animals", top_k=4)
+    reranked = await _search(stub, tenant, "animals", top_k=3,
+                             rerank=pb.RerankSettings(enabled=True, model="bge-small-zh-v1.5", candidates=4))
+
+    assert reranked.rerank_model == "bge-small-zh-v1.5"
+    assert {h.chunk_id for h in reranked.hits} <= {h.chunk_id for h in fused.hits}
+    scores = [h.score for h in reranked.hits]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 3
+    # Another model's cosine, not the collection's: the stage really asked the inference service.
+    assert any(abs(h.score - h.similarity) > 1e-3 for h in reranked.hits)
+    assert reranked.hits[0].document_id == "panda"
+
+
 async def test_a_collection_that_reranks_does_so_unless_a_call_turns_it_off(stub, tenant, animals):
     created = await animals("reranked", rerank=pb.RerankSettings(enabled=True, candidates=5))
     plain = await animals("plain")
