@@ -42,6 +42,27 @@ async def test_fusion_weights_round_trip_through_the_collection_settings(stub, t
     assert listed["plain"].settings == plain.collection.settings
 
 
+async def test_a_chinese_collection_fuses_with_the_chinese_default_unless_it_sets_its_own(stub, tenant, ingest):
+    defaults = RagSettings.model_fields
+    said = await stub.CreateCollection(pb.CreateCollectionRequest(
+        tenant_id=tenant, collection_id="zh", settings=pb.CollectionSettings(language=pb.COLLECTION_LANGUAGE_ZH)))
+    own = await stub.CreateCollection(pb.CreateCollectionRequest(
+        tenant_id=tenant, collection_id="zh-own", settings=pb.CollectionSettings(
+            language=pb.COLLECTION_LANGUAGE_ZH, fusion=pb.FusionSettings(full_text_weight=0.2))))
+    await stub.CreateCollection(pb.CreateCollectionRequest(tenant_id=tenant, collection_id="found"))
+    await ingest("found", [("panda", "大熊猫主要吃竹子，每天要花十几个小时进食。野生大熊猫生活在四川的山林里。", "text/plain")])
+
+    chinese = defaults["chinese_fusion_full_text_weight"].default
+    assert chinese != defaults["fusion_full_text_weight"].default
+    assert said.collection.settings.fusion.full_text_weight == pytest.approx(chinese)
+    assert own.collection.settings.fusion.full_text_weight == pytest.approx(0.2)
+    listed = {c.collection_id: c for c in (await stub.ListCollections(
+        pb.ListCollectionsRequest(tenant_id=tenant))).collections}
+    # Detected from its documents, as the search's fallback and the embedding model are.
+    assert listed["found"].settings.fusion.full_text_weight == pytest.approx(chinese)
+    assert listed["zh"].settings == said.collection.settings
+
+
 async def test_hybrid_search_fuses_with_the_collection_own_weights(stub, tenant, ingest, search):
     await stub.CreateCollection(pb.CreateCollectionRequest(
         tenant_id=tenant, collection_id="vector-only",

@@ -41,11 +41,7 @@ SERVICE_NAME = rag_pb2.DESCRIPTOR.services_by_name["RagService"].full_name
 class RagServer:
     def __init__(self, settings: RagSettings):
         self.settings = settings
-        self.servicer = RagServicer(settings.default_top_k, settings.answer_top_k,
-                                    FusionWeights(settings.fusion_vector_weight, settings.fusion_full_text_weight,
-                                                  settings.fusion_method),
-                                    RerankChoice(settings.rerank_enabled, settings.rerank_model,
-                                                 settings.rerank_candidates))
+        self.servicer = RagServicer(settings.default_top_k, settings.answer_top_k)
         add_servicer = functools.partial(rag_pb2_grpc.add_RagServiceServicer_to_server, self.servicer)
         self.grpc = build_server(SERVICE_NAME, add_servicer, metrics.REQUESTS, f"{settings.host}:{settings.port}",
                                  settings.max_message_bytes)
@@ -89,8 +85,13 @@ class RagServer:
         watcher = JobWatcher(jobs, self.job_events, s.job_watch_fallback_seconds)
         retriever = Retriever(self.db, collections, self.inference,
                               SearchLimits(s.max_query_chars, s.max_top_k, s.rrf_k, s.candidates_per_hit,
-                                           s.hnsw_ef_search, self.servicer.default_fusion,
-                                           frozenset(s.english_only_embedding_models), self.servicer.default_rerank))
+                                           s.hnsw_ef_search,
+                                           FusionWeights(s.fusion_vector_weight, s.fusion_full_text_weight,
+                                                         s.fusion_method),
+                                           FusionWeights(s.fusion_vector_weight, s.chinese_fusion_full_text_weight,
+                                                         s.fusion_method),
+                                           frozenset(s.english_only_embedding_models),
+                                           RerankChoice(s.rerank_enabled, s.rerank_model, s.rerank_candidates)))
         answerer = Answerer(retriever, self.inference, AnswerSettings(
             s.generation_model, s.answer_top_k, s.answer_min_similarity, s.answer_max_tokens))
         self.servicer.attach(Components(self.db, self.inference, collections, jobs, watcher, ingestor, retriever,

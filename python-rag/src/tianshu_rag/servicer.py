@@ -17,9 +17,7 @@ from .ingestion.ingest import Ingestor
 from .ingestion.prepare import DocumentInput
 from .inference import InferenceClient
 from .reading.document_pages import DocumentPage, DocumentReader
-from .retrieval import filters, fusion
-from .retrieval.fusion import FusionWeights
-from .retrieval import rerank
+from .retrieval import filters, fusion, rerank
 from .retrieval.rerank import RerankChoice
 from .retrieval.search import FULL_TEXT, HYBRID, RERANK, VECTOR, Hit, Retriever, SearchOptions
 from .storage import documents as document_store
@@ -91,10 +89,9 @@ _LANGUAGE_VALUES = {language.AUTO: pb.COLLECTION_LANGUAGE_AUTO, language.ZH: pb.
                     language.EN: pb.COLLECTION_LANGUAGE_EN}
 
 
-def _collection(c: Collection, defaults: FusionWeights, rerank_defaults: RerankChoice) -> pb.Collection:
-    """The collection with its settings as searches apply them (its own over the service's)."""
-    weights = defaults.with_overrides(c.settings.get("fusion", {}))
-    reranking = RerankChoice.from_stored(c.settings.get("rerank", {})).over(rerank_defaults)
+def _collection(c: Collection, retriever: Retriever) -> pb.Collection:
+    """The collection with its settings as its searches apply them (its own over the service's)."""
+    weights, reranking = retriever.fusion_of(c), retriever.rerank_of(c)
     return pb.Collection(tenant_id=c.tenant_id, collection_id=c.name, embedding_model=c.embedding_model,
                          dimension=c.dimension, description=c.description, document_count=c.document_count,
                          chunk_count=c.chunk_count, create_time=_timestamp(c.created_at),
@@ -210,10 +207,8 @@ class Components:
 
 
 class RagServicer(pb_grpc.RagServiceServicer):
-    def __init__(self, default_top_k: int, answer_top_k: int, default_fusion: FusionWeights = FusionWeights(1.0, 1.0),
-                 default_rerank: RerankChoice = RerankChoice(enabled=False, candidates=30)):
+    def __init__(self, default_top_k: int, answer_top_k: int):
         self._top_k, self._answer_top_k = default_top_k, answer_top_k
-        self.default_fusion, self.default_rerank = default_fusion, default_rerank
         self._components: Components | None = None
 
     def attach(self, components: Components) -> None:
@@ -233,12 +228,11 @@ class RagServicer(pb_grpc.RagServiceServicer):
             settings[FOLLOWS_LANGUAGE] = True
         created = await self._c.collections.create(_tenant(request.tenant_id), _collection_name(request.collection_id),
                                                    model.id, model.dimension, request.description, settings)
-        return pb.CreateCollectionResponse(collection=_collection(created, self.default_fusion, self.default_rerank))
+        return pb.CreateCollectionResponse(collection=_collection(created, self._c.retriever))
 
     async def ListCollections(self, request, context):
         found = await self._c.collections.list(_tenant(request.tenant_id))
-        return pb.ListCollectionsResponse(
-            collections=[_collection(c, self.default_fusion, self.default_rerank) for c in found])
+        return pb.ListCollectionsResponse(collections=[_collection(c, self._c.retriever) for c in found])
 
     async def DeleteCollection(self, request, context):
         await self._c.collections.delete(_tenant(request.tenant_id), request.collection_id)

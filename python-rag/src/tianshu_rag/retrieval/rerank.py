@@ -50,11 +50,11 @@ class RerankPlan:
     candidates: int
 
 
-def plan(asked: RerankChoice, collection: dict, service: RerankChoice, embedding_model: str,
-         top_k: int) -> RerankPlan | None:
-    """None when the stage is off. A model nobody named is the collection's embedding model,
+def plan(asked: RerankChoice, collection: RerankChoice, embedding_model: str, top_k: int) -> RerankPlan | None:
+    """None when the stage is off. `collection` is what the collection's searches apply (its
+    settings over the service's). A model nobody named is the collection's embedding model,
     the one model every collection is sure to have."""
-    resolved = asked.over(RerankChoice.from_stored(collection)).over(service)
+    resolved = asked.over(collection)
     if not resolved.enabled:
         return None
     return RerankPlan(resolved.model or embedding_model, max(top_k, resolved.candidates))

@@ -91,8 +91,10 @@ class SearchLimits:
     rrf_k: int
     candidates_per_hit: int
     hnsw_ef_search: int
-    # Fusion weights of collections that set none (their settings override them).
+    # Fusion weights of collections that set none (their settings override them), and of
+    # Chinese collections (reads_chinese) that set none.
     fusion: FusionWeights = FusionWeights(1.0, 1.0)
+    chinese_fusion: FusionWeights = FusionWeights(1.0, 1.0)
     # Embedding models that read English only: hybrid search of a Chinese collection of one
     # of these runs full text alone (Retrieved.fallback_reason).
     english_only_embedding_models: frozenset[str] = frozenset()
@@ -100,9 +102,25 @@ class SearchLimits:
     rerank: RerankChoice = RerankChoice(enabled=False, candidates=30)
 
 
+def reads_chinese(collection: Collection) -> bool:
+    """The collection says its documents are Chinese, or most of its full-text terms are."""
+    return collection.settings.get("language") == ZH or collection.chinese_share > CHINESE_COLLECTION_SHARE
+
+
 class Retriever:
     def __init__(self, db: Database, collections: CollectionStore, inference: InferenceClient, limits: SearchLimits):
         self._db, self._collections, self._inference, self._limits = db, collections, inference, limits
+
+    def fusion_of(self, collection: Collection) -> FusionWeights:
+        """The fusion its hybrid searches apply: its own settings over the service's defaults
+        for its language."""
+        defaults = self._limits.chinese_fusion if reads_chinese(collection) else self._limits.fusion
+        return defaults.with_overrides(collection.settings.get("fusion", {}))
+
+    def rerank_of(self, collection: Collection) -> RerankChoice:
+        """The reranking stage its searches apply when a call says nothing (the model empty
+        for its embedding model)."""
+        return RerankChoice.from_stored(collection.settings.get("rerank", {})).over(self._limits.rerank)
 
     async def search(self, tenant_id: str, collection_name: str, query: str, options: SearchOptions) -> Retrieved:
         if not query.strip():
@@ -126,8 +144,7 @@ class Retriever:
         if fallback:
             options = dataclasses.replace(options, mode=FULL_TEXT)
         started = time.perf_counter()
-        reranking = plan(options.rerank, collection.settings.get("rerank", {}), self._limits.rerank,
-                         collection.embedding_model, options.top_k)
+        reranking = plan(options.rerank, self.rerank_of(collection), collection.embedding_model, options.top_k)
         # Retrieval finds as many hits as the reranking stage rescores.
         depth = reranking.candidates if reranking else options.top_k
         pool_size = depth if options.mode != HYBRID else depth * self._limits.candidates_per_hit
@@ -148,8 +165,7 @@ class Retriever:
         # query's time, not the sum.
         found = await asyncio.gather(*retrievers.values())
         lists: dict[str, list[Candidate]] = dict(zip(retrievers, found))
-        weights = self._limits.fusion.with_overrides(collection.settings.get("fusion", {}))
-        hits = self._rank(options.mode, lists, depth, weights)
+        hits = self._rank(options.mode, lists, depth, self.fusion_of(collection))
         if reranking and hits:
             hits = await self._reranked(collection, query, hits, reranking, options.top_k)
         metrics.SEARCH_LATENCY.labels(options.mode).observe(time.perf_counter() - started)
@@ -183,12 +199,10 @@ class Retriever:
         (embedding_models.py), which fuses."""
         if mode != HYBRID or collection.embedding_model not in self._limits.english_only_embedding_models:
             return ""
-        if collection.settings.get("language") == ZH:
-            why = "says its documents are Chinese"
-        elif collection.chinese_share > CHINESE_COLLECTION_SHARE:
-            why = f"is mostly Chinese ({collection.chinese_share:.0%} of its terms)"
-        else:
+        if not reads_chinese(collection):
             return ""
+        why = "says its documents are Chinese" if collection.settings.get("language") == ZH else \
+            f"is mostly Chinese ({collection.chinese_share:.0%} of its terms)"
         return (f"collection {collection.name!r} {why} and its embedding model {collection.embedding_model!r} "
                 f"reads English only: full-text search alone")
 

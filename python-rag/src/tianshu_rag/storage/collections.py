@@ -34,16 +34,16 @@ class Collection:
     # What the collection set for itself (migration 0009), e.g. {"fusion": {"vector": 1.0}};
     # the rest takes the service's defaults.
     settings: dict = field(default_factory=dict)
-    # Share of the collection's full-text terms that are Chinese (bm25_collections); filled
-    # in by uncounted reads only, which a search makes.
+    # Share of the collection's full-text terms that are Chinese (bm25_collections).
     chinese_share: float = 0.0
 
 
 _SELECT = """
 SELECT c.id, c.tenant_id, c.name, c.embedding_model, c.dimension, c.description, c.created_at,
        (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) AS document_count,
-       (SELECT count(*) FROM chunks k WHERE k.collection_id = c.id) AS chunk_count, c.settings
-FROM collections c"""
+       (SELECT count(*) FROM chunks k WHERE k.collection_id = c.id) AS chunk_count, c.settings,
+       coalesce(s.chinese_length::float8 / nullif(s.total_length, 0), 0) AS chinese_share
+FROM collections c LEFT JOIN bm25_collections s ON s.collection_id = c.id"""
 # Without the counts, which cost a scan of the collection's chunks: for a search or a job,
 # which need the model, dimension and settings only.
 _SELECT_UNCOUNTED = """
