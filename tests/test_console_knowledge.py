@@ -99,3 +99,22 @@ def test_two_files_are_ingested_with_progress_searched_in_three_modes_and_an_ans
     page.locator(".n-popconfirm__action button", has_text="Confirm").click()
     expect(page.locator(f"[data-test=collection-{name}]")).to_have_count(0, timeout=WAIT_MS)
     assert console.csp_violations() == []
+
+
+def test_a_collection_created_as_chinese_gets_the_chinese_embedding_model(console, stack):
+    name = f"zh-{uuid.uuid4().hex[:8]}"
+    console.sign_in(stack.admin_key())
+    console.go("knowledge")
+    page = console.page
+
+    page.locator("[data-test=new-collection]").fill(name)
+    console.choose("new-collection-language", "Chinese")
+    page.locator("[data-test=create-collection]").click()
+
+    listed = page.locator(f"[data-test=collection-{name}]")
+    expect(listed.locator("[data-test=collection-model]")).to_have_text("Embedding model: bge-small-zh-v1.5",
+                                                                        timeout=WAIT_MS)
+    created = httpx.get(f"{stack.gateway_url}/v1/rag/collections",
+                        headers={"Authorization": f"Bearer {stack.admin_key()}"}, timeout=60).json()["data"]
+    [collection] = [c for c in created if c["name"] == name]
+    assert collection["settings"]["language"] == "zh"
