@@ -92,3 +92,21 @@ async def test_an_unknown_language_is_invalid_argument(stub, tenant):
 
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "settings.language" in caught.value.details()
+
+
+async def test_thresholded_searches_of_collections_of_either_dimension_never_mix_them(stub, tenant, ingest):
+    """Chunks of 384 and of 512 dimensions share one table: a similarity cut that the planner
+    pushes down into a scan of it must not cast another collection's vectors (PostgreSQL
+    refused the search: "expected 384 dimensions, not 512")."""
+    await _create(stub, tenant, "zh", pb.COLLECTION_LANGUAGE_ZH)
+    await _create(stub, tenant, "en", pb.COLLECTION_LANGUAGE_EN)
+    await ingest("zh", [(doc, text, "text/plain") for doc, text in CHINESE.items()])
+    await ingest("en", [(doc, text, "text/plain") for doc, text in ENGLISH.items()])
+
+    for name, query in (("en", "what do pandas eat"), ("zh", "熊猫吃什么")):
+        for mode in (pb.RETRIEVAL_MODE_HYBRID, pb.RETRIEVAL_MODE_FULL_TEXT, pb.RETRIEVAL_MODE_VECTOR):
+            found = await stub.Search(pb.SearchRequest(tenant_id=tenant, collection_id=name, query=query,
+                                                       options=pb.RetrievalOptions(mode=mode, top_k=3,
+                                                                                   score_threshold=0.1)))
+            assert found.hits and found.hits[0].document_id == "panda", (name, mode)
+            assert all(h.similarity >= 0.1 for h in found.hits)

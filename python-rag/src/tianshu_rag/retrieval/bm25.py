@@ -104,7 +104,11 @@ def scoring_sql(fields: str, dimension: int, where: sql.Composable = MATCH_ALL.c
     chunks that cannot reach the n-th partial score even with every other term are dropped;
     the rest get the other terms' contributions by primary-key look-ups."""
     dim = sql.Literal(int(dimension))
-    similarity = sql.SQL("1 - (embedding::vector({dim}) <=> %(q)s::vector({dim}))").format(dim=dim)
+    # Guarded by a CASE, the one construct whose order PostgreSQL keeps: the planner may push
+    # a similarity cut down into a scan of the whole chunks table, where other collections'
+    # vectors have other dimensions and the cast would fail on them.
+    similarity = sql.SQL("CASE WHEN chunks.dimension = {dim} THEN 1 - (embedding::vector({dim}) <=> "
+                         "%(q)s::vector({dim})) END").format(dim=dim)
     tf_part = sql.SQL("p.tf * {k1p1} / (p.tf + {k1} * (1 - {b} + {b} * p.length / %(avgdl)s::float8))").format(
         k1p1=sql.Literal(K1 + 1), k1=sql.Literal(K1), b=sql.Literal(B))
     keep = sql.SQL("")
