@@ -89,7 +89,7 @@ public class LocalTokenizers {
         }
         try {
             return OptionalInt.of(generation.getMessagesCount() > 0
-                    ? ready.tokenizer().chatIds(generation.getMessagesList(), generation.getToolsList()).length
+                    ? ready.tokenizer().chatCount(generation.getMessagesList(), generation.getToolsList())
                     : ready.tokenizer().promptIds(generation.getPrompt()).length);
         } catch (ChatTemplate.TemplateFailure e) {
             // Tokenize renders it with the real jinja2 and says what is wrong, if anything.
@@ -207,10 +207,17 @@ public class LocalTokenizers {
                         })));
     }
 
+    /** The ids, and the count made piece by piece that requests are counted with. */
     private Mono<String> compareChat(String model, ModelTokenizer tokenizer, Probes.Chat chat) {
-        return compare(model, "chat " + Probes.describe(chat.messages()),
-                () -> tokenizer.chatIds(chat.messages(), chat.tools()),
-                TokenizeRequest.newBuilder().setModel(model).addAllMessages(chat.messages()).addAllTools(chat.tools()));
+        String probe = "chat " + Probes.describe(chat.messages());
+        return compare(model, probe, () -> tokenizer.chatIds(chat.messages(), chat.tools()),
+                TokenizeRequest.newBuilder().setModel(model).addAllMessages(chat.messages()).addAllTools(chat.tools()))
+                .switchIfEmpty(Mono.fromSupplier(() -> {
+                    int pieces = tokenizer.chatCount(chat.messages(), chat.tools());
+                    int whole = tokenizer.chatIds(chat.messages(), chat.tools()).length;
+                    return pieces == whole ? null
+                            : probe + ": " + pieces + " tokens counted piece by piece, " + whole + " as a whole";
+                }));
     }
 
     /** A description of the probe when the two counts differ, else nothing. */

@@ -2,6 +2,8 @@ package io.tianshu.gateway.tokens;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.tianshu.inference.v1.ChatMessage;
 import io.tianshu.inference.v1.GetTokenizerResponse;
 import io.tianshu.inference.v1.Tool;
@@ -9,6 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * One model's prompts counted in the gateway, with what the inference service counts them
@@ -27,12 +30,20 @@ final class ModelTokenizer implements AutoCloseable {
     // Exactly what the tokenizer.json says, nothing cut or padded to a length.
     private static final Map<String, String> AS_DEFINED = Map.of("truncation", "false", "padding", "false");
 
+    // Characters of chat pieces whose counts are kept (about 2 bytes each): the system
+    // prompts, tool lists and earlier turns of some thousands of conversations.
+    private static final long PIECE_CACHE_CHARS = 8_000_000;
+
     private final HuggingFaceTokenizer tokenizer;
     private final ChatTemplate template;
+    private final Optional<AddedTokenSplit> split;
+    private final Cache<String, Integer> pieceCounts = Caffeine.newBuilder()
+            .maximumWeight(PIECE_CACHE_CHARS).weigher((String piece, Integer count) -> piece.length()).build();
 
-    private ModelTokenizer(HuggingFaceTokenizer tokenizer, ChatTemplate template) {
+    private ModelTokenizer(HuggingFaceTokenizer tokenizer, ChatTemplate template, Optional<AddedTokenSplit> split) {
         this.tokenizer = tokenizer;
         this.template = template;
+        this.split = split;
     }
 
     static ModelTokenizer of(GetTokenizerResponse definition) {
@@ -44,7 +55,7 @@ final class ModelTokenizer implements AutoCloseable {
         }
         ChatTemplate template = definition.getChatTemplate().isEmpty() ? null
                 : new ChatTemplate(definition.getChatTemplate(), definition.getTemplateVariablesMap());
-        return new ModelTokenizer(tokenizer, template);
+        return new ModelTokenizer(tokenizer, template, AddedTokenSplit.of(definition.getTokenizerJson()));
     }
 
     /**
@@ -55,6 +66,28 @@ final class ModelTokenizer implements AutoCloseable {
             throw new ChatTemplate.TemplateFailure("the model has no chat template");
         }
         return ids(template.render(messages, tools), false);
+    }
+
+    /**
+     * The number of {@link #chatIds}, counted piece by piece between the added tokens where
+     * that is exact ({@link AddedTokenSplit}), each piece's count kept: a conversation resends
+     * its system prompt, tools and earlier turns with every request.
+     *
+     * @throws ChatTemplate.TemplateFailure when the chat cannot be rendered here
+     */
+    int chatCount(List<ChatMessage> messages, List<Tool> tools) {
+        if (template == null) {
+            throw new ChatTemplate.TemplateFailure("the model has no chat template");
+        }
+        String text = template.render(messages, tools);
+        return split.map(s -> s.count(text, piece -> pieceCounts.get(piece, p -> ids(p, false).length)))
+                .orElseGet(() -> ids(text, false).length);
+    }
+
+    /** Pieces whose counts are kept (for tests). */
+    long piecesKept() {
+        pieceCounts.cleanUp();
+        return pieceCounts.estimatedSize();
     }
 
     int[] promptIds(String prompt) {

@@ -3,6 +3,8 @@ package io.tianshu.gateway.tools;
 import static io.tianshu.gateway.error.ApiException.invalidRequest;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.networknt.schema.Error;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaLocation;
@@ -42,13 +44,28 @@ final class ParametersSchema {
     private static final String DEFAULT_DIALECT = withoutEmptyFragment(Dialects.getDraft202012().getId());
     private static final Map<String, Schema> META_SCHEMAS = metaSchemas();
 
+    // Schemas already found valid, by their JSON text: an agent sends the same tools with every
+    // request, and the meta-schema check is the costliest part of mapping one.
+    private static final long VALID_CACHE_CHARS = 4_000_000;
+    private static final Cache<String, Boolean> VALID = Caffeine.newBuilder()
+            .maximumWeight(VALID_CACHE_CHARS).weigher((String json, Boolean valid) -> json.length()).build();
+
     private ParametersSchema() {
     }
 
     /**
+     * @param json the schema's JSON text, as it goes on to the backend
      * @param param where the caller wrote the schema ("tools[0].function.parameters")
      * @param function the function's name, for the message
      */
+    static void check(JsonNode parameters, String json, String param, String function) {
+        if (VALID.getIfPresent(json) != null) {
+            return;
+        }
+        check(parameters, param, function);
+        VALID.put(json, Boolean.TRUE);
+    }
+
     static void check(JsonNode parameters, String param, String function) {
         if (!parameters.isObject()) {
             throw invalidRequest("Invalid type for '" + param + "': expected a JSON Schema object.", param);

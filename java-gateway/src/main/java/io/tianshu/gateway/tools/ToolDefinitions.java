@@ -135,8 +135,9 @@ public final class ToolDefinitions {
         }
         JsonNode parameters = function.parameters();
         if (parameters != null && !parameters.isNull()) {
-            ParametersSchema.check(parameters, param + ".function.parameters", function.name());
-            mapped.setParametersJson(parameters.toString());
+            String json = parameters.toString();
+            ParametersSchema.check(parameters, json, param + ".function.parameters", function.name());
+            mapped.setParametersJson(json);
         }
         return mapped.build();
     }

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.stereotype.Component;
@@ -52,7 +53,15 @@ public class SseStream {
                                         error.status().value(), error.body().error().message()))
                                 .map(error -> json.toJson(error.body()))
                         : Mono.error(failure));
-        return response.writeAndFlushWith(data.map(event -> Mono.just(
-                response.bufferFactory().wrap(("data: " + event + "\n\n").getBytes(StandardCharsets.UTF_8)))));
+        Flux<DataBuffer> buffers = data.map(event ->
+                response.bufferFactory().wrap(("data: " + event + "\n\n").getBytes(StandardCharsets.UTF_8)));
+        // Events are written from the connection's own event loop, and with writeWith rather
+        // than writeAndFlushWith. The backend's messages arrive on gRPC's threads, where each
+        // write and flush would be a task handed over to the event loop; and Reactor Netty
+        // flushes whenever the events already waiting are written, so the events one backend
+        // message makes (a stream's opening and its first delta) leave together, each later
+        // one the moment it comes. Measured on 8-token tool steps, 60 of each way in turn: the
+        // same time to the first token, 3 ms less to the stream's end.
+        return response.writeWith(ConnectionEventLoop.of(response).map(buffers::publishOn).orElse(buffers));
     }
 }

@@ -102,4 +102,16 @@ class ParametersSchemaTest {
         }
         return node.isContainerNode() ? deepest + 1 : 0;
     }
+
+    @Test
+    void aSchemaIsRefusedEveryTimeAndOnceAcceptedStaysAcceptedByItsText() throws Exception {
+        JsonNode invalid = JSON.readTree("{\"type\": \"object\", \"required\": \"city\"}");
+        for (int i = 0; i < 2; i++) {
+            assertThatThrownBy(() -> ParametersSchema.check(invalid, invalid.toString(), PARAM, "f"))
+                    .isInstanceOf(ApiException.class).hasMessageContaining("required");
+        }
+        JsonNode valid = JSON.readTree("{\"type\": \"object\", \"required\": [\"city\"]}");
+        assertThatCode(() -> ParametersSchema.check(valid, valid.toString(), PARAM, "f")).doesNotThrowAnyException();
+        assertThatCode(() -> ParametersSchema.check(valid, valid.toString(), PARAM, "g")).doesNotThrowAnyException();
+    }
 }
