@@ -1,6 +1,8 @@
 package io.tianshu.gateway.config;
 
 import jakarta.validation.Valid;
+import jakarta.validation.constraints.DecimalMax;
+import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
@@ -265,8 +267,14 @@ public record TianshuProperties(
      * @param store where the token buckets live: {@code postgres}, shared by every gateway
      *     instance on the database, or {@code memory}, in this process only, which takes no
      *     database round trip per call but multiplies every limit by the number of instances
+     * @param leaseFraction with {@code postgres}: the slice of a busy bucket's capacity an
+     *     instance takes with one call and admits the calls after it from, without a database
+     *     round trip (0 = every call goes to the database); see LeasingBucketStore
+     * @param leaseTime how long an instance keeps a slice after its last top-up before what
+     *     is left goes back
      */
-    public record RateLimits(@NotNull Store store) {
+    public record RateLimits(@NotNull Store store, @DecimalMin("0") @DecimalMax("0.25") double leaseFraction,
+            @NotNull Duration leaseTime) {
 
         public enum Store { POSTGRES, MEMORY }
     }

@@ -46,6 +46,11 @@ class PostgresRateLimitTest extends RateLimitTest {
                 .findFirst().orElse(null);
     }
 
+    /** The PostgreSQL store itself, under the leases busy buckets are admitted from. */
+    private PostgresBucketStore postgresStore() {
+        return (PostgresBucketStore) (buckets instanceof LeasingBucketStore leasing ? leasing.shared() : buckets);
+    }
+
     /** Another gateway on the same database, started by the first test that needs it. */
     private static ConfigurableApplicationContext secondGateway;
 
@@ -62,6 +67,26 @@ class PostgresRateLimitTest extends RateLimitTest {
         if (secondGateway != null) {
             secondGateway.close();
         }
+    }
+
+    /**
+     * A tenant allowed 100,000 calls and 10 million tokens a minute: the first call also takes
+     * a slice of each bucket for this gateway (2 %), the calls after it are admitted from the
+     * slices with no statement of their own.
+     */
+    @Test
+    void callsOnBusyBucketsAreAdmittedFromThisGatewaysSliceWithoutAStatementEach() {
+        String tenant = TestKeys.tenant(tenants, 100_000, 10_000_000, null);
+        String key = TestKeys.key(keys, tenant, ALL, null, null, null, null).plaintext();
+        long before = postgresStore().statements();
+
+        for (int i = 0; i < 5; i++) {
+            assertThat(fire(List.of(port), key, 1)).containsExactly(200);
+        }
+
+        assertThat(postgresStore().statements() - before).as("one admission statement for five calls").isEqualTo(1);
+        assertThat(storedTokens("tenant:" + tenant + ":requests")).as("the first call and the slice")
+                .isCloseTo(100_000 - 1 - 2_000.0, within(1.0));
     }
 
     @Test
@@ -101,7 +126,7 @@ class PostgresRateLimitTest extends RateLimitTest {
 
     @Test
     void callsArrivingWhileAnAdmissionWaitsForItsLocksGoTogetherInTheNextStatementInOrder() throws Exception {
-        PostgresBucketStore postgres = (PostgresBucketStore) buckets;
+        PostgresBucketStore postgres = postgresStore();
         String shared = "test:burst:" + UUID.randomUUID();
         postgres.admit(List.of(new BucketStore.Take(shared, 5, 0)), MINUTE).block();  // the row, full
         try (RowLock lock = new RowLock(shared)) {
@@ -134,7 +159,7 @@ class PostgresRateLimitTest extends RateLimitTest {
 
     @Test
     void aCallWhoseCallerLeftWhileItWaitedIsNeverSentAndTakesNothing() throws Exception {
-        PostgresBucketStore postgres = (PostgresBucketStore) buckets;
+        PostgresBucketStore postgres = postgresStore();
         String shared = "test:left:" + UUID.randomUUID();
         postgres.admit(List.of(new BucketStore.Take(shared, 5, 0)), MINUTE).block();
         try (RowLock lock = new RowLock(shared)) {
