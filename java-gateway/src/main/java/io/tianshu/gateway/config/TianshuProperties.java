@@ -270,8 +270,8 @@ public record TianshuProperties(
      * @param leaseFraction with {@code postgres}: the slice of a busy bucket's capacity an
      *     instance takes with one call and admits the calls after it from, without a database
      *     round trip (0 = every call goes to the database); see LeasingBucketStore
-     * @param leaseTime how long an instance keeps a slice after its last top-up before what
-     *     is left goes back
+     * @param leaseTime how long an instance keeps a slice after its last call from it before
+     *     what is left goes back
      */
     public record RateLimits(@NotNull Store store, @DecimalMin("0") @DecimalMax("0.25") double leaseFraction,
             @NotNull Duration leaseTime) {

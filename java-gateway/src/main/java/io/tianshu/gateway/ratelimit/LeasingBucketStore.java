@@ -19,15 +19,15 @@ import reactor.core.scheduler.Scheduler;
  * that goes to the shared store takes, besides its own amount, a lease for this instance: a
  * slice of each bucket's capacity ({@code fraction} of it). The calls after it are admitted
  * from the slices, in this process, until a slice is used up (the next shared admission tops it
- * up) or the lease ends ({@code lifetime} after its last top-up), when what is left goes back.
+ * up) or the lease ends ({@code lifetime} after its last use), when what is left goes back.
  *
  * <p>Only calls whose every bucket is busy enough are leased: a slice must hold at least
  * {@value #MIN_SLICE} and ten times the call's amount, so small limits (under 5,000 a window
  * at the default fraction) stay exact to the call, and calls that take nothing (a search, an
  * upload's quota check) read the shared level as it is. What leasing changes for the others, per instance: a bucket
  * looks lower to them by the slice this instance holds (at most {@code fraction} of its
- * capacity), and a slice taken before its calls lets the bucket refill earlier, by at most
- * capacity x lifetime / window over a window. Usage charged below zero meanwhile (batch lines)
+ * capacity), and a slice taken before its calls lets the bucket refill earlier: over any time,
+ * the calls admitted exceed what the bucket allows by at most one slice per instance. Usage charged below zero meanwhile (batch lines)
  * stops this instance admitting from a slice when the lease ends.
  */
 final class LeasingBucketStore implements BucketStore, AutoCloseable {
@@ -161,7 +161,7 @@ final class LeasingBucketStore implements BucketStore, AutoCloseable {
         for (Take take : takes) {
             Lease lease = leases.get(take.bucket());
             Lease after = new Lease(lease.capacity(), window, lease.left() - take.amount(), lease.sharedLevel(),
-                    lease.endsAt());
+                    now + lifetimeNanos);
             leases.put(take.bucket(), after);
             states.add(new State(take.bucket(), take.capacity(), after.sharedLevel() + after.left(), true));
         }

@@ -132,6 +132,17 @@ class LeasingBucketStoreTest {
     }
 
     @Test
+    void aLeaseInUseLastsALeaseTimeFromItsLastCall() {
+        admit(store, take("key:k:requests", 10_000, 1));
+        for (int i = 0; i < 3; i++) {
+            nanos.addAndGet(LEASE.toNanos() - 1);
+            store.returnEnded();
+            assertThat(granted(store, take("key:k:requests", 10_000, 1))).isTrue();
+        }
+        assertThat(shared.admissions).as("three seconds of calls from one slice").hasValue(1);
+    }
+
+    @Test
     void stoppingGivesBackWhatTheLeasesHold() {
         admit(store, take("key:k:requests", 10_000, 1), take("key:k:tokens", 1_000_000, 50));
         store.close();
