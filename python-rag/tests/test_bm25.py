@@ -19,6 +19,7 @@ from tianshu.rag.v1 import rag_pb2 as pb
 from tianshu_rag.retrieval import bm25
 from tianshu_rag.retrieval.bm25 import QueryTerm, first_split, is_exact, split_below
 from tianshu_rag.retrieval.terms import chinese_terms, index_terms, query_terms
+from tianshu_rag.storage import documents as document_store
 from tianshu_rag.storage import migrations
 
 
@@ -100,6 +101,29 @@ async def test_full_text_scores_are_bm25_of_the_collection_own_statistics_also_a
     for query in ("steel whale anchor", "大熊猫吃什么"):
         expected = reference_scores(tokens, tokens_of(query))
         assert_scores_match(await full_text_scores(search, "bm25", query), expected)
+
+
+async def test_a_job_stored_in_several_groups_of_chunks_keeps_the_statistics_exact_also_when_replaced(
+        monkeypatch, new_collection, ingest, search):
+    # Chunks go in a group of documents at a time (one DELETE and one COPY, so the statistics'
+    # triggers run once per group): groups of four chunks here, so a job of 28 documents is
+    # seven groups, and a second job replaces every other document across group boundaries.
+    monkeypatch.setattr(document_store, "REPLACE_GROUP_CHUNKS", 4)
+    rng = random.Random(32)
+    texts = {doc: " ".join(words) for doc, words in english_corpus(rng, 24).items()} | CHINESE
+    await new_collection("grouped")
+    job = await ingest("grouped", [(doc, text, "text/plain") for doc, text in texts.items()])
+    assert job.state == pb.INGEST_JOB_STATE_SUCCEEDED
+    tokens = {doc: tokens_of(text) for doc, text in texts.items()}
+    for query in ("steel whale anchor", "大熊猫吃什么"):
+        assert_scores_match(await full_text_scores(search, "grouped", query), reference_scores(tokens, tokens_of(query)))
+
+    replaced = {doc: " ".join(rng.choices(WORDS, k=rng.randint(3, 30))) for doc in sorted(texts)[::2]}
+    job = await ingest("grouped", [(doc, text, "text/plain") for doc, text in replaced.items()])
+    assert job.state == pb.INGEST_JOB_STATE_SUCCEEDED
+    tokens |= {doc: tokens_of(text) for doc, text in replaced.items()}
+    for query in ("steel whale anchor", "captain lantern storm compass harbor", "大熊猫吃什么"):
+        assert_scores_match(await full_text_scores(search, "grouped", query), reference_scores(tokens, tokens_of(query)))
 
 
 async def test_chinese_questions_find_the_chinese_chunk_that_answers_them(new_collection, ingest, search):

@@ -138,7 +138,7 @@ async def test_a_delete_that_comes_while_an_ingest_commits_waits_for_it_then_rem
         stub, tenant, new_collection, pause, pg_url, watch_job):
     await new_collection("c")
     collection_id = await _collection_id(pg_url, tenant, "c")
-    writing = pause(document_store, "replace")  # inside the job's transaction, which holds the collection
+    writing = pause(document_store, "replace_all")  # inside the job's transaction, which holds the collection
     job = await _ingested(stub, tenant, NEW[:1])
     await asyncio.wait_for(writing.reached.wait(), 120)
     deleting = asyncio.ensure_future(stub.DeleteCollection(pb.DeleteCollectionRequest(tenant_id=tenant,

@@ -100,11 +100,11 @@ class JobRunner:
             # The collection's row before anything else, as a delete of the collection does.
             if not await CollectionStore.lock_against_delete(conn, collection.id):
                 raise FailedPrecondition("COLLECTION", collection.name, collection_deleted(collection.name))
-            for doc in changed:
-                stored = [StoredChunk(c.index, c.heading_path, c.text, c.token_count, v, headings, cjk)
-                          for c, v, (headings, cjk) in zip(doc.chunks, vectors[doc.version.document_id],
-                                                           doc.search_terms, strict=True)]
-                await document_store.replace(conn, collection, doc.version, stored)
+            await document_store.replace_all(conn, collection, [
+                (doc.version, [StoredChunk(c.index, c.heading_path, c.text, c.token_count, v, headings, cjk)
+                               for c, v, (headings, cjk) in zip(doc.chunks, vectors[doc.version.document_id],
+                                                                doc.search_terms, strict=True)])
+                for doc in changed])
             for doc in unchanged:
                 if current[doc.version.document_id].metadata != doc.version.metadata:
                     await document_store.update_metadata(conn, collection.id, doc.version.document_id,

@@ -42,29 +42,62 @@ async def current_versions(conn: psycopg.AsyncConnection, collection_id: int,
     return {row[0]: DocumentVersion(*row) for row in await cur.fetchall()}
 
 
+# Chunks written by one DELETE and one COPY. The chunks table's statement-level triggers (the
+# BM25 statistics, 0008_bm25_index.sql) run once per statement, a dozen statements each however
+# few rows changed: written a document at a time, a bulk upload of one-chunk documents spent
+# more of PostgreSQL's time in them than in storing the chunks. A group is bounded because the
+# insert trigger holds the group's rows, vectors included, in one array.
+REPLACE_GROUP_CHUNKS = 2000
+
+
 async def replace(conn: psycopg.AsyncConnection, collection: Collection, document: DocumentVersion,
                   chunks: Sequence[StoredChunk]) -> None:
     """Replaces one document and all its chunks; call inside a transaction."""
-    # The upsert comes first: it locks the document's row, so two jobs replacing the same
-    # document take turns instead of colliding on chunk numbers.
-    await conn.execute(
-        "INSERT INTO documents (collection_id, document_id, content_type, content_sha256, metadata, chunk_count) "
-        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (collection_id, document_id) DO UPDATE SET "
-        "content_type = excluded.content_type, content_sha256 = excluded.content_sha256, "
-        "metadata = excluded.metadata, chunk_count = excluded.chunk_count, updated_at = now()",
-        (collection.id, document.document_id, document.content_type, document.content_sha256,
-         Jsonb(document.metadata), len(chunks)))
-    await conn.execute("DELETE FROM chunks WHERE collection_id = %s AND document_id = %s",
-                       (collection.id, document.document_id))
+    await replace_all(conn, collection, [(document, chunks)])
+
+
+async def replace_all(conn: psycopg.AsyncConnection, collection: Collection,
+                      documents: Sequence[tuple[DocumentVersion, Sequence[StoredChunk]]]) -> None:
+    """Replaces documents (each named once) and all their chunks, in groups of about
+    REPLACE_GROUP_CHUNKS chunks; call inside a transaction."""
+    # In document id order: the upserts lock the documents' rows, so two jobs replacing some of
+    # the same documents take turns on them instead of colliding on chunk numbers or deadlocking.
+    ordered = sorted(documents, key=lambda d: d[0].document_id)
+    group: list[tuple[DocumentVersion, Sequence[StoredChunk]]] = []
+    chunks_in_group = 0
+    for document in ordered:
+        group.append(document)
+        chunks_in_group += len(document[1])
+        if chunks_in_group >= REPLACE_GROUP_CHUNKS:
+            await _replace_group(conn, collection, group)
+            group, chunks_in_group = [], 0
+    if group:
+        await _replace_group(conn, collection, group)
+
+
+async def _replace_group(conn: psycopg.AsyncConnection, collection: Collection,
+                         group: Sequence[tuple[DocumentVersion, Sequence[StoredChunk]]]) -> None:
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO documents (collection_id, document_id, content_type, content_sha256, metadata, chunk_count) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (collection_id, document_id) DO UPDATE SET "
+            "content_type = excluded.content_type, content_sha256 = excluded.content_sha256, "
+            "metadata = excluded.metadata, chunk_count = excluded.chunk_count, updated_at = now()",
+            [(collection.id, d.document_id, d.content_type, d.content_sha256, Jsonb(d.metadata), len(chunks))
+             for d, chunks in group])
+    await conn.execute("DELETE FROM chunks WHERE collection_id = %s AND document_id = ANY(%s)",
+                       (collection.id, [d.document_id for d, _ in group]))
     cur = conn.cursor()
     async with cur.copy(
             "COPY chunks (collection_id, document_id, chunk_index, heading_path, text, token_count, metadata, "
             "dimension, embedding, search_headings, search_cjk) FROM STDIN WITH (FORMAT BINARY)") as copy:
         copy.set_types(["int8", "text", "int4", "text[]", "text", "int4", "jsonb", "int4", "vector", "text", "text"])
-        for chunk in chunks:
-            await copy.write_row((collection.id, document.document_id, chunk.index, list(chunk.heading_path),
-                                  chunk.text, chunk.token_count, Jsonb(document.metadata), collection.dimension,
-                                  chunk.embedding, chunk.search_headings, chunk.search_cjk))
+        for document, chunks in group:
+            metadata = Jsonb(document.metadata)
+            for chunk in chunks:
+                await copy.write_row((collection.id, document.document_id, chunk.index, list(chunk.heading_path),
+                                      chunk.text, chunk.token_count, metadata, collection.dimension,
+                                      chunk.embedding, chunk.search_headings, chunk.search_cjk))
 
 
 async def update_metadata(conn: psycopg.AsyncConnection, collection_id: int, document_id: str,
