@@ -107,20 +107,11 @@ final class LeasingBucketStore implements BucketStore, AutoCloseable {
         if (sweeping != null) {
             sweeping.dispose();
         }
-        List<Take> left;
-        Duration window;
-        synchronized (this) {
-            left = leases.entrySet().stream().filter(e -> e.getValue().left() > 0)
-                    .map(e -> new Take(e.getKey(), e.getValue().capacity(), e.getValue().left())).toList();
-            window = leases.values().stream().map(Lease::window).findFirst().orElse(null);
-            leases.clear();
-        }
-        if (!left.isEmpty()) {
-            try {
-                shared.settle(left, window).block(Duration.ofSeconds(5));
-            } catch (RuntimeException e) {
-                log.warn("rate-limit leases not given back on stopping ({}); their buckets refill by time", e.toString());
-            }
+        try {
+            Mono.when(ended(lease -> true).entrySet().stream()
+                    .map(e -> shared.settle(e.getValue(), e.getKey())).toList()).block(Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+            log.warn("rate-limit leases not given back on stopping ({}); their buckets refill by time", e.toString());
         }
     }
 
@@ -217,22 +208,27 @@ final class LeasingBucketStore implements BucketStore, AutoCloseable {
     /** Gives back the slices of leases that ended. */
     void returnEnded() {
         long now = ticker.read();
-        Map<Duration, List<Take>> ended = new HashMap<>();
         synchronized (this) {
             noSlicesUntil.values().removeIf(until -> until <= now);
-            leases.entrySet().removeIf(entry -> {
-                Lease lease = entry.getValue();
-                if (lease.endsAt() > now) {
-                    return false;
-                }
-                if (lease.left() > 0) {
-                    ended.computeIfAbsent(lease.window(), w -> new ArrayList<>())
-                            .add(new Take(entry.getKey(), lease.capacity(), lease.left()));
-                }
-                return true;
-            });
         }
-        ended.forEach((window, takes) -> giveBack(takes, window));
+        ended(lease -> lease.endsAt() <= now).forEach((window, takes) -> giveBack(takes, window));
+    }
+
+    /** Removes the leases that match, and what they hold by window. */
+    private synchronized Map<Duration, List<Take>> ended(java.util.function.Predicate<Lease> which) {
+        Map<Duration, List<Take>> ended = new HashMap<>();
+        leases.entrySet().removeIf(entry -> {
+            Lease lease = entry.getValue();
+            if (!which.test(lease)) {
+                return false;
+            }
+            if (lease.left() > 0) {
+                ended.computeIfAbsent(lease.window(), w -> new ArrayList<>())
+                        .add(new Take(entry.getKey(), lease.capacity(), lease.left()));
+            }
+            return true;
+        });
+        return ended;
     }
 
     private void giveBack(List<Take> takes, Duration window) {
