@@ -21,14 +21,18 @@ import reactor.core.scheduler.Scheduler;
  * from the slices, in this process, until a slice is used up (the next shared admission tops it
  * up) or the lease ends ({@code lifetime} after its last use), when what is left goes back.
  *
- * <p>Only calls whose every bucket is busy enough are leased: a slice must hold at least
- * {@value #MIN_SLICE} and ten times the call's amount, so small limits (under 5,000 a window
- * at the default fraction) stay exact to the call, and calls that take nothing (a search, an
- * upload's quota check) read the shared level as it is. What leasing changes for the others, per instance: a bucket
- * looks lower to them by the slice this instance holds (at most {@code fraction} of its
+ * <p>Only calls whose every bucket they take from is busy enough are leased: a slice must hold
+ * at least {@value #MIN_SLICE} and ten times the call's amount, so small limits (under 5,000 a
+ * window at the default fraction) stay exact to the call. A bucket such a call only checks
+ * (takes nothing of: a search's or an upload's tokens) is answered from what this instance
+ * last learnt of it, a lease of it or the level a shared admission gave, for at most
+ * {@code lifetime} after that admission; a call that takes nothing at all (an upload's quota
+ * check) reads the shared level as it is. What leasing changes for the others, per instance: a
+ * bucket looks lower to them by the slice this instance holds (at most {@code fraction} of its
  * capacity), and a slice taken before its calls lets the bucket refill earlier: over any time,
- * the calls admitted exceed what the bucket allows by at most one slice per instance. Usage charged below zero meanwhile (batch lines)
- * stops this instance admitting from a slice when the lease ends.
+ * the calls admitted exceed what the bucket allows by at most one slice per instance. Usage
+ * charged below zero meanwhile (batch lines) stops this instance admitting from a slice when
+ * the lease ends, and calls that check the bucket within a lease time.
  */
 final class LeasingBucketStore implements BucketStore, AutoCloseable {
 
@@ -41,11 +45,16 @@ final class LeasingBucketStore implements BucketStore, AutoCloseable {
     private record Lease(double capacity, Duration window, double left, double sharedLevel, long endsAt) {
     }
 
+    /** The level a shared admission gave for a bucket the call only checked, believed until {@code until}. */
+    private record Checked(double capacity, Duration window, double level, long until) {
+    }
+
     private final BucketStore shared;
     private final double fraction;
     private final long lifetimeNanos;
     private final Ticker ticker;
     private final Map<String, Lease> leases = new HashMap<>();
+    private final Map<String, Checked> checked = new HashMap<>();
     // Buckets that could not give a slice beside a call's amount, until when no slice is asked
     // of them: near its limit a bucket would otherwise take two statements per call.
     private final Map<String, Long> noSlicesUntil = new HashMap<>();
@@ -121,27 +130,43 @@ final class LeasingBucketStore implements BucketStore, AutoCloseable {
 
     private synchronized boolean leasable(List<Take> takes) {
         long now = ticker.read();
+        boolean takesSomething = false;
         for (Take take : takes) {
             Long until = noSlicesUntil.get(take.bucket());
-            // A take of nothing is a check of the bucket's level (a search's tokens, an upload's
-            // quota), which a slice held here would make look lower to everyone else.
-            if (take.amount() <= 0 || slice(take) < Math.max(MIN_SLICE, CALLS_PER_SLICE * take.amount())
-                    || until != null && until > now) {
+            if (until != null && until > now) {
                 return false;
             }
+            // A take of nothing is a check of the bucket's level (a search's tokens), which
+            // takes no slice: one held here would make the bucket look lower to everyone else.
+            if (take.amount() > 0) {
+                takesSomething = true;
+                if (slice(take) < Math.max(MIN_SLICE, CALLS_PER_SLICE * take.amount())) {
+                    return false;
+                }
+            }
         }
-        return true;
+        return takesSomething;
     }
 
     private synchronized void noSlices(List<State> refused) {
         long until = ticker.read() + lifetimeNanos;
-        refused.stream().filter(state -> !state.granted()).forEach(state -> noSlicesUntil.put(state.bucket(), until));
+        refused.stream().filter(state -> !state.granted()).forEach(state -> {
+            noSlicesUntil.put(state.bucket(), until);
+            checked.remove(state.bucket());
+        });
     }
 
     /** The call admitted from this instance's slices, or null when one of them cannot cover it. */
     private synchronized List<State> fromLeases(List<Take> takes, Duration window) {
         long now = ticker.read();
         for (Take take : takes) {
+            if (take.amount() <= 0) {
+                Double level = knownLevel(take, window, now);
+                if (level == null || level < 0) {
+                    return null;
+                }
+                continue;
+            }
             Lease lease = leases.get(take.bucket());
             if (lease == null || lease.endsAt() <= now || lease.capacity() != take.capacity()
                     || !lease.window().equals(window) || lease.left() < take.amount()) {
@@ -150,6 +175,11 @@ final class LeasingBucketStore implements BucketStore, AutoCloseable {
         }
         List<State> states = new ArrayList<>(takes.size());
         for (Take take : takes) {
+            if (take.amount() <= 0) {
+                // A check: no lease extended by it, so what it reads is never older than a lease time.
+                states.add(new State(take.bucket(), take.capacity(), knownLevel(take, window, now), true));
+                continue;
+            }
             Lease lease = leases.get(take.bucket());
             Lease after = new Lease(lease.capacity(), window, lease.left() - take.amount(), lease.sharedLevel(),
                     now + lifetimeNanos);
@@ -159,10 +189,27 @@ final class LeasingBucketStore implements BucketStore, AutoCloseable {
         return states;
     }
 
-    /** Each take with what tops its bucket's slice up to a whole one. */
+    /**
+     * The level of a bucket a call only checks, as this instance knows it: its lease, or the
+     * last shared admission's answer within a lease time; null when it knows nothing as fresh.
+     */
+    private Double knownLevel(Take take, Duration window, long now) {
+        Lease lease = leases.get(take.bucket());
+        if (usable(lease, take, window, now)) {
+            return lease.sharedLevel() + lease.left();
+        }
+        Checked last = checked.get(take.bucket());
+        return last != null && last.until() > now && last.capacity() == take.capacity()
+                && last.window().equals(window) ? last.level() : null;
+    }
+
+    /** Each take with what tops its bucket's slice up to a whole one; checks (takes of nothing) as they are. */
     private synchronized List<Take> withTopUps(List<Take> takes, Duration window) {
         long now = ticker.read();
         return takes.stream().map(take -> {
+            if (take.amount() <= 0) {
+                return take;
+            }
             Lease lease = leases.get(take.bucket());
             double left = usable(lease, take, window, now) ? lease.left() : 0;
             return new Take(take.bucket(), take.capacity(), take.amount() + Math.max(0, slice(take) - left));
@@ -177,6 +224,12 @@ final class LeasingBucketStore implements BucketStore, AutoCloseable {
             long now = ticker.read();
             for (int i = 0; i < takes.size(); i++) {
                 Take take = takes.get(i);
+                if (take.amount() <= 0) {
+                    checked.put(take.bucket(), new Checked(take.capacity(), window, states.get(i).level(),
+                            now + lifetimeNanos));
+                    seen.add(states.get(i));
+                    continue;
+                }
                 double topUp = withSlices.get(i).amount() - take.amount();
                 Lease lease = leases.get(take.bucket());
                 double left = topUp;
@@ -210,6 +263,7 @@ final class LeasingBucketStore implements BucketStore, AutoCloseable {
         long now = ticker.read();
         synchronized (this) {
             noSlicesUntil.values().removeIf(until -> until <= now);
+            checked.values().removeIf(last -> last.until() <= now);
         }
         ended(lease -> lease.endsAt() <= now).forEach((window, takes) -> giveBack(takes, window));
     }

@@ -170,6 +170,52 @@ class LeasingBucketStoreTest {
         assertThat(memory.tokens("tenant:t:ingest")).as("no slice taken: the bucket is full").isNull();
     }
 
+    @Test
+    void aCallThatOnlyChecksABucketIsAdmittedFromTheSlicesWithoutTakingASliceOfIt() {
+        // A search: a request, and a check that the tenant's tokens are not spent.
+        for (int i = 0; i < 10; i++) {
+            assertThat(granted(store, take("tenant:t:requests", 10_000, 1), take("tenant:t:tokens", 1_000_000, 0)))
+                    .isTrue();
+        }
+        assertThat(shared.admissions).as("the first call went to the shared store, the rest came from its slice")
+                .hasValue(1);
+        assertThat(memory.tokens("tenant:t:tokens")).as("nothing taken of the checked bucket").isNull();
+        assertThat(admit(store, take("tenant:t:requests", 10_000, 1), take("tenant:t:tokens", 1_000_000, 0)))
+                .filteredOn(state -> state.bucket().equals("tenant:t:tokens")).singleElement()
+                .satisfies(state -> assertThat(state.level()).isEqualTo(1_000_000.0));
+    }
+
+    @Test
+    void aCheckedLevelIsBelievedForALeaseTimeFromTheSharedAnswerNotFromTheLastCall() {
+        admit(store, take("tenant:t:requests", 10_000, 1), take("tenant:t:tokens", 1_000_000, 0));
+        nanos.addAndGet(LEASE.toNanos() - 1);
+        admit(store, take("tenant:t:requests", 10_000, 1), take("tenant:t:tokens", 1_000_000, 0));
+        assertThat(shared.admissions).hasValue(1);
+
+        nanos.addAndGet(1);
+        admit(store, take("tenant:t:requests", 10_000, 1), take("tenant:t:tokens", 1_000_000, 0));
+        assertThat(shared.admissions).as("the requests' lease lives on, the tokens' level is read again")
+                .hasValue(2);
+    }
+
+    @Test
+    void tokensChargedBelowZeroRefuseTheCallsThatCheckThemWithinALeaseTime() {
+        assertThat(granted(store, take("tenant:t:requests", 10_000, 1), take("tenant:t:tokens", 1_000_000, 0)))
+                .isTrue();
+        // A batch's lines charged meanwhile, on another instance.
+        memory.charge(List.of(take("tenant:t:tokens", 1_000_000, 2_000_000)), WINDOW);
+        assertThat(granted(store, take("tenant:t:requests", 10_000, 1), take("tenant:t:tokens", 1_000_000, 0)))
+                .as("within the lease time of the level it read").isTrue();
+
+        nanos.addAndGet(LEASE.toNanos());
+        for (int i = 0; i < 3; i++) {
+            assertThat(granted(store, take("tenant:t:requests", 10_000, 1),
+                    take("tenant:t:tokens", 1_000_000, 0))).isFalse();
+        }
+        assertThat(memory.tokens("tenant:t:requests")).as("refused calls take nothing (a second's refill aside)")
+                .isCloseTo(10_000 - 201.0, within(0.5));
+    }
+
     private static double refill(double capacity, Duration time) {
         return capacity * time.toNanos() / WINDOW.toNanos();
     }
