@@ -3,12 +3,21 @@ package io.tianshu.gateway.auth;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Ticker;
 import io.tianshu.gateway.config.TianshuProperties;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Recently authenticated api keys, so that a caller's every request does not wait for a
@@ -18,19 +27,44 @@ import org.springframework.stereotype.Component;
  * forgets everything on each change it makes, so on this instance a revocation or a new
  * limit applies at once; other gateway instances see it within the TTL. Unknown keys are not
  * cached: a flood of made-up keys must not push out real callers.
+ *
+ * <p>A key used in the second half of its entry's life is read again in the background while
+ * the call goes on with the entry, which is still within the TTL: a key in steady use never
+ * waits for the database (a caller making a call every few seconds otherwise paid the lookup,
+ * about 1 ms, once per TTL), and what it is served is never older than the TTL.
  */
 @Component
 public class ApiKeyCache {
 
-    private final KeyStore keys;
-    private final Cache<ByteBuffer, KeyStore.Authenticated> cache; // null when the TTL is zero
+    private static final Logger log = LoggerFactory.getLogger(ApiKeyCache.class);
 
+    /** An authentication and when the database gave it. */
+    private record Entry(KeyStore.Authenticated authenticated, long readAt) {
+    }
+
+    private final KeyStore keys;
+    private final Cache<ByteBuffer, Entry> cache; // null when the TTL is zero
+    private final long refreshAfterNanos;
+    private final Ticker ticker;
+    private final Scheduler refresher;
+    private final Set<ByteBuffer> refreshing = ConcurrentHashMap.newKeySet();
+    // Moved on by forgetAll: a read that began before it must not put back what it forgot.
+    private final AtomicLong generation = new AtomicLong();
+
+    @Autowired
     ApiKeyCache(KeyStore keys, TianshuProperties properties) {
+        this(keys, properties.auth().keyCacheTtl(), Ticker.systemTicker(), Schedulers.boundedElastic());
+    }
+
+    ApiKeyCache(KeyStore keys, Duration ttl, Ticker ticker, Scheduler refresher) {
         this.keys = keys;
-        Duration ttl = properties.auth().keyCacheTtl();
+        this.refreshAfterNanos = ttl.toNanos() / 2;
+        this.ticker = ticker;
+        this.refresher = refresher;
         this.cache = ttl.isZero() ? null : Caffeine.newBuilder()
                 .maximumSize(100_000)
                 .expireAfter(untilExpiryOr(ttl))
+                .ticker(ticker)
                 .build();
     }
 
@@ -42,11 +76,25 @@ public class ApiKeyCache {
         if (cache == null || !ApiKeys.wellFormed(presented)) {
             return Optional.empty();
         }
-        KeyStore.Authenticated hit = cache.getIfPresent(ByteBuffer.wrap(ApiKeys.hash(presented)));
-        if (hit == null || (hit.expiresAt() != null && !hit.expiresAt().isAfter(Instant.now()))) {
+        ByteBuffer id = ByteBuffer.wrap(ApiKeys.hash(presented));
+        Entry hit = cache.getIfPresent(id);
+        if (hit == null || (hit.authenticated().expiresAt() != null
+                && !hit.authenticated().expiresAt().isAfter(Instant.now()))) {
             return Optional.empty();
         }
-        return Optional.of(hit.caller());
+        if (ticker.read() - hit.readAt() >= refreshAfterNanos && refreshing.add(id)) {
+            refresher.schedule(() -> {
+                try {
+                    read(presented, id);
+                } catch (RuntimeException e) {
+                    // The entry stays until its TTL; the next call after it asks the database itself.
+                    log.debug("api key refresh failed: {}", e.toString());
+                } finally {
+                    refreshing.remove(id);
+                }
+            });
+        }
+        return Optional.of(hit.authenticated().caller());
     }
 
     /** The caller the key stands for, or empty when no live key matches. Blocking. */
@@ -58,41 +106,55 @@ public class ApiKeyCache {
         if (hit.isPresent()) {
             return hit;
         }
-        Optional<KeyStore.Authenticated> found = keys.authenticate(presented);
-        if (ApiKeys.wellFormed(presented)) {
-            ByteBuffer id = ByteBuffer.wrap(ApiKeys.hash(presented));
-            found.ifPresentOrElse(a -> cache.put(id, a), () -> cache.invalidate(id));
+        if (!ApiKeys.wellFormed(presented)) {
+            return keys.authenticate(presented).map(KeyStore.Authenticated::caller);
         }
-        return found.map(KeyStore.Authenticated::caller);
+        return read(presented, ByteBuffer.wrap(ApiKeys.hash(presented))).map(KeyStore.Authenticated::caller);
+    }
+
+    /** The key as the database has it now, cached (or forgotten, when no live key matches). */
+    private Optional<KeyStore.Authenticated> read(String presented, ByteBuffer id) {
+        long before = generation.get();
+        long readAt = ticker.read();
+        Optional<KeyStore.Authenticated> found = keys.authenticate(presented);
+        synchronized (generation) {
+            if (generation.get() == before) {
+                found.ifPresentOrElse(a -> cache.put(id, new Entry(a, readAt)), () -> cache.invalidate(id));
+            }
+        }
+        return found;
     }
 
     /** Forgets every cached key: called after any change to keys or tenants. */
     public void forgetAll() {
         if (cache != null) {
-            cache.invalidateAll();
+            synchronized (generation) {
+                generation.incrementAndGet();
+                cache.invalidateAll();
+            }
         }
     }
 
-    private static Expiry<ByteBuffer, KeyStore.Authenticated> untilExpiryOr(Duration ttl) {
+    private static Expiry<ByteBuffer, Entry> untilExpiryOr(Duration ttl) {
         return new Expiry<>() {
             @Override
-            public long expireAfterCreate(ByteBuffer key, KeyStore.Authenticated value, long currentTime) {
-                long nanos = ttl.toNanos();
-                if (value.expiresAt() != null) {
-                    nanos = Math.min(nanos, Math.max(0, Duration.between(Instant.now(), value.expiresAt()).toNanos()));
+            public long expireAfterCreate(ByteBuffer key, Entry value, long currentTime) {
+                // From the database's answer, not from when it was cached.
+                long nanos = Math.max(0, ttl.toNanos() - (currentTime - value.readAt()));
+                Instant expiresAt = value.authenticated().expiresAt();
+                if (expiresAt != null) {
+                    nanos = Math.min(nanos, Math.max(0, Duration.between(Instant.now(), expiresAt).toNanos()));
                 }
                 return nanos;
             }
 
             @Override
-            public long expireAfterUpdate(ByteBuffer key, KeyStore.Authenticated value, long currentTime,
-                    long currentDuration) {
+            public long expireAfterUpdate(ByteBuffer key, Entry value, long currentTime, long currentDuration) {
                 return expireAfterCreate(key, value, currentTime);
             }
 
             @Override
-            public long expireAfterRead(ByteBuffer key, KeyStore.Authenticated value, long currentTime,
-                    long currentDuration) {
+            public long expireAfterRead(ByteBuffer key, Entry value, long currentTime, long currentDuration) {
                 return currentDuration;
             }
         };
