@@ -7,11 +7,13 @@ import time
 import uuid
 
 import grpc
+import psycopg
 from prometheus_client import REGISTRY
 from tianshu.inference.v1 import inference_pb2, inference_pb2_grpc
 from tianshu.rag.v1 import rag_pb2 as pb
 
 from tianshu_rag.settings import RagSettings
+from tianshu_rag.storage.database import ROWS_PER_YIELD
 
 QUEUED, RUNNING, SUCCEEDED = pb.INGEST_JOB_STATE_QUEUED, pb.INGEST_JOB_STATE_RUNNING, pb.INGEST_JOB_STATE_SUCCEEDED
 WORDS = ("heron", "river", "reed", "marsh", "wing", "fish", "stone", "mud", "dawn", "tide", "feather", "nest")
@@ -84,3 +86,35 @@ async def test_a_search_during_an_ingest_does_not_wait_for_its_embedding_steps(g
         # average: three queries in a row would not all wait under a tenth of one.
         assert max(waits) < one_call / 10, (waits, one_call)
         assert (await watch_job(rag.stub, loader, after_it.job_id)).state == SUCCEEDED
+
+
+async def test_a_job_s_rows_are_written_with_turns_for_other_calls_every_few_rows(monkeypatch, new_collection,
+                                                                                 ingest):
+    # Formatting rows for COPY never waits: without turns in between, writing a large group of
+    # chunks held the event loop (and every search on it) for as long as the group took.
+    written = 0
+    write_row = psycopg.AsyncCopy.write_row
+
+    async def counted(self, row):
+        nonlocal written
+        written += 1
+        await write_row(self, row)
+
+    monkeypatch.setattr(psycopg.AsyncCopy, "write_row", counted)
+    seen: list[int] = []
+
+    async def other_calls():
+        while True:
+            seen.append(written)
+            await asyncio.sleep(0)
+
+    turns = asyncio.create_task(other_calls())
+    try:
+        await new_collection("rows")
+        job = await ingest("rows", [(f"note-{i}", f"note {i}: the heron waits by the reed", "text/plain")
+                                    for i in range(3 * ROWS_PER_YIELD)])
+    finally:
+        turns.cancel()
+    assert job.state == SUCCEEDED and job.chunks_done == 3 * ROWS_PER_YIELD
+    assert written == 2 * 3 * ROWS_PER_YIELD, "each document as a queued input, then its chunk"
+    assert max(b - a for a, b in zip(seen, seen[1:])) <= ROWS_PER_YIELD

@@ -2,6 +2,7 @@
 whole ingest job becomes visible at once; chunks go in by binary COPY."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from ..errors import NotFound
 from .collections import Collection
-from .database import Database
+from .database import ROWS_PER_YIELD, Database
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,14 @@ async def replace_all(conn: psycopg.AsyncConnection, collection: Collection,
 async def _replace_group(conn: psycopg.AsyncConnection, collection: Collection,
                          group: Sequence[tuple[DocumentVersion, Sequence[StoredChunk]]]) -> None:
     async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO documents (collection_id, document_id, content_type, content_sha256, metadata, chunk_count) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (collection_id, document_id) DO UPDATE SET "
-            "content_type = excluded.content_type, content_sha256 = excluded.content_sha256, "
-            "metadata = excluded.metadata, chunk_count = excluded.chunk_count, updated_at = now()",
-            [(collection.id, d.document_id, d.content_type, d.content_sha256, Jsonb(d.metadata), len(chunks))
-             for d, chunks in group])
+        for start in range(0, len(group), ROWS_PER_YIELD):
+            await cur.executemany(
+                "INSERT INTO documents (collection_id, document_id, content_type, content_sha256, metadata, "
+                "chunk_count) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (collection_id, document_id) DO UPDATE "
+                "SET content_type = excluded.content_type, content_sha256 = excluded.content_sha256, "
+                "metadata = excluded.metadata, chunk_count = excluded.chunk_count, updated_at = now()",
+                [(collection.id, d.document_id, d.content_type, d.content_sha256, Jsonb(d.metadata), len(chunks))
+                 for d, chunks in group[start:start + ROWS_PER_YIELD]])
     await conn.execute("DELETE FROM chunks WHERE collection_id = %s AND document_id = ANY(%s)",
                        (collection.id, [d.document_id for d, _ in group]))
     cur = conn.cursor()
@@ -92,12 +94,16 @@ async def _replace_group(conn: psycopg.AsyncConnection, collection: Collection,
             "COPY chunks (collection_id, document_id, chunk_index, heading_path, text, token_count, metadata, "
             "dimension, embedding, search_headings, search_cjk) FROM STDIN WITH (FORMAT BINARY)") as copy:
         copy.set_types(["int8", "text", "int4", "text[]", "text", "int4", "jsonb", "int4", "vector", "text", "text"])
+        written = 0
         for document, chunks in group:
             metadata = Jsonb(document.metadata)
             for chunk in chunks:
                 await copy.write_row((collection.id, document.document_id, chunk.index, list(chunk.heading_path),
                                       chunk.text, chunk.token_count, metadata, collection.dimension,
                                       chunk.embedding, chunk.search_headings, chunk.search_cjk))
+                written += 1
+                if written % ROWS_PER_YIELD == 0:
+                    await asyncio.sleep(0)
 
 
 async def update_metadata(conn: psycopg.AsyncConnection, collection_id: int, document_id: str,

@@ -2,6 +2,7 @@
 that any replica can report them and run them."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import uuid
@@ -13,7 +14,7 @@ from psycopg.rows import class_row
 
 from ..errors import NotFound
 from ..ingestion.job_queue import QueuedJob, positions, start_order
-from .database import Database
+from .database import ROWS_PER_YIELD, Database
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED"
 WORKER_STOPPED = ("ingest worker stopped before the job finished (its lease ran out without a heartbeat); "
@@ -122,6 +123,8 @@ class JobStore:
                         copy.set_types(["uuid", "int4", "bytea"])
                         for position, document in enumerate(inputs):
                             await copy.write_row((job_id, position, document))
+                            if position % ROWS_PER_YIELD == ROWS_PER_YIELD - 1:
+                                await asyncio.sleep(0)
             except psycopg.errors.ForeignKeyViolation:
                 raise NotFound("collection", collection_name) from None
         return await self.get(tenant_id, str(job_id))
