@@ -370,28 +370,12 @@ def start_memory_gateway(memory: localstack.Stack, probe: str = "readiness") -> 
 
 def start_split(stack: localstack.Stack, memory: localstack.Stack, gateway_cpus: set[int]) -> None:
     """The stack with the gateways, PostgreSQL and this process on gateway_cpus and the inference
-    service on the other cores.
-    Children inherit the affinity they are started with, so each group is started under its own;
-    the JVMs then size their pools to the cores they have, as in a container of that size."""
-    engine_cpus = set(os.sched_getaffinity(0)) - gateway_cpus
-    if not engine_cpus or not gateway_cpus:
-        raise SystemExit(f"--gateway-cpus must leave cores on both sides of {sorted(os.sched_getaffinity(0))}")
-    os.environ["VLLM_CPU_OMP_THREADS_BIND"] = ",".join(map(str, sorted(engine_cpus)))
-    os.sched_setaffinity(0, engine_cpus)
-    inference = stack.start_inference()
-    # The load generator stays on the gateway's side too: the engine's cores then serve the engine
-    # and its service alone whichever path is measured, and the gateway path pays for sharing its
-    # cores with the client, which errs against the gateway.
-    os.sched_setaffinity(0, gateway_cpus)
-    stack.wait_postgres(stack.start_postgres())
-    gateway = stack.start_gateway()
-    stack.wait_gateway(gateway)
-    memory_gateway = start_memory_gateway(memory, probe="liveness")
-    stack.wait_inference(inference)
-    for side, started in ((stack, gateway), (memory, memory_gateway)):
-        side.wait_gateway(started, timeout=30, probe="readiness")
-    print(f"   gateways, PostgreSQL and load generator on cores {sorted(gateway_cpus)}; inference and engine "
-          f"on {sorted(engine_cpus)}", file=sys.stderr, flush=True)
+    service on the other cores (localstack's start_all says how). The load generator stays on the
+    gateway's side too: the engine's cores then serve the engine and its service alone whichever
+    path is measured, and the gateway path pays for sharing its cores with the client, which errs
+    against the gateway."""
+    stack.start_all(gateway_cpus)
+    start_memory_gateway(memory)
 
 
 def main() -> None:

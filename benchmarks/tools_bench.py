@@ -679,8 +679,13 @@ def main() -> None:
                         help="plain one-token chat calls through the gateway first (its JIT), 64 at a time")
     parser.add_argument("--warmup-conversations", type=int, default=48,
                         help=f"then short conversations of every scenario on each path, {WARMUP_CONCURRENCY} at a time")
+    parser.add_argument("--gateway-cpus", default="",
+                        help="e.g. 1: the gateway, PostgreSQL, the RAG service and the load generator on these "
+                             "cores, the inference service and its engine on the others (the gateway on hardware "
+                             "of its own, as in production); written to a section of its own")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args()
+    gateway_cpus = {int(c) for c in args.gateway_cpus.split(",")} if args.gateway_cpus else None
     levels = [int(c) for c in args.concurrency.split(",")]
     # A few hundred tokens per conversation: 1 GiB of KV cache holds them many times over and leaves
     # memory to the other engines this shared machine may be running.
@@ -692,7 +697,7 @@ def main() -> None:
                              rag_port=localstack.free_port(), rag_metrics_port=0)
     began = time.perf_counter()
     try:
-        stack.start_all()
+        stack.start_all(gateway_cpus)
         with ThreadPoolExecutor(max_workers=64) as threads, \
                 grpc.insecure_channel(stack.inference_target) as channel, \
                 grpc.insecure_channel(stack.rag_target) as rag_channel:
@@ -716,8 +721,12 @@ def main() -> None:
     command = rerun_command("tools_bench.py", "bench-tools")
     rounds = ", ".join(f"{rounds_at(c, args.rounds)} round{'s' * (rounds_at(c, args.rounds) > 1)} of {c} "
                        f"conversation{'s' * (c > 1)} per scenario and path" for c in levels)
-    context = (f"{run_context(command, MODEL)}; gateway, inference service, PostgreSQL and the load generator "
-               f"on the same machine; during the runs ({seconds:.0f} s) its {os.cpu_count()} cores were "
+    layout = ("gateway, inference service, PostgreSQL and the load generator on the same machine, sharing its "
+              "cores" if not gateway_cpus else
+              f"the inference service and its engine on core(s) {sorted(set(range(os.cpu_count())) - gateway_cpus)}, "
+              f"the gateway, its PostgreSQL, the RAG service and the load generator (both paths' client) on core(s) "
+              f"{sorted(gateway_cpus)}, as the gateway runs in production beside the engine rather than on its cores")
+    context = (f"{run_context(command, MODEL)}; {layout}; during the runs ({seconds:.0f} s) its {os.cpu_count()} cores were "
                f"{machine_cores:.2f} cores busy, {our_cores:.2f} of them this benchmark's stack and load "
                f"generator, **{machine_cores - our_cores:.2f} other people's work**; whole run {minutes:.0f} "
                f"minutes)")
@@ -730,7 +739,8 @@ def main() -> None:
         return
     jit_note = (f" (the gateway JVM's CPU per call over the last {min(args.warmup, 2000):,}: {jit[-1]:.2f} ms)"
                 if jit else "")
-    body = (f"## Tool calls and Responses turns: gateway vs the same steps on the gRPC service\n\n"
+    heading = "Tool calls and Responses turns" + (", the gateway on a core of its own" if gateway_cpus else "")
+    body = (f"## {heading}: gateway vs the same steps on the gRPC service\n\n"
             f"{context}. Warm-up: {args.warmup:,} one-token chat calls through the gateway, 64 at a time"
             f"{jit_note}, then {args.warmup_conversations} short conversations of each scenario on each path. "
             f"Then {args.runs} runs of {rounds}, the paths taking turns conversation by conversation. Every "
@@ -763,7 +773,7 @@ def main() -> None:
             f"message to the response headers, `gateway` the two together; a stream's headers, on both routes, "
             f"go out with the backend's first message):\n\n{timing}\n\n"
             f"Same calls on both paths:\n\n{sameness}\n")
-    write_section(ROOT / "docs" / "benchmarks.md", "tools-bench", body)
+    write_section(ROOT / "docs" / "benchmarks.md", "tools-bench-own-cores" if gateway_cpus else "tools-bench", body)
 
 
 if __name__ == "__main__":

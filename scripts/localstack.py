@@ -435,8 +435,25 @@ class Stack:
             time.sleep(0.5)
         raise RuntimeError(f"gateway not {probe} after {timeout:.0f} s:\n{service.log_tail()}")
 
-    def start_all(self) -> None:
+    def start_all(self, gateway_cpus: set[int] | None = None) -> None:
+        """Every service of the stack. With gateway_cpus, the inference service (and its engine)
+        on the other cores and the rest of the stack, and this process from then on, on those:
+        the gateway as it runs in production, on hardware of its own beside the engine's rather
+        than sharing the engine's cores. Children inherit the affinity they are started with, so
+        each side is started under its own; the JVMs size their pools to the cores they have, as
+        in a container of that size."""
+        if gateway_cpus:
+            engine_cpus = set(os.sched_getaffinity(0)) - gateway_cpus
+            if not engine_cpus or not gateway_cpus <= set(os.sched_getaffinity(0)):
+                raise SystemExit(f"gateway cores {sorted(gateway_cpus)} must leave cores for the engine of "
+                                 f"{sorted(os.sched_getaffinity(0))}")
+            os.environ["VLLM_CPU_OMP_THREADS_BIND"] = ",".join(map(str, sorted(engine_cpus)))
+            os.sched_setaffinity(0, engine_cpus)
         inference = self.start_inference()
+        if gateway_cpus:
+            os.sched_setaffinity(0, gateway_cpus)
+            _say(f"inference and its engine on cores {sorted(engine_cpus)}; the rest of the stack and this "
+                 f"process on {sorted(gateway_cpus)}")
         batch_inference = self.start_inference(batch=True) if self.batch_inference_port is not None else None
         self.wait_postgres(self.start_postgres())
         gateway = self.start_gateway()
