@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import grpc
 import pytest
@@ -84,6 +85,8 @@ async def test_a_job_of_a_killed_process_becomes_failed_with_ingest_worker_stopp
             still = (await stub.GetIngestJob(pb.GetIngestJobRequest(tenant_id=tenant, job_id=job.job_id))).job
             assert still.state == pb.INGEST_JOB_STATE_RUNNING
 
+            orphans = _children(doomed.pid)  # its preparer worker (and multiprocessing's tracker)
+            assert orphans
             doomed.send_signal(signal.SIGKILL)
             killed_at = time.monotonic()
             final = await asyncio.wait_for(watch_job(stub, tenant, job.job_id), 30)
@@ -94,6 +97,9 @@ async def test_a_job_of_a_killed_process_becomes_failed_with_ingest_worker_stopp
             [collection] = (await stub.ListCollections(pb.ListCollectionsRequest(tenant_id=tenant))).collections
             assert collection.document_count == 0
         assert await stored_inputs(url, job.job_id) == 0  # its queued documents went with it
+        while any(Path(f"/proc/{pid}").exists() for pid in orphans):  # the killed service's workers end too
+            assert time.monotonic() - killed_at < 60, f"workers of the killed service still run: {orphans}"
+            await asyncio.sleep(0.2)
     finally:
         await survivor.stop()
 
@@ -153,3 +159,15 @@ async def test_a_job_declared_dead_meanwhile_stays_failed_and_stores_nothing(gat
     assert final.state == again.state == pb.INGEST_JOB_STATE_FAILED
     assert again.error.startswith("ingest worker stopped")
     assert collection.document_count == 0
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is pid (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found

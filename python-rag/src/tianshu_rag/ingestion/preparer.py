@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -76,6 +78,20 @@ def _start_worker(tokenizer_path: str, limits: ChunkingLimits, nice: int) -> Non
     if nice > 0:
         os.nice(nice)
     _tokens, _limits = TokenCounter(tokenizer_path), limits
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+
+
+# How often a worker checks that the service that started it still runs.
+_PARENT_CHECK_SECONDS = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Ends the worker once its service is gone. A service killed outright (SIGKILL, the OOM
+    killer) never shuts its pool down, and its workers sat idle forever, each holding its
+    tokenizer and interpreter."""
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _ready() -> bool:
