@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import localstack  # noqa: E402
 from docs_section import run_context, write_section  # noqa: E402
+from gateway_bench import cpu_seconds as process_cpu_seconds, gateway_pid  # noqa: E402
 from rag_bench import CORPUS, queries, say, source_texts  # noqa: E402
 
 from tianshu_rag.ingestion.prepare import ChunkingLimits, DocumentInput, prepare  # noqa: E402
@@ -281,11 +282,6 @@ def warm_up(client: httpx.Client, job_id: str, asked: list[str], calls: int, pid
     return per_call
 
 
-def process_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def tenant_client(stack: localstack.Stack, tenant: str) -> httpx.Client:
     admin = httpx.Client(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {stack.admin_key()}"},
                          timeout=60)
@@ -399,9 +395,8 @@ def main(argv: list[str]) -> None:
                     for p in sorted(CORPUS.iterdir()) if p.suffix in (".md", ".html")]
         handbook_job = upload(reader, "handbook", upload_body(handbook))
         wait_jobs(reader, [handbook_job], timeout=600)
-        gateway_pid = next(s.process.pid for s in stack.services if s.name == "gateway")
         say(f"warm-up: {args.warmup:,} calls through the gateway")
-        warm_cpu = warm_up(reader, handbook_job, asked, args.warmup, gateway_pid)
+        warm_cpu = warm_up(reader, handbook_job, asked, args.warmup, gateway_pid(stack))
 
         with ThreadPoolExecutor(max_workers=64) as pool:
             say(f"idle: {args.rate} interactive calls/s for {args.idle_seconds:.0f} s")
