@@ -2,6 +2,7 @@
 it is ready, reflection, per-call telemetry, a stop that finishes calls in flight and refuses
 new ones; and serve_until_signalled's orderly start and stop on a signal."""
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -168,6 +169,22 @@ async def test_a_signal_after_start_stops_the_server_once(signal_handlers_restor
     assert server.calls == ["start", "started", "stop"]
 
 
+async def test_a_started_service_leaves_its_start_up_objects_out_of_later_collections(signal_handlers_restored):
+    gc.unfreeze()
+    built = {"pool": ["connections"]}
+    server = RecordingServer()
+    serving = asyncio.create_task(serve_until_signalled(server))
+    try:
+        await server.started.wait()
+        await asyncio.sleep(0.1)  # start returns; serve_until_signalled goes on to freeze
+        assert gc.get_freeze_count() > 0
+        assert not any(o is built for o in gc.get_objects(generation=2))
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(serving, 10)
+    finally:
+        gc.unfreeze()
+
+
 async def test_a_signal_during_a_slow_start_stops_at_once_without_waiting_for_it(signal_handlers_restored):
     server = RecordingServer(starting=lambda: asyncio.sleep(3600))  # models loading, say
     serving = asyncio.create_task(serve_until_signalled(server))
@@ -183,6 +200,8 @@ async def test_a_start_that_fails_stops_what_was_started_and_raises_its_error(si
         raise RuntimeError("database unreachable")
 
     server = RecordingServer(starting=fail)
+    gc.unfreeze()
     with pytest.raises(RuntimeError, match="database unreachable"):
         await asyncio.wait_for(serve_until_signalled(server), 10)
     assert server.calls == ["start", "stop"]
+    assert gc.get_freeze_count() == 0  # nothing frozen for a service that never served

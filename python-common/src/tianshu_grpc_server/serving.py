@@ -1,5 +1,6 @@
 """Builds a service's gRPC server (interceptors, health, reflection), and runs a server until
-SIGINT/SIGTERM: start (models, pools), then on the signal an orderly stop."""
+SIGINT/SIGTERM: start (models, pools), its start-up objects frozen out of garbage collection
+(heap.py), then on the signal an orderly stop."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import Counter
 
+from . import heap
 from .errors import ErrorInterceptor
 from .telemetry import TelemetryInterceptor
 
@@ -37,6 +39,8 @@ async def serve_until_signalled(server: Stoppable) -> None:
     if starting.done() and starting.exception():
         await server.stop()
         raise starting.exception()
+    if starting.done():
+        heap.freeze_startup_objects()
     await stopping.wait()
     log.info("stop signal received; draining")
     starting.cancel()
@@ -67,6 +71,7 @@ def build_server(service_name: str, add_servicer: Callable[[grpc.aio.Server], No
                  address: str, max_message_bytes: int, options: Sequence[tuple[str, int]] = ()) -> GrpcServer:
     """requests: the service's counter of finished RPCs, labelled (method, code); options: grpc
     channel arguments a service needs beyond the message size (keepalive for long streams)."""
+    heap.measure_pauses()
     server = grpc.aio.server(
         interceptors=[TelemetryInterceptor(requests), ErrorInterceptor()],
         options=[("grpc.max_receive_message_length", max_message_bytes),
