@@ -102,17 +102,22 @@ def direct_embedding(texts: list[str]) -> tuple[float, float]:
 # --- interactive load -------------------------------------------------------------------------
 @dataclass
 class Calls:
-    """Latencies (s) by phase and kind, and the failures seen."""
+    """Latencies (s) by phase and kind, the failures seen, and each call as it happened (its
+    start on the wall clock, its gateway's Server-Timing) for --calls-out."""
     latencies: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     errors: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    each: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, phase: str, kind: str, seconds: float, error: str | None) -> None:
+    def record(self, phase: str, kind: str, seconds: float, error: str | None, started_at: float = 0.0,
+               server_timing: str = "") -> None:
         with self.lock:
             if error:
                 self.errors.setdefault((phase, kind), []).append(error)
             else:
                 self.latencies.setdefault((phase, kind), []).append(seconds)
+            self.each.append({"phase": phase, "kind": kind, "started_at": started_at, "ms": round(seconds * 1000, 2),
+                              "server_timing": server_timing, "error": error})
 
 
 def scrape(url: str) -> dict[tuple[str, frozenset], float]:
@@ -190,7 +195,8 @@ def cpu_seconds(stack: localstack.Stack) -> dict[str, float]:
     return used
 
 
-def interactive_call(client: httpx.Client, kind: str, query: str) -> None:
+def interactive_call(client: httpx.Client, kind: str, query: str) -> str:
+    """Makes the call; returns the gateway's Server-Timing header."""
     if kind == "embeddings":
         response = client.post("/v1/embeddings", json={"model": MODEL, "input": query})
     else:
@@ -198,6 +204,7 @@ def interactive_call(client: httpx.Client, kind: str, query: str) -> None:
                                json={"query": query, "mode": kind.split()[1], "top_k": 10})
     if response.status_code != 200:
         raise RuntimeError(f"{response.status_code} {response.text[:200]}")
+    return response.headers.get("server-timing", "")
 
 
 def run_interactive(client: httpx.Client, asked: list[str], rate: float, phase: str, calls: Calls,
@@ -209,12 +216,12 @@ def run_interactive(client: httpx.Client, asked: list[str], rate: float, phase: 
         kind, query = KINDS[issued % len(KINDS)], asked[issued % len(asked)]
 
         def one(kind=kind, query=query) -> None:
-            started = time.perf_counter()
+            started, started_at = time.perf_counter(), time.time()
             try:
-                interactive_call(client, kind, query)
-                calls.record(phase, kind, time.perf_counter() - started, None)
+                timing = interactive_call(client, kind, query)
+                calls.record(phase, kind, time.perf_counter() - started, None, started_at, timing)
             except Exception as error:  # noqa: BLE001 - every failure is a result to report
-                calls.record(phase, kind, time.perf_counter() - started, str(error))
+                calls.record(phase, kind, time.perf_counter() - started, str(error), started_at)
 
         pool.submit(one)
         issued += 1
@@ -293,6 +300,16 @@ def tenant_client(stack: localstack.Stack, tenant: str) -> httpx.Client:
 
 
 # --- report -----------------------------------------------------------------------------------
+def write_calls(path: Path, calls: Calls, uploads_at: float, uploads_took: float) -> None:
+    """One JSON line per interactive call, its start in seconds after the first upload began (the
+    uploads themselves took the first line's `uploads_took` seconds)."""
+    with path.open("w") as out:
+        out.write(json.dumps({"uploads_took": round(uploads_took, 3)}) + "\n")
+        for call in sorted(calls.each, key=lambda c: c["started_at"]):
+            out.write(json.dumps({**call, "started_at": round(call["started_at"] - uploads_at, 3)}) + "\n")
+    say(f"every interactive call written to {path}")
+
+
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -370,6 +387,10 @@ def main(argv: list[str]) -> None:
                         help="calls through the gateway before the idle phase (reads of a job, every 20th "
                              "a search or an embedding)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    parser.add_argument("--calls-out", type=Path,
+                        help="also write every interactive call (phase, seconds after the first upload, "
+                             "latency, the gateway's Server-Timing) as JSON lines here: where a tail call's "
+                             "time went")
     args = parser.parse_args(argv)
     rng = random.Random(20261205)
 
@@ -417,8 +438,10 @@ def main(argv: list[str]) -> None:
             def ingest() -> None:
                 try:
                     started = time.perf_counter()
+                    result["uploads_at"] = time.time()
                     with ThreadPoolExecutor(max_workers=len(bodies)) as uploads:
                         job_ids.extend(uploads.map(lambda body: upload(loader, "archive", body), bodies))
+                    result["uploads_took"] = time.time() - result["uploads_at"]
                     jobs = wait_jobs(loader, job_ids, timeout=7200)
                     result["seconds"] = time.perf_counter() - started
                     result["chunks"] = sum(j["chunks_done"] for j in jobs)
@@ -445,5 +468,7 @@ def main(argv: list[str]) -> None:
     body = report(command, calls, result["chunks"], result["seconds"], direct_rate, direct_cpu, len(job_ids),
                   len(docs), layers, cpu, args.warmup, warm_cpu)
     print(body)
+    if args.calls_out:
+        write_calls(args.calls_out, calls, result["uploads_at"], result["uploads_took"])
     if not args.no_write:
         write_section(ROOT / "docs" / "benchmarks.md", SECTION, body)
