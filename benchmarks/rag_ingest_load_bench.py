@@ -110,14 +110,14 @@ class Calls:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, phase: str, kind: str, seconds: float, error: str | None, started_at: float = 0.0,
-               server_timing: str = "") -> None:
+               answer: tuple[str, str] = ("", "")) -> None:
         with self.lock:
             if error:
                 self.errors.setdefault((phase, kind), []).append(error)
             else:
                 self.latencies.setdefault((phase, kind), []).append(seconds)
             self.each.append({"phase": phase, "kind": kind, "started_at": started_at, "ms": round(seconds * 1000, 2),
-                              "server_timing": server_timing, "error": error})
+                              "server_timing": answer[0], "request_id": answer[1], "error": error})
 
 
 def scrape(url: str) -> dict[tuple[str, frozenset], float]:
@@ -195,8 +195,9 @@ def cpu_seconds(stack: localstack.Stack) -> dict[str, float]:
     return used
 
 
-def interactive_call(client: httpx.Client, kind: str, query: str) -> str:
-    """Makes the call; returns the gateway's Server-Timing header."""
+def interactive_call(client: httpx.Client, kind: str, query: str) -> tuple[str, str]:
+    """Makes the call; returns the gateway's Server-Timing header and the call's request id (the
+    services behind log it with theirs)."""
     if kind == "embeddings":
         response = client.post("/v1/embeddings", json={"model": MODEL, "input": query})
     else:
@@ -204,7 +205,7 @@ def interactive_call(client: httpx.Client, kind: str, query: str) -> str:
                                json={"query": query, "mode": kind.split()[1], "top_k": 10})
     if response.status_code != 200:
         raise RuntimeError(f"{response.status_code} {response.text[:200]}")
-    return response.headers.get("server-timing", "")
+    return response.headers.get("server-timing", ""), response.headers.get("x-request-id", "")
 
 
 def run_interactive(client: httpx.Client, asked: list[str], rate: float, phase: str, calls: Calls,
@@ -218,8 +219,8 @@ def run_interactive(client: httpx.Client, asked: list[str], rate: float, phase: 
         def one(kind=kind, query=query) -> None:
             started, started_at = time.perf_counter(), time.time()
             try:
-                timing = interactive_call(client, kind, query)
-                calls.record(phase, kind, time.perf_counter() - started, None, started_at, timing)
+                answer = interactive_call(client, kind, query)
+                calls.record(phase, kind, time.perf_counter() - started, None, started_at, answer)
             except Exception as error:  # noqa: BLE001 - every failure is a result to report
                 calls.record(phase, kind, time.perf_counter() - started, str(error), started_at)
 
@@ -389,7 +390,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     parser.add_argument("--calls-out", type=Path,
                         help="also write every interactive call (phase, seconds after the first upload, "
-                             "latency, the gateway's Server-Timing) as JSON lines here: where a tail call's "
+                             "latency, the gateway's Server-Timing, the request id the services log) as JSON lines here: where a tail call's "
                              "time went")
     args = parser.parse_args(argv)
     rng = random.Random(20261205)
