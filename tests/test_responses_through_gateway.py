@@ -157,22 +157,50 @@ def test_a_function_tool_call_and_its_output_round_trip(client):
     assert (item.type, item.call_id) == ("function_call_output", call.call_id)
 
 
+def _streamed_calls(events):
+    """Each function call's streamed item, its joined argument deltas and its done event, by item id."""
+    calls = {}
+    for e in events:
+        if e.type == "response.output_item.added" and e.item.type == "function_call":
+            calls[e.item.id] = {"item": e.item, "deltas": "", "count": 0, "done": None}
+        elif e.type == "response.function_call_arguments.delta":
+            calls[e.item_id]["deltas"] += e.delta
+            calls[e.item_id]["count"] += 1
+        elif e.type == "response.function_call_arguments.done":
+            calls[e.item_id]["done"] = e.arguments
+    return list(calls.values())
+
+
 def test_a_streamed_function_call_sends_argument_deltas(client):
     events = list(client.responses.create(model=MODEL, input="What is the weather in Paris?", tools=[WEATHER],
                                           tool_choice="required", temperature=0, max_output_tokens=64,
                                           stream=True))
 
-    types = [e.type for e in events]
-    added = next(e for e in events if e.type == "response.output_item.added")
-    assert added.item.type == "function_call" and added.item.name == "get_weather"
-    deltas = "".join(e.delta for e in events if e.type == "response.function_call_arguments.delta")
-    done = next(e for e in events if e.type == "response.function_call_arguments.done")
-    assert deltas == done.arguments and types.count("response.function_call_arguments.delta") > 1
-    jsonschema.validate(json.loads(done.arguments), WEATHER["parameters"])
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    calls = _streamed_calls(events)
+    # Parallel calls are allowed here, and the model may make more than one: each call's
+    # deltas, read by its item id, add up to that call's arguments.
+    assert calls and all(c["item"].name == "get_weather" for c in calls)
+    assert all(c["deltas"] == c["done"] for c in calls), calls
+    assert calls[0]["count"] > 1
+    for c in calls:
+        jsonschema.validate(json.loads(c["done"]), WEATHER["parameters"])
     final = events[-1]
     assert final.type == "response.completed"
     assert [(i.type, i.call_id, i.arguments) for i in final.response.output] == [
-        ("function_call", added.item.call_id, done.arguments)]
+        ("function_call", c["item"].call_id, c["done"]) for c in calls]
+
+
+def test_a_streamed_answer_without_parallel_calls_makes_exactly_one_call(client):
+    events = list(client.responses.create(model=MODEL, input="What is the weather in Paris and in Rome?",
+                                          tools=[WEATHER], tool_choice="required", parallel_tool_calls=False,
+                                          temperature=0, max_output_tokens=96, stream=True))
+
+    [call] = _streamed_calls(events)
+    assert call["deltas"] == call["done"] and call["count"] > 1
+    final = events[-1]
+    assert final.response.parallel_tool_calls is False
+    assert [(i.type, i.call_id) for i in final.response.output] == [("function_call", call["item"].call_id)]
 
 
 @pytest.mark.parametrize("body, param", [
