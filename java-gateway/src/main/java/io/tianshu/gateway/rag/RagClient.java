@@ -42,11 +42,14 @@ import reactor.core.publisher.Mono;
 public class RagClient {
 
     private final Backend<RagServiceStub> rag;
+    private final Backend<RagServiceStub> uploads; // the same service and breaker, on its own connection
     private final TianshuProperties.Rag settings;
 
-    RagClient(ManagedChannel ragChannel, TianshuProperties properties, BackendCalls calls) {
+    RagClient(ManagedChannel ragChannel, RagUploadChannel uploadChannel, TianshuProperties properties,
+            BackendCalls calls) {
         this.settings = properties.rag();
         this.rag = calls.backend("RAG", RagServiceGrpc.newStub(ragChannel), settings.breaker());
+        this.uploads = calls.backend("RAG", RagServiceGrpc.newStub(uploadChannel.channel()), settings.breaker());
     }
 
     public Mono<Collection> createCollection(CreateCollectionRequest request, String requestId) {
@@ -66,7 +69,7 @@ public class RagClient {
     }
 
     public Mono<IngestJob> ingest(IngestDocumentsRequest request, String requestId) {
-        return rag.<IngestDocumentsResponse>unary(requestId, settings.ingestDeadline(),
+        return uploads.<IngestDocumentsResponse>unary(requestId, settings.ingestDeadline(),
                 (s, o) -> s.ingestDocuments(request, o)).map(IngestDocumentsResponse::getJob);
     }
 

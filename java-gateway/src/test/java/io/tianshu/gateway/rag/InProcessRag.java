@@ -10,7 +10,7 @@ import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Primary;
 
-/** The RAG channel goes to an in-process {@link FakeRagService} that also answers health checks. */
+/** The RAG channels go to an in-process {@link FakeRagService} that also answers health checks. */
 @TestConfiguration(proxyBeanMethods = false)
 public class InProcessRag {
 
@@ -34,5 +34,11 @@ public class InProcessRag {
     @Primary
     ManagedChannel inProcessRagChannel(Server fakeRagServer) {
         return InProcessChannelBuilder.forName(name).build();
+    }
+
+    @Bean
+    @Primary
+    RagUploadChannel inProcessRagUploadChannel(Server fakeRagServer) {
+        return new RagUploadChannel(InProcessChannelBuilder.forName(name).build());
     }
 }

@@ -69,6 +69,12 @@ class RagBackendCallsTest extends GatewayTest {
             return InProcessChannelBuilder.forName(name).build();
         }
 
+        @Bean
+        @Primary
+        RagUploadChannel downableRagUploadChannel(Server downableRagServer) {
+            return new RagUploadChannel(InProcessChannelBuilder.forName(name).build());
+        }
+
         @Override
         public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
                 ServerCallHandler<Q, R> next) {

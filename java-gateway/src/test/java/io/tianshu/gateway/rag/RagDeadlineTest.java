@@ -48,7 +48,7 @@ class RagDeadlineTest {
     @BeforeEach
     void hungService() throws IOException {
         hung = Stall.serve(new FakeRagService(), new HealthStatusManager().getHealthService());
-        client = new RagClient(hung.channel(), PROPERTIES, BackendCalls.untraced(CircuitBreakerRegistry.ofDefaults()));
+        client = new RagClient(hung.channel(), new RagUploadChannel(hung.channel()), PROPERTIES, BackendCalls.untraced(CircuitBreakerRegistry.ofDefaults()));
     }
 
     @AfterEach
