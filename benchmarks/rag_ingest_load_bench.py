@@ -167,6 +167,27 @@ def breakdown(before: dict, after: dict, calls: Calls, phase: str) -> list[str]:
     return rows
 
 
+LAG_HEADER = ["| event loop | timers | late > 10 / 25 / 50 / 100 ms | latest (ms, bucket) |", "|---|---:|---|---|"]
+
+
+def loop_lag(before: dict, after: dict, phase: str) -> list[str]:
+    """How late the Python services' event loops ran their 100 ms timers in a phase
+    (python_event_loop_lag_seconds): a call's tail that matches is the loop busy, not its work."""
+    rows = []
+    for service in ("rag", "inference"):
+        def count(le: str) -> float:
+            key = ("python_event_loop_lag_seconds_bucket", frozenset({("le", le)}))
+            return after[service].get(key, 0.0) - before[service].get(key, 0.0)
+
+        total = count("+Inf")
+        edges = sorted((float(le), le) for (name, labels) in after[service]
+                       if name == "python_event_loop_lag_seconds_bucket" for key, le in labels if key == "le")
+        latest = next((f"<= {float(le) * 1000:g}" for _, le in edges if count(le) == total), "-")
+        late = " / ".join(f"{total - count(le):.0f}" for le in ("0.01", "0.025", "0.05", "0.1"))
+        rows.append(f"| {service}, {phase} | {total:.0f} | {late} | {latest if total else '-'} |")
+    return rows
+
+
 def scrape_all(stack: localstack.Stack) -> dict[str, dict]:
     return {"gateway": scrape(f"{stack.gateway_url}/actuator/prometheus"),
             "rag": scrape(f"http://127.0.0.1:{stack.rag_metrics_port}/metrics"),
@@ -375,6 +396,11 @@ def report(command: str, calls: Calls, chunks: int, ingest_seconds: float, direc
         "The same during ingestion:",
         "",
         *layers["load"],
+        "",
+        "How late the Python services' event loops ran a timer due every 100 ms (every call such a service "
+        "answers waits while its loop is busy; `python_event_loop_lag_seconds`):",
+        "",
+        *layers["lag"],
     ])
 
 
@@ -460,7 +486,9 @@ def main(argv: list[str]) -> None:
         if "error" in result:
             raise result["error"]
         layers = {"idle": breakdown(pages[0], pages[1], calls, "idle"),
-                  "load": breakdown(pages[1], pages[2], calls, "load")}
+                  "load": breakdown(pages[1], pages[2], calls, "load"),
+                  "lag": [*LAG_HEADER, *loop_lag(pages[0], pages[1], "idle"),
+                          *loop_lag(pages[1], pages[2], "during ingestion")]}
     finally:
         stack.stop_all()
 

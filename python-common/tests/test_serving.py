@@ -185,6 +185,19 @@ async def test_a_started_service_leaves_its_start_up_objects_out_of_later_collec
         gc.unfreeze()
 
 
+async def test_a_started_service_watches_its_loop_lag_until_it_stops(signal_handlers_restored):
+    server = RecordingServer()
+    serving = asyncio.create_task(serve_until_signalled(server))
+    await server.started.wait()
+    await asyncio.sleep(0.1)
+    [watch] = [t for t in asyncio.all_tasks() if t.get_name() == "loop-lag"]
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(serving, 10)
+    await asyncio.sleep(0)
+    assert watch.cancelled()
+    gc.unfreeze()
+
+
 async def test_a_signal_during_a_slow_start_stops_at_once_without_waiting_for_it(signal_handlers_restored):
     server = RecordingServer(starting=lambda: asyncio.sleep(3600))  # models loading, say
     serving = asyncio.create_task(serve_until_signalled(server))

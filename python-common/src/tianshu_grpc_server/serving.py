@@ -1,6 +1,6 @@
 """Builds a service's gRPC server (interceptors, health, reflection), and runs a server until
 SIGINT/SIGTERM: start (models, pools), its start-up objects frozen out of garbage collection
-(heap.py), then on the signal an orderly stop."""
+(heap.py) and its event loop's lag measured (loop_lag.py), then on the signal an orderly stop."""
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import Counter
 
-from . import heap
+from . import heap, loop_lag
 from .errors import ErrorInterceptor
 from .telemetry import TelemetryInterceptor
 
@@ -39,11 +39,15 @@ async def serve_until_signalled(server: Stoppable) -> None:
     if starting.done() and starting.exception():
         await server.stop()
         raise starting.exception()
+    lag = None
     if starting.done():
         heap.freeze_startup_objects()
+        lag = asyncio.create_task(loop_lag.watch(), name="loop-lag")
     await stopping.wait()
     log.info("stop signal received; draining")
     starting.cancel()
+    if lag is not None:
+        lag.cancel()
     await server.stop()
 
 
