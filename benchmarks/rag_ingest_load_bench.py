@@ -4,7 +4,8 @@ The whole stack of `make run` without the batch service (inference, PostgreSQL, 
 gateway), each its own process, everything through the gateway's REST API:
   1. direct reference - the chunk texts the RAG service will embed, embedded with
      sentence-transformers in this process (same model, same machine, batch size 32), before
-     the stack starts;
+     the stack starts; a sample of them is embedded again once the stack has stopped, so a
+     machine that got faster or slower under the run (a shared host does) shows as such;
   2. warm-up - calls through the gateway until its JIT has compiled the hot paths, as a
      gateway in production has (--warmup);
   3. idle - tenant "reader" runs searches (vector, full_text, hybrid in turn) and
@@ -337,9 +338,26 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+# Every how many-th text the machine-speed check embeds, before and after the run.
+CHECK_EVERY = 5
+
+
+@dataclass(frozen=True)
+class MachineCheck:
+    """The same sample of texts embedded directly before the stack started and after it stopped."""
+    texts: int
+    before: float  # chunks/s
+    after: float
+
+    def during(self, direct_rate: float) -> float:
+        """The direct rate the machine most likely had during the run: the full measurement,
+        moved halfway along the sample's drift."""
+        return direct_rate * (1 + self.after / self.before) / 2
+
+
 def report(command: str, calls: Calls, chunks: int, ingest_seconds: float, direct_rate: float, direct_cpu: float,
            uploads: int, docs: int, layers: dict[str, list[str]], cpu: dict[str, float], warmup: int,
-           warm_cpu: float) -> str:
+           warm_cpu: float, check: MachineCheck) -> str:
     rows = ["| call | idle p50 / p99 (ms) | during ingestion p50 / p99 (ms) | p99 ratio | calls idle / during | errors |",
             "|---|---|---|---|---|---|"]
     worst, errors = 0.0, 0
@@ -353,7 +371,8 @@ def report(command: str, calls: Calls, chunks: int, ingest_seconds: float, direc
                     f"{quantile(busy, .5) * 1000:.1f} / {quantile(busy, .99) * 1000:.1f} | {ratio:.2f}x | "
                     f"{len(idle)} / {len(busy)} | {failed} |")
     rate = chunks / ingest_seconds
-    share = rate / direct_rate
+    share_before = rate / direct_rate
+    share = rate / check.during(direct_rate)
     cores = os.cpu_count() or 1
     others = sum(seconds for name, seconds in cpu.items() if name not in ("inference", CLIENT))
     ceiling = chunks / ((direct_cpu + others) / cores)
@@ -374,6 +393,10 @@ def report(command: str, calls: Calls, chunks: int, ingest_seconds: float, direc
         "",
         f"Ingestion: {chunks:,} chunks in {ingest_seconds:.0f} s = **{rate:.1f} chunks/s**, against "
         f"sentence-transformers embedding the same texts in one process at {direct_rate:.1f} chunks/s: "
+        f"{share_before:.1%} of direct. The machine's own speed moved under the run: the same {check.texts:,} "
+        f"texts (every {CHECK_EVERY}th) embedded directly at {check.before:.1f} chunks/s before the stack "
+        f"started and {check.after:.1f} after it stopped ({check.after / check.before - 1:+.1%}); against direct "
+        f"moved halfway along that ({check.during(direct_rate):.1f} chunks/s), ingestion ran at "
         f"**{share:.1%} of direct**. CPU seconds used during the ingestion, by process (the 2 cores give "
         f"{cores * ingest_seconds:.0f}): " + ", ".join(f"{name} {seconds:.0f}" for name, seconds in
                                                        sorted(cpu.items(), key=lambda item: -item[1])) + ". "
@@ -427,6 +450,9 @@ def main(argv: list[str]) -> None:
     say(f"   {len(texts):,} chunks; embedding them directly with sentence-transformers")
     direct_rate, direct_cpu = direct_embedding(texts)
     say(f"   direct: {direct_rate:.1f} chunks/s, {direct_cpu:.0f} CPU seconds")
+    sample = texts[::CHECK_EVERY]
+    sample_before, _ = direct_embedding(sample)
+    say(f"   machine check, {len(sample):,} of them: {sample_before:.1f} chunks/s")
     asked = queries(source_texts(), 200, rng)
 
     stack = localstack.Stack(log_dir=ROOT / "build" / "logs" / "bench-rag-load", inference_port=localstack.free_port(),
@@ -491,11 +517,14 @@ def main(argv: list[str]) -> None:
                           *loop_lag(pages[1], pages[2], "during ingestion")]}
     finally:
         stack.stop_all()
+    sample_after, _ = direct_embedding(sample)
+    say(f"   machine check again, after the run: {sample_after:.1f} chunks/s")
+    check = MachineCheck(len(sample), sample_before, sample_after)
 
     command = "make bench-rag ARGS='" + " ".join(sys.argv[1:]) + "'"
     cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
     body = report(command, calls, result["chunks"], result["seconds"], direct_rate, direct_cpu, len(job_ids),
-                  len(docs), layers, cpu, args.warmup, warm_cpu)
+                  len(docs), layers, cpu, args.warmup, warm_cpu, check)
     print(body)
     if args.calls_out:
         write_calls(args.calls_out, calls, result["uploads_at"], result["uploads_took"])
